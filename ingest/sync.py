@@ -1,0 +1,240 @@
+"""Sync files into the store: read -> clean -> chunk -> embed -> write, embedding only what changed.
+
+>>> # ingest_paths([Path("articles/")], settings) -> IngestResult(added=..., chunks_embedded=..., failed=[...])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingest.chunk import CHUNKER_VERSION, chunk_article
+from ingest.clean import to_article
+from ingest.readers import FileError, FileItem, read_file, walk
+from rag.embedding import Embedder, make_embedder
+from rag.errors import InputError
+from rag.settings import Settings, load_settings
+from rag.store import Store
+from rag.types import Article, Chunk
+
+EMBED_BATCH_CHUNKS = 512  # chunks per embed+write round: big enough for throughput, small enough to lose little
+
+
+@dataclass
+class IngestResult:
+    """The summary printed by `newsdesk ingest --json`."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    failed: list[dict[str, str]] = field(default_factory=list)
+    duplicates: list[dict[str, str]] = field(default_factory=list)
+    dry_run: bool = False
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged, "deleted": self.deleted,
+                "chunks_embedded": self.chunks_embedded, "chunks_total": self.chunks_total, "failed": self.failed,
+                "duplicates": self.duplicates, "dry_run": self.dry_run, "seconds": round(self.seconds, 3)}
+
+    @property
+    def exit_code(self) -> int:
+        return 3 if self.failed else 0
+
+
+def chunker_signature(settings: Settings) -> str:
+    return f"v{CHUNKER_VERSION}/tokens={settings.chunk_tokens}/overlap={settings.chunk_overlap}"
+
+
+def text_hash(article: Article) -> str:
+    return hashlib.sha1(article.text.encode()).hexdigest()
+
+
+@dataclass
+class _Prepared:
+    file: str  # absolute path of the source file
+    article: Article | None = None
+    error: str | None = None
+    origin: str = ""
+
+
+def _prepare(paths: Sequence[Path]) -> Iterator[_Prepared | FileError | tuple[str, bool]]:
+    """Read and clean every article; yields articles, per-file errors, and (file, read_ok) once per file."""
+    for item in walk(paths):
+        if isinstance(item, FileError):
+            yield item
+            continue
+        abs_file = str(Path(item.path).resolve())
+        try:
+            result = read_file(item)
+        except InputError as exc:
+            yield FileError(str(item.path), str(exc))
+            yield (abs_file, False)
+            continue
+        except OSError as exc:  # vanished or unreadable between walk and read
+            yield FileError(str(item.path), f"cannot read: {exc.strerror or exc}")
+            yield (abs_file, False)
+            continue
+        yield from result.errors
+        for raw in result.articles:
+            try:
+                yield _Prepared(abs_file, article=to_article(raw), origin=raw.origin)
+            except InputError as exc:
+                yield FileError(f"{item.path}{raw.origin[len(item.rel):] if raw.origin.startswith(item.rel) else ''}",
+                                str(exc))
+        yield (abs_file, not result.errors or bool(result.articles))
+
+
+def _background(gen: Iterator[Any], depth: int = 256) -> Iterator[Any]:
+    """Run a generator in a thread so reading/cleaning overlaps with embedding (which releases the GIL)."""
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    done = object()
+    failure: list[BaseException] = []
+
+    def pump() -> None:
+        try:
+            for x in gen:
+                q.put(x)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
+            failure.append(exc)
+        finally:
+            q.put(done)
+
+    threading.Thread(target=pump, daemon=True, name="newsdesk-read").start()
+    while (x := q.get()) is not done:
+        yield x
+    if failure:
+        raise failure[0]
+
+
+def _in_scope(file: str, roots: Sequence[Path]) -> bool:
+    p = Path(file)
+    return any(p == r or r in p.parents for r in roots)
+
+
+def ingest_paths(
+    paths: Sequence[str | Path],
+    settings: Settings | None = None,
+    *,
+    sync: bool = False,
+    dry_run: bool = False,
+    embedder: Embedder | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> IngestResult:
+    """Ingest files and folders into the store named by `settings.store`; see IngestResult for the summary.
+
+    `progress(articles_seen, chunks_embedded)` is called as work advances (the CLI draws a bar with it).
+    """
+    settings = settings or load_settings()
+    started = time.perf_counter()
+    embedder = embedder or make_embedder(settings.embedding_model, api_key=settings.api_key,
+                                         base_url=settings.llm_base_url)
+    signature = chunker_signature(settings)
+    store_exists = (Path(settings.store) / "manifest.json").exists()
+    store = Store.open(settings, embedder, create=not dry_run, chunker=signature)
+    roots = [Path(p).resolve() for p in paths]
+    result = IngestResult(dry_run=dry_run)
+
+    with store.lock():
+        if not dry_run:
+            store.begin_write()
+        known = store.known_articles() if store_exists or not dry_run else {}
+        old_sources = store.sources() if store_exists or not dry_run else {}
+        seen_ids: dict[str, str] = {}  # article id -> file, for this run
+        seen_text: dict[str, str] = {}  # text hash -> article id, for this run
+        file_articles: dict[str, set[str]] = {}
+        read_ok: dict[str, bool] = {}
+        pending: list[tuple[Article, list[Chunk], str]] = []
+        pending_chunks = 0
+        n_seen = 0
+
+        def flush() -> None:
+            nonlocal pending, pending_chunks
+            if not pending:
+                return
+            if not dry_run:
+                texts = [c.embed_text for _, chunks, _ in pending for c in chunks]
+                vectors = embedder.embed(texts) if texts else None
+                items, hashes, offset = [], [], 0
+                for article, chunks, th in pending:
+                    items.append((article, chunks, vectors[offset:offset + len(chunks)]))  # type: ignore[index]
+                    hashes.append(th)
+                    offset += len(chunks)
+                store.write_articles(items, hashes)
+                store.add_sources((f, a.id) for a, _, _ in pending for f in [seen_ids[a.id]])
+            result.chunks_embedded += pending_chunks
+            pending, pending_chunks = [], 0
+            if progress:
+                progress(n_seen, result.chunks_embedded)
+
+        for item in _background(_prepare(roots)):
+            if isinstance(item, FileError):
+                result.failed.append({"path": item.path, "error": item.error})
+                continue
+            if isinstance(item, tuple):
+                read_ok[item[0]] = item[1]
+                continue
+            article = item.article
+            assert article is not None
+            n_seen += 1
+            file_articles.setdefault(item.file, set()).add(article.id)
+            if article.id in seen_ids:  # two records with one id: the first one wins
+                result.duplicates.append({"path": item.origin, "duplicate_of": article.id,
+                                          "reason": "same article id seen earlier in this run"})
+                continue
+            th = text_hash(article)
+            twin = seen_text.get(th) or (store.article_by_text_hash(th) if store_exists or not dry_run else None)
+            if twin is not None and twin != article.id:
+                result.duplicates.append({"path": item.origin, "duplicate_of": twin, "reason": "same text"})
+                file_articles[item.file].discard(article.id)
+                file_articles[item.file].add(twin)
+                continue
+            seen_ids[article.id] = item.file
+            seen_text[th] = article.id
+            if known.get(article.id) == article.content_hash:
+                result.unchanged += 1
+                if not dry_run:
+                    store.add_sources([(item.file, article.id)])
+                continue
+            if article.id in known:
+                result.updated += 1
+            else:
+                result.added += 1
+            chunks = chunk_article(article, target_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap,
+                                   count_model_tokens=embedder.count_tokens, max_model_tokens=embedder.max_tokens)
+            pending.append((article, chunks, th))
+            pending_chunks += len(chunks)
+            if pending_chunks >= EMBED_BATCH_CHUNKS:
+                flush()
+        flush()
+
+        if sync:
+            gone: list[tuple[str, str]] = []
+            for file, ids in old_sources.items():
+                if not _in_scope(file, roots):
+                    continue
+                if file not in read_ok:  # the file vanished
+                    gone.extend((file, a) for a in ids)
+                elif read_ok[file]:  # read fine: drop the articles it no longer holds
+                    gone.extend((file, a) for a in ids - file_articles.get(file, set()))
+            if dry_run:
+                still_held = {a for f, ids in old_sources.items() for a in ids if (f, a) not in set(gone)}
+                result.deleted = len({a for _, a in gone} - still_held)
+            else:
+                orphans = store.forget_sources(gone)
+                store.delete_articles(orphans)
+                result.deleted = len(orphans)
+        if not dry_run:
+            store.finish()
+        result.chunks_total = store.count_chunks() if (store_exists or not dry_run) else 0
+    result.seconds = time.perf_counter() - started
+    return result
