@@ -115,6 +115,21 @@ class BM25Index:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
+    def idf(self, terms: Sequence[str]) -> dict[str, float]:
+        """Inverse document frequency of stemmed terms over the chunks: rare terms weigh more.
+
+        idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5)); a term absent from the index gets the highest value.
+        """
+        n = len(self.ids)
+        if not n or self.model is None:
+            return {t: 1.0 for t in terms}
+        vocab, indptr = self.model.vocab_dict, self.model.scores["indptr"]
+        out = {}
+        for t in terms:
+            df = int(indptr[vocab[t] + 1] - indptr[vocab[t]]) if t in vocab else 0
+            out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+        return out
+
     def save(self, directory: Path) -> None:
         """Write to a temporary sibling, then swap it in, so a crash never leaves a half-written index."""
         tmp = directory.with_name(directory.name + ".tmp")

@@ -57,6 +57,18 @@ class Manifest:
         return f"embedding model {self.embedding_model} (dim {self.dim}), chunker {self.chunker}"
 
 
+def read_manifest(root: Path) -> Manifest | None:
+    """The manifest of the store at `root`, or None when there is no store there yet."""
+    try:
+        data = json.loads((Path(root) / "manifest.json").read_text())
+        return Manifest(**{k: data[k] for k in ("version", "embedding_model", "dim", "chunker")})
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError):
+        raise NewsdeskError(f"the store manifest {Path(root) / 'manifest.json'} is damaged; "
+                            "re-ingest into a new --store") from None
+
+
 def chroma_where(filters: Filters) -> dict[str, Any] | None:
     """Chroma `where` clause for the filters: {"source_key": "cnn.com"} or {"$and": [...]}."""
     parts: list[dict[str, Any]] = []
@@ -132,12 +144,8 @@ class Store:
 
     def _check_manifest(self, model: str, dim: int, chunker: str | None, create: bool) -> Manifest | None:
         path = self.manifest_path
-        if path.exists():
-            try:
-                data = json.loads(path.read_text())
-                found = Manifest(**{k: data[k] for k in ("version", "embedding_model", "dim", "chunker")})
-            except (ValueError, KeyError, TypeError):
-                raise NewsdeskError(f"the store manifest {path} is damaged; re-ingest into a new --store") from None
+        found = read_manifest(self.root)
+        if found is not None:
             if found.version != MANIFEST_VERSION:
                 raise StoreMismatchError(f"the store {self.root} has format version {found.version}, this newsdesk "
                                          f"reads {MANIFEST_VERSION}; re-ingest into a new --store")

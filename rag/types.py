@@ -153,6 +153,7 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     answerer: str = "extractive"
     notes: tuple[str, ...] = ()  # e.g. "fallback: extractive answer because the LLM failed: ..."
+    as_of: str | None = None  # publication date of the newest cited article, "YYYY-MM-DD"
     passages: tuple[Passage, ...] = field(default=(), compare=False, repr=False)  # what retrieval returned
 
     def to_dict(self) -> dict[str, Any]:
@@ -165,4 +166,13 @@ class Answer:
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "answerer": self.answerer,
             "notes": list(self.notes),
+            "as_of": self.as_of,
         }
+
+
+@dataclass(frozen=True)
+class Partial:
+    """A streaming event: the answer text so far (`text`) and what was just added (`delta`)."""
+
+    text: str
+    delta: str

@@ -1,0 +1,215 @@
+"""The Assistant: question (+ history, filters) -> retrieval -> answerer -> verification -> Answer.
+
+>>> # assistant = Assistant.open("./.newsdesk")
+>>> # assistant.ask("How long will the Astarachay bridge be?").text
+>>> # 'The bridge will be about 100 meters long with a width of 31 meters ... [1].'
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.condense import condense
+from rag.embedding import Embedder, make_embedder
+from rag.errors import LLMError, UserError
+from rag.extractive import REFUSAL, ExtractiveAnswerer
+from rag.prompts import answer_messages, is_refusal
+from rag.retrieve import Reranker, Retriever
+from rag.settings import Settings, load_settings
+from rag.store import Store
+from rag.support import OfflineSupportScorer, SupportScorer
+from rag.types import Answer, Filters, Partial, Passage
+from rag.verify import verify
+
+ANSWERERS = ("extractive", "openai")
+
+
+def _check_date(name: str, value: str | None) -> None:
+    if value:
+        try:
+            _dt.date.fromisoformat(value)
+        except ValueError:
+            raise UserError(f"{name} must be a date like 2023-09-28, not {value!r}") from None
+
+
+def _pieces(text: str, size: int = 3) -> Iterator[str]:
+    """Split text into small runs of words, keeping the spaces, for a streaming feel."""
+    words = text.split(" ")
+    for i in range(0, len(words), size):
+        yield " ".join(words[i:i + size]) + (" " if i + size < len(words) else "")
+
+
+class Assistant:
+    """Answers questions over a store. Thread-safe: the web UI calls it from many threads."""
+
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder, *, chat: Any = None,
+                 scorer: SupportScorer | None = None, reranker: Reranker | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self._chat = chat
+        self.scorer = scorer or OfflineSupportScorer()
+        self.retriever = Retriever(store, embedder, candidates=settings.candidates, fusion=settings.fusion,
+                                   rrf_k=settings.rrf_k, reranker=reranker)
+
+    @classmethod
+    def open(cls, store: str | Path | None = None, *, settings: Settings | None = None,
+             embedder: Embedder | None = None, chat: Any = None, **overrides: Any) -> Assistant:
+        """Open the store at `store` (default: settings.store), with settings from env/TOML unless given."""
+        if settings is None:
+            settings = load_settings(**overrides, store=store)
+        elif store is not None or overrides:
+            settings = settings.model_copy(update={**overrides, **({"store": Path(store)} if store else {})})
+        embedder = embedder or make_embedder(settings.embedding_model, api_key=settings.api_key,
+                                             base_url=settings.llm_base_url)
+        st = Store.open(settings, embedder)
+        assistant = cls(settings, st, embedder, chat=chat)
+        # Opening Chroma costs about a second of imports; do it while the embedding model loads.
+        threading.Thread(target=assistant._warm_store, daemon=True, name="newsdesk-warm").start()
+        return assistant
+
+    def _warm_store(self) -> None:
+        try:
+            self.store.warm()
+        except Exception:  # noqa: BLE001 - the same error surfaces on first real use, with its message
+            pass
+
+    # -- public API -----------------------------------------------------------------------------------------
+
+    def ask(self, question: str, *, history: Sequence[dict[str, str]] | None = None,
+            filters: Filters | dict[str, Any] | None = None, top_k: int | None = None,
+            answerer: str | None = None) -> Answer:
+        """One answer; see `stream` for the arguments."""
+        final = None
+        for event in self.stream(question, history=history, filters=filters, top_k=top_k, answerer=answerer):
+            if isinstance(event, Answer):
+                final = event
+        assert final is not None
+        return final
+
+    def stream(self, question: str, *, history: Sequence[dict[str, str]] | None = None,
+               filters: Filters | dict[str, Any] | None = None, top_k: int | None = None,
+               answerer: str | None = None) -> Iterator[Partial | Answer]:
+        """Yield Partial events with the answer text so far, then the verified Answer.
+
+        history: earlier turns [{"role": "user"|"assistant", "content": str}]; filters: source, author,
+        since, until (YYYY-MM-DD); answerer: "extractive" or "openai".
+        """
+        started = time.perf_counter()
+        question, flt, k, name = self._validate(question, filters, top_k, answerer)
+        chat = self.chat() if name == "openai" else None  # fails before any work when the LLM is not configured
+
+        t0 = time.perf_counter()
+        query = condense(question, history)
+        retrieval = self.retriever.retrieve(query, k, flt)
+        passages = retrieval.passages
+        t1 = time.perf_counter()
+        timings = {"retrieve": (t1 - t0) * 1e3}
+        extractive = ExtractiveAnswerer(idf=self._idf())
+
+        def finish(text: str | None, answer_ms: float, used: str, notes: tuple[str, ...] = ()) -> Answer:
+            tv = time.perf_counter()
+            verified = verify(text, passages, self.scorer) if text else None
+            timings["answer"] = answer_ms
+            timings["verify"] = (time.perf_counter() - tv) * 1e3
+            timings["total"] = (time.perf_counter() - started) * 1e3
+            timings.update({f"retrieve_{k}": v for k, v in retrieval.timings_ms.items()})
+            if verified is None or not verified.citations:
+                why = notes + (("verification removed every sentence",) if verified is not None else ())
+                return Answer(question, REFUSAL, True, (), timings, used, why, None, tuple(passages))
+            dropped = len(verified.dropped)
+            extra = (f"{dropped} unsupported sentence(s) removed",) if dropped else ()
+            as_of = max((c.published for c in verified.citations if c.published), default=None)
+            return Answer(question, verified.text, False, verified.citations, timings, used, notes + extra, as_of,
+                          tuple(passages))
+
+        if not passages or not self._relevant(retrieval.top_similarity, question, query, passages, extractive):
+            yield finish(None, 0.0, name, ("nothing relevant enough was retrieved",))
+            return
+
+        if chat is not None:
+            ta = time.perf_counter()
+            parts: list[str] = []
+            try:
+                for delta in chat.stream(answer_messages(question, passages, history)):
+                    parts.append(delta)
+                    yield Partial("".join(parts), delta)
+            except LLMError as exc:
+                if self.settings.fallback != "extractive":
+                    raise
+                note = f"the LLM failed ({exc}); this is the extractive answer instead"
+                yield from self._extractive(question, query, passages, extractive, finish, "extractive (fallback)",
+                                            (note,))
+                return
+            draft = "".join(parts)
+            answer_ms = (time.perf_counter() - ta) * 1e3
+            if is_refusal(draft):
+                yield finish(None, answer_ms, name, ("the LLM found no answer in the passages",))
+                return
+            yield finish(draft, answer_ms, name)
+            return
+        yield from self._extractive(question, query, passages, extractive, finish, name, ())
+
+    def _extractive(self, question: str, query: str, passages: list[Passage], extractive: ExtractiveAnswerer,
+                    finish: Any, used: str, notes: tuple[str, ...]) -> Iterator[Partial | Answer]:
+        ta = time.perf_counter()
+        draft = extractive.draft(question, passages, query)
+        answer = finish(draft.text, (time.perf_counter() - ta) * 1e3, used,
+                        notes + ((draft.reason,) if draft.reason else ()))
+        so_far = ""
+        for piece in _pieces(answer.text):
+            so_far += piece
+            yield Partial(so_far, piece)
+        yield answer
+
+    def chat(self) -> Any:
+        """The configured chat model (created on first use; SettingsError when not configured)."""
+        if self._chat is None:
+            from rag.llm import OpenAIChat
+
+            self._chat = OpenAIChat.from_settings(self.settings)
+        return self._chat
+
+    def stats(self) -> dict[str, Any]:
+        return self.store.stats()
+
+    # -- internals ------------------------------------------------------------------------------------------
+
+    def _validate(self, question: str, filters: Filters | dict[str, Any] | None, top_k: int | None,
+                  answerer: str | None) -> tuple[str, Filters, int, str]:
+        if not isinstance(question, str) or not question.strip():
+            raise UserError("the question is empty; ask something about the articles")
+        question = " ".join(question.split())
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise UserError(f"the question is {len(question)} characters long; the limit is {limit} "
+                            "(NEWSDESK_MAX_QUESTION_CHARS)")
+        flt = Filters.from_any(filters)
+        _check_date("since", flt.since)
+        _check_date("until", flt.until)
+        if flt.since and flt.until and flt.since > flt.until:
+            raise UserError(f"since ({flt.since}) is after until ({flt.until})")
+        k = top_k or self.settings.top_k
+        if not 1 <= k <= 100:
+            raise UserError(f"top_k must be between 1 and 100, not {k}")
+        name = answerer or self.settings.answerer
+        if name not in ANSWERERS:
+            raise UserError(f"unknown answerer {name!r}; use one of {', '.join(ANSWERERS)}")
+        return question, flt, k, name
+
+    def _idf(self) -> Any:
+        index = self.store.bm25_index() if self.store.manifest is not None else None
+        return index.idf if index is not None else None
+
+    def _relevant(self, top_similarity: float, question: str, query: str, passages: Sequence[Passage],
+                  extractive: ExtractiveAnswerer) -> bool:
+        """Is anything retrieved close enough to the question to try answering at all?"""
+        if top_similarity >= self.settings.min_relevance:
+            return True
+        cands = extractive.candidates(question, passages, query)
+        return bool(cands) and cands[0].coverage >= 0.6

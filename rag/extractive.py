@@ -1,0 +1,159 @@
+"""The extractive answerer: picks the sentences of the retrieved passages that best answer the question and
+cites each one. It needs no LLM and no network, and it never writes a word the articles did not.
+
+>>> from rag.types import Passage
+>>> p = Passage(chunk_id="c", article_id="a", text="Talks resumed. The bridge will be 100 meters long.",
+...             start=0, end=51, title="Bridge", score=0.8)
+>>> ExtractiveAnswerer().draft("How long will the bridge be?", [p]).text
+'The bridge will be 100 meters long [1].'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rag.bm25 import tokenize
+from rag.citations import cite
+from rag.sentences import sentence_spans
+from rag.types import Passage
+
+_NUMBER_Q = re.compile(r"\bhow (many|much|long|wide|tall|high|far|big|large|old|deep|heavy|often|fast)\b|"
+                       r"\bwhat (percentage|percent|share|number|amount|proportion|size|length|width|height|cost|"
+                       r"price|population|age)\b|\bhow much\b", re.I)
+_DATE_Q = re.compile(r"\bwhen\b|\bwhat (year|date|day|month|time)\b|\bwhich (year|date|day|month)\b|\bsince when\b",
+                     re.I)
+_PERSON_Q = re.compile(r"\bwho(m|se)?\b|\bwhich (person|leader|president|minister|official|man|woman|player)\b", re.I)
+_PLACE_Q = re.compile(r"\bwhere\b|\bwhich (country|city|state|region|town|place|province|nation)\b|"
+                      r"\bwhat (country|city|state|region|town|place)\b", re.I)
+_EXPLAIN_Q = re.compile(r"^\s*(why|how (?!many|much|long|wide|tall|high|far|big|large|old))|\bexplain\b|\bdescribe\b|"
+                        r"\bwhat happened\b|\bsummar", re.I)
+
+_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+                     r"fifty|hundred|thousand|million|billion|trillion|dozen|half|quarter)\b", re.I)
+_MONTHS = r"(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?|oct(ober)?|nov(ember)?|dec(ember)?)"
+_DATE = re.compile(rf"\b{_MONTHS}\b|\b(1[89]|20)\d\d\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+                   r"yesterday|today|tomorrow|last (week|month|year)|next (week|month|year))\b", re.I)
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+")
+
+# What the extractive answer says when the passages do not answer.
+REFUSAL = "The articles don't say: nothing in the store answers this question."
+
+
+@dataclass(frozen=True)
+class Candidate:
+    passage_index: int  # 0-based index into the passages given to draft()
+    start: int  # offsets of the sentence in the passage text
+    end: int
+    text: str
+    coverage: float
+    score: float
+    terms: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An unverified answer: text with [n] markers (n = 1-based passage index), or None when nothing fits."""
+
+    text: str | None
+    sentences: tuple[Candidate, ...] = ()
+    reason: str = ""
+
+
+def answer_type(question: str) -> str:
+    """"number", "date", "person", "place", "explain" or "other", from the question's wording."""
+    if _NUMBER_Q.search(question):
+        return "number"
+    if _DATE_Q.search(question):
+        return "date"
+    if _PERSON_Q.search(question):
+        return "person"
+    if _PLACE_Q.search(question):
+        return "place"
+    if _EXPLAIN_Q.search(question):
+        return "explain"
+    return "other"
+
+
+def _type_match(kind: str, sentence: str, question: str) -> float:
+    """1.0 when the sentence holds the kind of thing asked for (and not only the question's own words)."""
+    if kind == "number":
+        q_numbers = set(re.findall(r"\d[\d,.]*", question))
+        return 1.0 if any(m not in q_numbers for m in re.findall(r"\d[\d,.]*", sentence)) or (
+            _NUMBER.search(sentence) and not re.search(r"\d", sentence)) else 0.0
+    if kind == "date":
+        return 1.0 if _DATE.search(sentence) else 0.0
+    if kind in ("person", "place"):
+        q_lower = question.lower()
+        names = [n for n in _NAME.findall(sentence) if n.lower() not in q_lower]
+        caps = [w for w in re.findall(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]{2,}", sentence) if w.lower() not in q_lower]
+        return 1.0 if names else 0.5 if caps else 0.0
+    return 0.0
+
+
+class ExtractiveAnswerer:
+    """Scores every sentence of the passages against the question; keeps the best one to three.
+
+    `idf` (optional) maps stemmed terms to weights (the store's BM25 statistics); without it all terms weigh
+    the same. `min_coverage` is the share of the question's term weight the best sentence must cover.
+    """
+
+    name = "extractive"
+
+    def __init__(self, *, idf: Callable[[Sequence[str]], dict[str, float]] | None = None,
+                 min_coverage: float = 0.4, max_sentences: int = 3) -> None:
+        self.idf = idf
+        self.min_coverage = min_coverage
+        self.max_sentences = max_sentences
+
+    def candidates(self, question: str, passages: Sequence[Passage], query: str | None = None) -> list[Candidate]:
+        q_terms = list(dict.fromkeys(tokenize(query or question)))
+        if not q_terms:
+            return []
+        weights = self.idf(q_terms) if self.idf else {t: 1.0 for t in q_terms}
+        total = sum(weights.values()) or 1.0
+        kind = answer_type(question)
+        out = []
+        for i, p in enumerate(passages):
+            prior = max(p.score, 0.0) / (1.0 + 0.15 * i)
+            for s, e in sentence_spans(p.text):
+                text = p.text[s:e]
+                if len(text) < 12 or not re.search(r"[a-z]", text):
+                    continue
+                terms = frozenset(tokenize(text)) & set(q_terms)
+                coverage = sum(weights[t] for t in terms) / total
+                match = _type_match(kind, text, question)
+                # Long sentences cover more by chance; a mild length penalty keeps answers direct.
+                brevity = 1.0 / (1.0 + max(0, len(text) - 250) / 500)
+                score = (0.6 * coverage + 0.15 * match + 0.25 * prior) * brevity
+                out.append(Candidate(i, s, e, text, coverage, score, terms))
+        out.sort(key=lambda c: (-c.score, c.passage_index, c.start))
+        return out
+
+    def draft(self, question: str, passages: Sequence[Passage], query: str | None = None) -> Draft:
+        cands = self.candidates(question, passages, query)
+        if not cands:
+            return Draft(None, reason="no sentence shares a word with the question")
+        best = cands[0]
+        if best.coverage < self.min_coverage:
+            return Draft(None, reason=f"best sentence covers {best.coverage:.2f} of the question (< {self.min_coverage})")
+        chosen = [best]
+        covered = set(best.terms)
+        explain = answer_type(question) == "explain"
+        limit = self.max_sentences if explain else 2
+        for c in cands[1:]:
+            if len(chosen) >= limit:
+                break
+            if any(c.text == x.text or (c.passage_index == x.passage_index and c.start < x.end and x.start < c.end)
+                   for x in chosen):
+                continue  # same sentence again (overlapping chunks) or an overlapping span
+            new_terms = c.terms - covered
+            good = c.score >= 0.75 * best.score and c.coverage >= self.min_coverage
+            if good and (new_terms or explain):
+                chosen.append(c)
+                covered |= c.terms
+        # Read in article order within a passage, passages in rank order.
+        chosen.sort(key=lambda c: (c.passage_index, c.start))
+        text = " ".join(cite(c.text, [c.passage_index + 1]) for c in chosen)
+        return Draft(text, tuple(chosen))

@@ -1,0 +1,304 @@
+"""The `newsdesk` command line. Domain errors become one line on stderr and an exit code:
+0 ok, 2 usage or settings error, 3 partial failure (some inputs failed), 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.errors import NewsdeskError
+
+
+def _settings(args: argparse.Namespace, **extra: Any) -> Any:
+    from rag.settings import load_settings
+
+    return load_settings(store=args.store, **extra)
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+# -- ingest -----------------------------------------------------------------------------------------------------
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ingest import ingest_paths
+
+    settings = _settings(args)
+    bar = None
+    if sys.stderr.isatty() or os.environ.get("NEWSDESK_PROGRESS") == "1":
+        from tqdm import tqdm
+
+        bar = tqdm(desc="ingest", unit=" articles", file=sys.stderr, dynamic_ncols=True)
+
+    def progress(articles: int, chunks: int) -> None:
+        if bar is not None:
+            bar.n = articles
+            bar.set_postfix(chunks_embedded=chunks, refresh=False)
+            bar.refresh()
+
+    try:
+        result = ingest_paths([Path(p) for p in args.paths], settings, sync=args.sync, dry_run=args.dry_run,
+                              progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        verb = "would be " if result.dry_run else ""
+        print(f"{result.added} added, {result.updated} updated, {result.unchanged} unchanged, "
+              f"{result.deleted} deleted {verb}— {result.chunks_embedded} chunks {verb}embedded, "
+              f"{result.chunks_total} in the store ({result.seconds:.1f} s)")
+        for d in result.duplicates:
+            print(f"duplicate: {d['path']} is the same as article {d['duplicate_of']} ({d['reason']})")
+        for f in result.failed:
+            print(f"failed: {f['path']}: {f['error']}", file=sys.stderr)
+    return result.exit_code
+
+
+# -- ask / chat -------------------------------------------------------------------------------------------------
+
+def _filters(args: argparse.Namespace) -> dict[str, str | None]:
+    return {"source": args.source, "author": args.author, "since": args.since, "until": args.until}
+
+
+def format_answer(answer: Any, *, full: bool = False) -> str:
+    """Plain-text rendering of an Answer for the terminal."""
+    lines = [answer.text]
+    if answer.as_of and not answer.refused:
+        from ui.format import human_date
+
+        lines.append(f"(as of {human_date(answer.as_of)})")
+    if answer.citations:
+        lines.append("")
+    for c in answer.citations:
+        meta = ", ".join(x for x in (c.source, c.published) if x)
+        lines.append(f"[{c.n}] {c.title or 'Untitled'}" + (f" — {meta}" if meta else ""))
+        if c.url:
+            lines.append(f"    {c.url}")
+        passage = " ".join(c.passage.split())
+        if not full and len(passage) > 240:
+            passage = passage[:240].rsplit(" ", 1)[0] + " …"
+        lines.append(f"    “{passage}”")
+    for note in answer.notes:
+        if note.startswith(("fallback", "the LLM failed")):
+            lines.append(f"note: {note}")
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from rag.assistant import Assistant
+
+    assistant = Assistant.open(settings=_settings(args))
+    answer = assistant.ask(args.question, filters=_filters(args), top_k=args.top_k, answerer=args.answerer)
+    if args.json:
+        _print_json(answer.to_dict())
+    else:
+        print(format_answer(answer))
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from rag.assistant import Assistant
+    from rag.types import Answer
+
+    assistant = Assistant.open(settings=_settings(args))
+    stats = assistant.stats()
+    print(f"newsdesk chat over {stats['articles']} articles ({stats['chunks']} passages). "
+          "Commands: /sources, /reset, /quit.")
+    if not stats["articles"]:
+        print("The store is empty: run `newsdesk ingest PATH` first.")
+    history: list[dict[str, str]] = []
+    last: Answer | None = None
+    while True:
+        try:
+            line = input("\nyou> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not line:
+            continue
+        if line in ("/quit", "/exit", "/q"):
+            return 0
+        if line == "/reset":
+            history, last = [], None
+            print("(conversation cleared)")
+            continue
+        if line == "/sources":
+            print(format_answer(last, full=True) if last and last.citations else "(no sources yet)")
+            continue
+        if line.startswith("/"):
+            print("commands: /sources (full passages of the last answer), /reset, /quit")
+            continue
+        try:
+            last = None
+            shown = 0
+            print("newsdesk> ", end="", flush=True)
+            for event in assistant.stream(line, history=history, filters=_filters(args), answerer=args.answerer):
+                if isinstance(event, Answer):
+                    last = event
+                else:
+                    print(event.text[shown:], end="", flush=True)
+                    shown = len(event.text)
+            assert last is not None
+            if last.text != (event.text if not isinstance(event, Answer) else last.text) or shown == 0:
+                print(f"\r\033[Knewsdesk> {last.text}", end="")
+            print()
+            body = format_answer(last).split("\n", 1)
+            if len(body) > 1:
+                print(body[1])
+            history += [{"role": "user", "content": line}, {"role": "assistant", "content": last.text}]
+        except NewsdeskError as exc:
+            print(f"\nerror: {exc}")
+
+
+# -- stats ------------------------------------------------------------------------------------------------------
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from rag.store import Store, read_manifest
+
+    settings = _settings(args)
+    # Stats must not load the embedding model: open the store with what its manifest records.
+    manifest = read_manifest(Path(settings.store))
+    if manifest is None:
+        stats: dict[str, Any] = {"store": str(settings.store), "articles": 0, "chunks": 0, "sources": {},
+                                 "authors": 0, "date_range": None, "embedding_model": None,
+                                 "hint": "the store is empty; run `newsdesk ingest PATH`"}
+    else:
+        store = Store(Path(settings.store), embedding_model=manifest.embedding_model, dim=manifest.dim, chunker=None,
+                      chroma_url=settings.chroma_url, collection=settings.collection)
+        stats = store.stats()
+        if args.articles:
+            stats["articles_list"] = store.list_articles(limit=50)
+    if args.json:
+        _print_json(stats)
+    else:
+        print(f"store:     {stats['store']}")
+        print(f"articles:  {stats['articles']}   chunks: {stats['chunks']}")
+        if stats.get("date_range"):
+            lo, hi = stats["date_range"]
+            print(f"dates:     {lo} .. {hi}" + (f"  ({stats['undated']} undated)" if stats.get("undated") else ""))
+        for name, n in (stats.get("sources") or {}).items():
+            print(f"source:    {name or '(none)'}: {n}")
+        print(f"model:     {stats.get('embedding_model')}")
+        if stats.get("hint"):
+            print(stats["hint"])
+        for a in stats.get("articles_list") or []:
+            print(f"  {a['published'] or '----------'}  {a['id']}  {a['title']}")
+    return 0
+
+
+# -- ui / eval --------------------------------------------------------------------------------------------------
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from ui.app import serve
+
+    serve(_settings(args), host=args.host, port=args.port)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from eval.cli import run_eval_command
+
+    return run_eval_command(args, _settings(args))
+
+
+# -- parser -----------------------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="newsdesk", description="Ask questions about your news articles; every "
+                                "answer sentence is cited to a passage.")
+    p.add_argument("--store", default=None, help="store directory (default ./.newsdesk or NEWSDESK_STORE)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("ingest", help="read files/folders into the store")
+    s.add_argument("paths", nargs="+", metavar="PATH")
+    s.add_argument("--sync", action="store_true", help="also delete articles whose source files are gone")
+    s.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_ingest)
+
+    def add_filters(s: argparse.ArgumentParser) -> None:
+        s.add_argument("--source", help="only articles from this source, e.g. cnn.com")
+        s.add_argument("--author", help="only articles by this author")
+        s.add_argument("--since", metavar="YYYY-MM-DD", help="only articles published on or after")
+        s.add_argument("--until", metavar="YYYY-MM-DD", help="only articles published on or before")
+        s.add_argument("--answerer", choices=["extractive", "openai"], default=None)
+
+    s = sub.add_parser("ask", help="answer one question")
+    s.add_argument("question")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--top-k", type=int, default=None)
+    add_filters(s)
+    s.set_defaults(func=cmd_ask)
+
+    s = sub.add_parser("chat", help="a terminal conversation with follow-up questions")
+    add_filters(s)
+    s.set_defaults(func=cmd_chat)
+
+    s = sub.add_parser("ui", help="start the web chat")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=7860)
+    s.set_defaults(func=cmd_ui)
+
+    s = sub.add_parser("stats", help="what the store holds")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--articles", action="store_true", help="also list the newest 50 articles")
+    s.set_defaults(func=cmd_stats)
+
+    s = sub.add_parser("eval", help="evaluate answers and judges")
+    esub = s.add_subparsers(dest="eval_command", required=True, metavar="EVAL_COMMAND")
+    r = esub.add_parser("run", help="run a suite and print metrics")
+    r.add_argument("suite")
+    r.add_argument("--k", type=int, default=10)
+    r.add_argument("--report", default=None, metavar="DIR")
+    r.add_argument("--json", action="store_true")
+    r.add_argument("--compare", default=None, metavar="OTHER.json")
+    r.add_argument("--threshold", action="append", default=[], metavar="METRIC=VALUE",
+                   help="fail (exit 1) when METRIC falls below VALUE; repeatable")
+    r.add_argument("--answerer", choices=["extractive", "openai"], default=None)
+    r.add_argument("--top-k", type=int, default=None)
+    r.add_argument("--judge", choices=["offline", "llm"], default="offline")
+    r.add_argument("--limit", type=int, default=None, help="only the first N cases")
+    j = esub.add_parser("judge", help="measure the grounding judge on labelled data")
+    j.add_argument("data")
+    j.add_argument("--json", action="store_true")
+    j.add_argument("--judge", choices=["offline", "llm"], default="offline")
+    j.add_argument("--limit", type=int, default=None)
+    s.set_defaults(func=cmd_eval)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except NewsdeskError as exc:
+        print(f"newsdesk: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("newsdesk: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the boundary: one line, not a traceback
+        if os.environ.get("NEWSDESK_DEBUG"):
+            raise
+        print(f"newsdesk: error: {type(exc).__name__}: {exc} (set NEWSDESK_DEBUG=1 for a traceback)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
