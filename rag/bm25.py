@@ -35,7 +35,10 @@ def _stemmer():  # type: ignore[no-untyped-def]
 def _stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN
 
-    return frozenset(STOPWORDS_EN)
+    # bm25s's list misses some auxiliaries and question words that carry no topic.
+    extra = """am are is was were be been being do does did doing have has had having would should could might
+    must shall can may will what which who whom whose when where why how""".split()
+    return frozenset(STOPWORDS_EN) | frozenset(extra)
 
 
 def tokenize(text: str) -> list[str]:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 _WORD = re.compile(r"[\w'’-]+")
 _PRONOUNS = frozenset("it its it's they them their theirs he him his she her hers this that these those there "
-                      "such the same one ones".split())
+                      "then".split())
 _OPENERS = ("and ", "but ", "what about", "how about", "also", "so ", "then ", "why ", "and?", "what else")
 _STOP = frozenset("""a an the and or but if of to in on at by for with from as is are was were be been being do does
 did done have has had will would shall should can could may might must what which who whom whose when where why how

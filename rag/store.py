@@ -129,7 +129,11 @@ class Store:
         self.manifest = self._check_manifest(embedding_model, dim, chunker, create)
         if self.root.exists():
             with self._db() as db:
-                db.executescript(_SCHEMA)
+                # Statement by statement: executescript() commits the open transaction first, and _db's own
+                # COMMIT then fails with "no transaction is active".
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
 
     @classmethod
     def open(cls, settings: Any, embedder: Any, *, create: bool = False, chunker: str | None = None) -> Store:
