@@ -212,4 +212,4 @@ class Assistant:
         if top_similarity >= self.settings.min_relevance:
             return True
         cands = extractive.candidates(question, passages, query)
-        return bool(cands) and cands[0].coverage >= 0.6
+        return max((c.coverage for c in cands), default=0.0) >= 0.6

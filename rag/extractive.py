@@ -32,6 +32,7 @@ _EXPLAIN_Q = re.compile(r"^\s*(why|how (?!many|much|long|wide|tall|high|far|big|
 
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
                      r"fifty|hundred|thousand|million|billion|trillion|dozen|half|quarter)\b", re.I)
+_FIGURE = re.compile(r"(?<![A-Za-z\d.,])\d[\d,.]*")
 _MONTHS = r"(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?|oct(ober)?|nov(ember)?|dec(ember)?)"
 _DATE = re.compile(rf"\b{_MONTHS}\b|\b(1[89]|20)\d\d\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
                    r"yesterday|today|tomorrow|last (week|month|year)|next (week|month|year))\b", re.I)
@@ -79,9 +80,12 @@ def answer_type(question: str) -> str:
 def _type_match(kind: str, sentence: str, question: str) -> float:
     """1.0 when the sentence holds the kind of thing asked for (and not only the question's own words)."""
     if kind == "number":
-        q_numbers = set(re.findall(r"\d[\d,.]*", question))
-        return 1.0 if any(m not in q_numbers for m in re.findall(r"\d[\d,.]*", sentence)) or (
-            _NUMBER.search(sentence) and not re.search(r"\d", sentence)) else 0.0
+        # A figure the question does not already hold ("MH370" in the question is not an answer); number words
+        # ("two countries") are weaker evidence than digits.
+        q_numbers = set(_FIGURE.findall(question))
+        if any(m not in q_numbers for m in _FIGURE.findall(sentence)):
+            return 1.0
+        return 0.5 if _NUMBER.search(sentence) else 0.0
     if kind == "date":
         return 1.0 if _DATE.search(sentence) else 0.0
     if kind in ("person", "place"):
@@ -115,18 +119,24 @@ class ExtractiveAnswerer:
         total = sum(weights.values()) or 1.0
         kind = answer_type(question)
         out = []
+        wanted = set(q_terms)
+        factoid = kind in ("number", "date", "person", "place")
         for i, p in enumerate(passages):
             prior = max(p.score, 0.0) / (1.0 + 0.15 * i)
+            # Terms the passage's article supplies as context (its title, the rest of the passage): a sentence
+            # in an article about "Flight MH370" need not repeat the name to answer a question about it.
+            context = (frozenset(tokenize(p.title)) | frozenset(tokenize(p.text))) & wanted
             for s, e in sentence_spans(p.text):
                 text = p.text[s:e]
                 if len(text) < 12 or not re.search(r"[a-z]", text):
                     continue
-                terms = frozenset(tokenize(text)) & set(q_terms)
-                coverage = sum(weights[t] for t in terms) / total
-                match = _type_match(kind, text, question)
+                terms = frozenset(tokenize(text)) & wanted
+                own = sum(weights[t] for t in terms) / total
+                coverage = own + 0.5 * sum(weights[t] for t in context - terms) / total
+                match = _type_match(kind, text, question) if factoid else 0.0
                 # Long sentences cover more by chance; a mild length penalty keeps answers direct.
                 brevity = 1.0 / (1.0 + max(0, len(text) - 250) / 500)
-                score = (0.6 * coverage + 0.15 * match + 0.25 * prior) * brevity
+                score = (0.55 * coverage + 0.25 * match + 0.2 * prior) * brevity
                 out.append(Candidate(i, s, e, text, coverage, score, terms))
         out.sort(key=lambda c: (-c.score, c.passage_index, c.start))
         return out
@@ -138,11 +148,21 @@ class ExtractiveAnswerer:
         best = cands[0]
         if best.coverage < self.min_coverage:
             return Draft(None, reason=f"best sentence covers {best.coverage:.2f} of the question (< {self.min_coverage})")
+        kind = answer_type(question)
+        if kind in ("number", "date", "person", "place"):
+            # A factoid answer should hold the kind of fact asked for: prefer the best such sentence when it is
+            # nearly as good as the overall best.
+            typed = [c for c in cands if _type_match(kind, c.text, question) >= 1.0]
+            if typed and typed[0] is not best and typed[0].score >= 0.6 * best.score \
+                    and typed[0].coverage >= self.min_coverage:
+                best = typed[0]
         chosen = [best]
         covered = set(best.terms)
-        explain = answer_type(question) == "explain"
+        explain = kind == "explain"
         limit = self.max_sentences if explain else 2
-        for c in cands[1:]:
+        for c in cands:
+            if c is best:
+                continue
             if len(chosen) >= limit:
                 break
             if any(c.text == x.text or (c.passage_index == x.passage_index and c.start < x.end and x.start < c.end)
@@ -150,6 +170,8 @@ class ExtractiveAnswerer:
                 continue  # same sentence again (overlapping chunks) or an overlapping span
             new_terms = c.terms - covered
             good = c.score >= 0.75 * best.score and c.coverage >= self.min_coverage
+            if kind in ("number", "date", "person", "place") and _type_match(kind, c.text, question) < 1.0:
+                good = False  # a factoid answer adds only sentences that hold the kind of fact asked for
             if good and (new_terms or explain):
                 chosen.append(c)
                 covered |= c.terms
