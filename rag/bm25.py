@@ -20,7 +20,7 @@ import numpy as np
 
 from rag.types import Filters, iso_to_day
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -85,34 +85,57 @@ class FilterColumns:
 
 
 class BM25Index:
-    """BM25 over chunk texts; `search` returns (chunk_id, score) best first."""
+    """BM25 over chunk texts; `search` returns (chunk_id, score) best first.
 
-    def __init__(self, ids: list[str], model, columns: FilterColumns) -> None:  # type: ignore[no-untyped-def]
+    bm25s builds the index (its BM25 scores per token and chunk, as a sparse matrix by token). Queries read that
+    matrix with numpy alone: a query's score is the sum of its tokens' precomputed scores, exactly what bm25s
+    computes, without importing scipy at start-up.
+    """
+
+    def __init__(self, ids: list[str], vocab: dict[str, int], data: np.ndarray, indices: np.ndarray,
+                 indptr: np.ndarray, columns: FilterColumns) -> None:
         self.ids = ids
-        self.model = model
+        self.vocab = vocab
+        self.data = data
+        self.indices = indices
+        self.indptr = indptr
         self.columns = columns
 
     @classmethod
     def build(cls, ids: Sequence[str], texts: Sequence[str], columns: FilterColumns) -> BM25Index:
+        if not ids:
+            empty = np.zeros(0, dtype=np.float32)
+            return cls([], {}, empty, empty.astype(np.int32), np.zeros(1, dtype=np.int64), columns)
         import bm25s
 
         model = bm25s.BM25()
-        if ids:
-            model.index([tokenize(t) or ["\u2205"] for t in texts], show_progress=False)
-        return cls(list(ids), model if ids else None, columns)
+        # An empty token list would drop the chunk from bm25s's matrix; a placeholder keeps rows aligned.
+        model.index([tokenize(t) or ["\u2205"] for t in texts], show_progress=False)
+        sc = model.scores
+        return cls(list(ids), dict(model.vocab_dict), np.asarray(sc["data"]), np.asarray(sc["indices"]),
+                   np.asarray(sc["indptr"]), columns)
 
     def __len__(self) -> int:
         return len(self.ids)
 
+    def scores(self, token_ids: Sequence[int]) -> np.ndarray:
+        """BM25 score of every chunk for a query given as token ids."""
+        out = np.zeros(len(self.ids), dtype=np.float32)
+        for t in token_ids:
+            lo, hi = self.indptr[t], self.indptr[t + 1]
+            out[self.indices[lo:hi]] += self.data[lo:hi]  # a token's chunk indices are unique: no collisions
+        return out
+
     def search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         if not self.ids or k <= 0:
             return []
-        vocab = self.model.vocab_dict
-        token_ids = [vocab[t] for t in tokenize(query) if t in vocab]
+        token_ids = [self.vocab[t] for t in tokenize(query) if t in self.vocab]
         if not token_ids:
             return []
+        scores = self.scores(token_ids)
         mask = self.columns.mask(filters or Filters())
-        scores = self.model.get_scores(token_ids, weight_mask=mask)
+        if mask is not None:
+            scores *= mask
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
@@ -124,12 +147,9 @@ class BM25Index:
         idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5)); a term absent from the index gets the highest value.
         """
         n = len(self.ids)
-        if not n or self.model is None:
-            return {t: 1.0 for t in terms}
-        vocab, indptr = self.model.vocab_dict, self.model.scores["indptr"]
         out = {}
         for t in terms:
-            df = int(indptr[vocab[t] + 1] - indptr[vocab[t]]) if t in vocab else 0
+            df = int(self.indptr[self.vocab[t] + 1] - self.indptr[self.vocab[t]]) if t in self.vocab else 0
             out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
         return out
 
@@ -138,10 +158,13 @@ class BM25Index:
         tmp = directory.with_name(directory.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        if self.model is not None:
-            self.model.save(str(tmp / "model"), show_progress=False)
+        np.save(tmp / "data.npy", self.data)
+        np.save(tmp / "indices.npy", self.indices)
+        np.save(tmp / "indptr.npy", self.indptr)
         np.savez(tmp / "columns.npz", source=self.columns.source.astype(str), author=self.columns.author.astype(str),
                  day=self.columns.day)
+        (tmp / "vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False))
+        # ids.json last: its presence marks a complete index.
         (tmp / "ids.json").write_text(json.dumps({"version": FORMAT_VERSION, "ids": self.ids}))
         old = directory.with_name(directory.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
@@ -159,15 +182,14 @@ class BM25Index:
                 os.replace(old, directory)
             else:
                 return None
-        meta = json.loads((directory / "ids.json").read_text())
+        try:
+            meta = json.loads((directory / "ids.json").read_text())
+        except (FileNotFoundError, ValueError):
+            return None
         if meta.get("version") != FORMAT_VERSION:
             return None
-        ids = meta["ids"]
         cols = np.load(directory / "columns.npz")
         columns = FilterColumns(cols["source"].astype(object), cols["author"].astype(object), cols["day"])
-        model = None
-        if ids:
-            import bm25s
-
-            model = bm25s.BM25.load(str(directory / "model"), show_progress=False)
-        return cls(ids, model, columns)
+        return cls(meta["ids"], json.loads((directory / "vocab.json").read_text()),
+                   np.load(directory / "data.npy"), np.load(directory / "indices.npy"),
+                   np.load(directory / "indptr.npy"), columns)

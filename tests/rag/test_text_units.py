@@ -71,3 +71,19 @@ def test_condense__follow_up_borrows_the_subject():
     assert condense("Who leads the Libyan army?", history) == "Who leads the Libyan army?"
     assert is_follow_up("What about its width?")
     assert not is_follow_up("What did Stephen Curry score against Portland?")
+
+
+def test_bm25__query_scores_equal_bm25s_own_scores():
+    import bm25s
+
+    texts = [f"Report {i}: the {w} council met about the {w} budget and a bridge {i % 7}" for i, w in
+             enumerate(["city", "river", "harbour", "school", "rail", "park"] * 20)]
+    ids = [f"c{i}" for i in range(len(texts))]
+    idx = BM25Index.build(ids, texts, FilterColumns.empty(len(texts)))
+    oracle = bm25s.BM25()
+    oracle.index([tokenize(t) for t in texts], show_progress=False)
+    for query in ["harbour budget", "bridge 3 council", "rail park school"]:
+        toks = [t for t in tokenize(query) if t in oracle.vocab_dict]
+        want = oracle.get_scores(toks)
+        got = idx.scores([idx.vocab[t] for t in toks])
+        assert np.allclose(got, want, atol=1e-5)
