@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from rag.bm25 import tokenize
 from rag.citations import cite
+from rag.injection import is_instruction_like
 from rag.sentences import sentence_spans
 from rag.types import Passage
 
@@ -128,7 +129,7 @@ class ExtractiveAnswerer:
             context = (frozenset(tokenize(p.title)) | frozenset(tokenize(p.text))) & wanted
             for s, e in sentence_spans(p.text):
                 text = p.text[s:e]
-                if len(text) < 12 or not re.search(r"[a-z]", text):
+                if len(text) < 12 or not re.search(r"[a-z]", text) or is_instruction_like(text):
                     continue
                 terms = frozenset(tokenize(text)) & wanted
                 own = sum(weights[t] for t in terms) / total

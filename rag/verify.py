@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rag.citations import cite, parse_markers, strip_markers
+from rag.injection import evidence_text, is_instruction_like
 from rag.sentences import sentence_spans
 from rag.support import SupportScorer
 from rag.types import Citation, Passage
@@ -66,9 +67,13 @@ def draft_sentences(draft: str) -> list[tuple[str, list[int]]]:
 def verify(draft: str, passages: Sequence[Passage], scorer: SupportScorer, *, recite: bool = True) -> Verified:
     """Check each sentence of `draft` (markers [n] index `passages` from 1) and keep the supported ones."""
     checks: list[SentenceCheck] = []
-    texts = [p.text for p in passages]
+    # Evidence is the passages minus anything addressed to the assistant (article text is data).
+    texts = [evidence_text(p.text) for p in passages]
     threshold = scorer.threshold
     for sentence, numbers in draft_sentences(draft):
+        if is_instruction_like(sentence):
+            checks.append(SentenceCheck(sentence, tuple(numbers), False, (), 0.0, "instruction-like text; removed"))
+            continue
         valid = tuple(dict.fromkeys(n for n in numbers if 1 <= n <= len(passages)))
         bad = [n for n in numbers if not 1 <= n <= len(passages)]
         note = f"cited [{', '.join(map(str, bad))}], which is not a retrieved passage; " if bad else ""
