@@ -20,7 +20,7 @@ import numpy as np
 
 from rag.types import Filters, iso_to_day
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -41,10 +41,28 @@ def _stopwords() -> frozenset[str]:
     return frozenset(STOPWORDS_EN) | frozenset(extra)
 
 
+# Irregular forms a suffix stemmer cannot join to their base ("grew" and "grow" must match).
+_IRREGULAR = dict(pair.split(":") for pair in """grew:grow grown:grow rose:rise risen:rise fell:fall fallen:fall won:win
+lost:lose paid:pay told:tell took:take taken:take gave:give given:give made:make went:go gone:go came:come
+began:begin begun:begin built:build bought:buy sold:sell brought:bring thought:think found:find held:hold kept:keep
+left:leave led:lead met:meet ran:run sent:send spent:spend stood:stand struck:strike taught:teach wrote:write
+written:write spoke:speak spoken:speak chose:choose chosen:choose drove:drive driven:drive flew:fly flown:fly
+froze:freeze frozen:freeze hid:hide hidden:hide knew:know known:know saw:see seen:see shot:shoot sank:sink
+sunk:sink swore:swear sworn:swear threw:throw thrown:throw woke:wake wore:wear worn:wear fought:fight
+caught:catch broke:break broken:break ate:eat eaten:eat drew:draw drawn:draw forgot:forget forgotten:forget
+hung:hang rode:ride ridden:ride rang:ring rung:ring shook:shake shaken:shake sought:seek stole:steal stolen:steal
+swam:swim tore:tear torn:tear understood:understand withdrew:withdraw withdrawn:withdraw fled:flee fed:feed
+felt:feel dealt:deal meant:mean lent:lend dug:dig slept:sleep swept:sweep became:become sang:sing sung:sing
+sprang:spring sprung:spring stuck:stick struck:strike wound:wind bound:bind ground:grind forbade:forbid
+forbidden:forbid arose:arise arisen:arise awoke:awake bled:bleed bred:breed clung:cling crept:creep fled:flee
+flung:fling leapt:leap slew:slay slain:slay spun:spin stank:stink strove:strive swung:swing wept:weep
+children:child men:man women:woman mice:mouse feet:foot teeth:tooth geese:goose""".split())
+
+
 def tokenize(text: str) -> list[str]:
-    """Lower-cased, stop words dropped, stemmed: "The bridges were built" -> ['bridg', 'built']."""
+    """Lower-cased, stop words dropped, irregular forms joined, stemmed: "The bridges grew" -> ['bridg', 'grow']."""
     stop = _stopwords()
-    words = [w for w in _WORD.findall(text.lower()) if w not in stop]
+    words = [_IRREGULAR.get(w, w) for w in _WORD.findall(text.lower()) if w not in stop]
     return _stemmer().stemWords(words)
 
 

@@ -78,15 +78,67 @@ def answer_type(question: str) -> str:
     return "other"
 
 
+_UNITS = {
+    "long": r"(meters?|metres?|km|kilomet(er|re)s?|miles?|feet|foot|ft|inch(es)?|cm|mm|yards?|years?|months?|weeks?|"
+            r"days?|hours?|minutes?|seconds?|decades?|centuries|century)",
+    "wide": r"(meters?|metres?|km|kilomet(er|re)s?|miles?|feet|foot|ft|inch(es)?|cm|mm|yards?|lanes?)",
+    "tall": r"(meters?|metres?|feet|foot|ft|inch(es)?|cm|stor(e)?(y|ies)|floors?)",
+    "high": r"(meters?|metres?|feet|foot|ft|inch(es)?|cm|stor(e)?(y|ies)|floors?|per ?cent|%)",
+    "far": r"(meters?|metres?|km|kilomet(er|re)s?|miles?|feet|light[- ]years?)",
+    "deep": r"(meters?|metres?|feet|foot|ft|km|kilomet(er|re)s?|miles?)",
+    "heavy": r"(kg|kilo(gram)?s?|grams?|tons?|tonnes?|pounds?|lbs?|ounces?)",
+    "big": r"(square|sq|hectares?|acres?|meters?|metres?|km|miles?|feet|people|seats?)",
+    "large": r"(square|sq|hectares?|acres?|meters?|metres?|km|miles?|feet|people|seats?)",
+    "old": r"(years?[- ]old|years? of age|-year-old)",
+    "fast": r"(mph|km/h|kph|miles per hour|knots|per (hour|second))",
+    "often": r"(times|daily|weekly|monthly|annually|a (day|week|month|year)|per (day|week|month|year))",
+    "much": r"(\$|£|€|dollars?|pounds?|euros?|yuan|yen|rupees?|million|billion|trillion|per ?cent|%|tons?|tonnes?)",
+}
+_HOW = re.compile(r"\bhow (many|much|long|wide|tall|high|far|big|large|old|deep|heavy|often|fast)\b\s*(\w+)?", re.I)
+_MONTH_DAY = re.compile(rf"\b{_MONTHS}\.?\s+\d{{1,2}}\b|\b\d{{1,2}}\s+{_MONTHS}\b", re.I)
+_YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
+
+
+def _figures(text: str) -> list[str]:
+    """Numbers written with digits that are not part of a date ("March 8, 2014" holds none) nor of a name
+    ("MH370", "Boeing 777" count as names only when glued to letters)."""
+    cleaned = _MONTH_DAY.sub(" ", text)
+    return [f.rstrip(".,") for f in _FIGURE.findall(cleaned) if not _YEAR.fullmatch(f.rstrip(".,"))]
+
+
+def _number_match(sentence: str, question: str) -> float:
+    """How well the sentence holds the quantity a "how many/much/long ..." question asks for:
+    1.0 a figure with the asked-for unit or counted noun ("239 people", "100 meters long"), 0.6 a figure,
+    0.3 a number word only, 0.0 nothing."""
+    q_figs = set(_figures(question))
+    figs = [f for f in _figures(sentence) if f not in q_figs]
+    m = _HOW.search(question)
+    unit = None
+    if m:
+        word = m.group(1).lower()
+        if word == "many" and m.group(2):
+            noun = tokenize(m.group(2))
+            unit = rf"({re.escape(noun[0])}\w*)" if noun else None
+        else:
+            unit = _UNITS.get(word)
+    if m and m.group(1).lower() == "old" and re.search(r"\b(aged|age of)\s+\d+", sentence):
+        return 1.0
+    number = r"(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a dozen|dozens|hundreds|" \
+             r"thousands|millions)"
+    if unit and re.search(rf"{number}(\s*(million|billion|thousand|hundred))?[\s-]+(\w+[\s-]+){{0,2}}{unit}\b|"
+                          rf"\${number}|{number}\s*%", sentence, re.I):
+        if figs or not unit:
+            return 1.0
+        return 0.8  # a number word with the right unit ("six months")
+    if figs:
+        return 0.6
+    return 0.3 if _NUMBER.search(sentence) else 0.0
+
+
 def _type_match(kind: str, sentence: str, question: str) -> float:
     """1.0 when the sentence holds the kind of thing asked for (and not only the question's own words)."""
     if kind == "number":
-        # A figure the question does not already hold ("MH370" in the question is not an answer); number words
-        # ("two countries") are weaker evidence than digits.
-        q_numbers = set(_FIGURE.findall(question))
-        if any(m not in q_numbers for m in _FIGURE.findall(sentence)):
-            return 1.0
-        return 0.5 if _NUMBER.search(sentence) else 0.0
+        return _number_match(sentence, question)
     if kind == "date":
         return 1.0 if _DATE.search(sentence) else 0.0
     if kind in ("person", "place"):
@@ -153,7 +205,7 @@ class ExtractiveAnswerer:
         if kind in ("number", "date", "person", "place"):
             # A factoid answer should hold the kind of fact asked for: prefer the best such sentence when it is
             # nearly as good as the overall best.
-            typed = [c for c in cands if _type_match(kind, c.text, question) >= 1.0]
+            typed = [c for c in cands if _type_match(kind, c.text, question) >= 0.8]
             if typed and typed[0] is not best and typed[0].score >= 0.6 * best.score \
                     and typed[0].coverage >= self.min_coverage:
                 best = typed[0]
@@ -171,7 +223,7 @@ class ExtractiveAnswerer:
                 continue  # same sentence again (overlapping chunks) or an overlapping span
             new_terms = c.terms - covered
             good = c.score >= 0.75 * best.score and c.coverage >= self.min_coverage
-            if kind in ("number", "date", "person", "place") and _type_match(kind, c.text, question) < 1.0:
+            if kind in ("number", "date", "person", "place") and _type_match(kind, c.text, question) < 0.8:
                 good = False  # a factoid answer adds only sentences that hold the kind of fact asked for
             if good and (new_terms or explain):
                 chosen.append(c)

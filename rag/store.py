@@ -403,7 +403,11 @@ class Store:
             if self._bm25 is None or generation != self._bm25_generation:
                 self._bm25 = BM25Index.load(self.root / "bm25")
                 self._bm25_generation = generation
-            return self._bm25
+            stale = self._bm25 is None and self.manifest is not None
+        if stale and self.count_chunks():
+            # No index, or one of an older format: rebuild it from the catalog rather than search without it.
+            self._rebuild_bm25(generation or "0")
+        return self._bm25
 
     def dense(self, vector: np.ndarray, k: int, filters: Filters) -> list[tuple[str, float]]:
         """(chunk_id, cosine similarity) of the k nearest chunks that pass the filters."""
