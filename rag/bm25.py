@@ -31,14 +31,15 @@ def _stemmer():  # type: ignore[no-untyped-def]
     return Stemmer.Stemmer("english")
 
 
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
+# Lucene's English stop words plus auxiliaries, question words and pronouns, which carry no topic.
+_STOPWORDS = frozenset("""a an and are as at be but by for if in into is it no not of on or such that the their then
+there these they this to was will with am were been being do does did doing have has had having would should could
+might must shall can may what which who whom whose when where why how i me my we our you your he him his she her its
+them""".split())
 
-    # bm25s's list misses some auxiliaries and question words that carry no topic.
-    extra = """am are is was were be been being do does did doing have has had having would should could might
-    must shall can may will what which who whom whose when where why how""".split()
-    return frozenset(STOPWORDS_EN) | frozenset(extra)
+
+def _stopwords() -> frozenset[str]:
+    return _STOPWORDS
 
 
 # Irregular forms a suffix stemmer cannot join to their base ("grew" and "grow" must match).
