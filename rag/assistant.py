@@ -17,7 +17,7 @@ from typing import Any
 from rag.condense import condense
 from rag.embedding import Embedder, make_embedder
 from rag.errors import LLMError, UserError
-from rag.extractive import REFUSAL, ExtractiveAnswerer
+from rag.extractive import REFUSAL, ExtractiveAnswerer, passage_coverage
 from rag.prompts import answer_messages, is_refusal
 from rag.retrieve import Reranker, Retriever
 from rag.settings import Settings, load_settings
@@ -211,5 +211,4 @@ class Assistant:
         """Is anything retrieved close enough to the question to try answering at all?"""
         if top_similarity >= self.settings.min_relevance:
             return True
-        cands = extractive.candidates(question, passages, query)
-        return max((c.coverage for c in cands), default=0.0) >= 0.6
+        return max((passage_coverage(query, p, extractive.idf) for p in passages), default=0.0) >= 0.5

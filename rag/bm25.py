@@ -20,7 +20,7 @@ import numpy as np
 
 from rag.types import Filters, iso_to_day
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -57,7 +57,8 @@ felt:feel dealt:deal meant:mean lent:lend dug:dig slept:sleep swept:sweep became
 sprang:spring sprung:spring stuck:stick struck:strike wound:wind bound:bind ground:grind forbade:forbid
 forbidden:forbid arose:arise arisen:arise awoke:awake bled:bleed bred:breed clung:cling crept:creep fled:flee
 flung:fling leapt:leap slew:slay slain:slay spun:spin stank:stink strove:strive swung:swing wept:weep
-children:child men:man women:woman mice:mouse feet:foot teeth:tooth geese:goose""".split())
+children:child men:man women:woman mice:mouse feet:foot teeth:tooth geese:goose
+wide:width deep:depth tall:height high:height long:length heavy:weight broad:breadth""".split())
 
 
 def tokenize(text: str) -> list[str]:

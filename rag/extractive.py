@@ -149,6 +149,16 @@ def _type_match(kind: str, sentence: str, question: str) -> float:
     return 0.0
 
 
+def passage_coverage(query: str, passage: Passage, idf: Callable[[Sequence[str]], dict[str, float]] | None) -> float:
+    """Share of the query's term weight (IDF) that the passage and its title contain: 1.0 = every term."""
+    q_terms = list(dict.fromkeys(tokenize(query)))
+    if not q_terms:
+        return 0.0
+    weights = idf(q_terms) if idf else {t: 1.0 for t in q_terms}
+    have = set(tokenize(passage.title)) | set(tokenize(passage.text))
+    return sum(w for t, w in weights.items() if t in have) / (sum(weights.values()) or 1.0)
+
+
 class ExtractiveAnswerer:
     """Scores every sentence of the passages against the question; keeps the best one to three.
 
