@@ -44,18 +44,6 @@ def ingest(corpus, settings, emb, **kw):
     return ingest_paths([corpus], settings, embedder=emb, **kw)
 
 
-def test_sync__first_ingest_adds_and_second_embeds_nothing(env):
-    corpus, settings, emb = env
-    write_jsonl(corpus / "a.jsonl", [record(i) for i in range(5)])
-    first = ingest(corpus, settings, emb)
-    assert (first.added, first.updated, first.unchanged, first.failed) == (5, 0, 0, [])
-    assert first.chunks_embedded == first.chunks_total > 0
-    again = ingest(corpus, settings, emb)
-    assert (again.added, again.unchanged, again.chunks_embedded) == (0, 5, 0)
-    catalog, chroma, bm25 = store_state(settings, emb)
-    assert catalog == chroma == bm25 and len(catalog) == first.chunks_total
-
-
 def test_sync__article_ids_come_from_records(env):
     corpus, settings, emb = env
     write_jsonl(corpus / "a.jsonl", [record(i) for i in range(3)])
@@ -150,14 +138,6 @@ def test_sync__bad_files_are_reported_and_the_rest_ingested(env):
     assert all(f["error"] and "\n" not in f["error"] for f in result.failed)
 
 
-def test_store__other_embedding_model_is_refused_with_the_fix(env):
-    corpus, settings, emb = env
-    write_jsonl(corpus / "a.jsonl", [record(0)])
-    ingest(corpus, settings, emb)
-    with pytest.raises(StoreMismatchError, match="NEWSDESK_EMBEDDING_MODEL=hash-256"):
-        Store.open(settings, HashEmbedder(dim=128))
-
-
 def test_store__other_chunker_settings_are_refused_for_ingest(env):
     corpus, settings, emb = env
     write_jsonl(corpus / "a.jsonl", [record(0)])
@@ -187,24 +167,6 @@ def test_store__second_writer_fails_clearly_while_first_holds_the_lock(env):
     finally:
         release.set()
         t.join()
-
-
-def test_store__filters_apply_inside_chroma_and_bm25(env):
-    corpus, settings, emb = env
-    write_jsonl(corpus / "a.jsonl", [
-        record(0, source="cnn.com", author="Jane Doe", published="2022-05-01"),
-        record(1, source="usatoday.com", author="John Roe", published="2023-07-01"),
-    ])
-    ingest(corpus, settings, emb)
-    from rag.types import Filters
-
-    st = Store.open(settings, emb)
-    vec = emb.embed(["council budget vote"])[0]
-    for flt, want in [(Filters(source="CNN.com"), "a0"), (Filters(author="john roe"), "a1"),
-                      (Filters(since="2023-01-01"), "a1"), (Filters(until="2022-12-31"), "a0")]:
-        dense = {c.split("-")[0] for c, _ in st.dense(vec, 10, flt)}
-        lexical = {c.split("-")[0] for c, _ in st.lexical("council budget vote", 10, flt)}
-        assert dense == lexical == {want}, flt
 
 
 def test_store__stats_report_articles_sources_and_dates(env):
