@@ -6,7 +6,9 @@ whatever lies past its window.
 
 >>> from rag.types import Article
 >>> art = Article(id="a1", title="Bridge", text="One sentence here. Another one there.")
->>> [c.text for c in chunk_article(art, target_tokens=5, overlap_tokens=0, count_model_tokens=lambda s: len(s.split()), max_model_tokens=50)]
+>>> words = lambda s: len(s.split())
+>>> [c.text for c in chunk_article(art, target_tokens=5, overlap_tokens=0, count_model_tokens=words,
+...                                max_model_tokens=50)]
 ['One sentence here.', 'Another one there.']
 """
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from ingest.chunk import CHUNKER_VERSION, chunk_article
 from ingest.clean import to_article
-from ingest.readers import FileError, FileItem, read_file, walk
+from ingest.readers import FileError, read_file, walk
 from rag.embedding import Embedder, make_embedder
 from rag.errors import InputError
 from rag.settings import Settings, load_settings

@@ -34,7 +34,8 @@ _EXPLAIN_Q = re.compile(r"^\s*(why|how (?!many|much|long|wide|tall|high|far|big|
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
                      r"fifty|hundred|thousand|million|billion|trillion|dozen|half|quarter)\b", re.I)
 _FIGURE = re.compile(r"(?<![A-Za-z\d.,])\d[\d,.]*")
-_MONTHS = r"(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?|oct(ober)?|nov(ember)?|dec(ember)?)"
+_MONTHS = (r"(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?|oct(ober)?|"
+           r"nov(ember)?|dec(ember)?)")
 _DATE = re.compile(rf"\b{_MONTHS}\b|\b(1[89]|20)\d\d\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
                    r"yesterday|today|tomorrow|last (week|month|year)|next (week|month|year))\b", re.I)
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+")
@@ -210,7 +211,8 @@ class ExtractiveAnswerer:
             return Draft(None, reason="no sentence shares a word with the question")
         best = cands[0]
         if best.coverage < self.min_coverage:
-            return Draft(None, reason=f"best sentence covers {best.coverage:.2f} of the question (< {self.min_coverage})")
+            return Draft(None, reason=f"best sentence covers {best.coverage:.2f} of the question "
+                                      f"(< {self.min_coverage})")
         kind = answer_type(question)
         if kind in ("number", "date", "person", "place"):
             # A factoid answer should hold the kind of fact asked for: prefer the best such sentence when it is

@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS articles (
     source TEXT, url TEXT, text TEXT NOT NULL, source_key TEXT, author_key TEXT);
 CREATE INDEX IF NOT EXISTS articles_text_hash ON articles(text_hash);
 CREATE TABLE IF NOT EXISTS chunks (
-    id TEXT PRIMARY KEY, article_id TEXT NOT NULL, ord INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL);
+    id TEXT PRIMARY KEY, article_id TEXT NOT NULL, ord INTEGER NOT NULL, start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 CREATE TABLE IF NOT EXISTS sources (file TEXT NOT NULL, article_id TEXT NOT NULL, PRIMARY KEY (file, article_id));
 CREATE INDEX IF NOT EXISTS sources_article ON sources(article_id);
@@ -371,7 +372,8 @@ class Store:
         if missing:
             # Vectors lost (a crash inside Chroma's own write): forget those articles so the next ingest re-adds them.
             with self._db() as db:
-                rows = db.execute(f"SELECT DISTINCT article_id FROM chunks WHERE id IN ({','.join('?' * len(missing))})",
+                marks = ",".join("?" * len(missing))
+                rows = db.execute(f"SELECT DISTINCT article_id FROM chunks WHERE id IN ({marks})",
                                   sorted(missing)).fetchall()
             self.delete_articles([r[0] for r in rows])
 

@@ -6,7 +6,6 @@ instructions inside articles are not followed, failures become clear errors or t
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 

@@ -177,4 +177,4 @@ def test_server__unreachable_server_names_the_setting(tmp_path):
     settings = load_settings(store=tmp_path / "s", embedding_model="hash",
                              chroma_url=f"http://127.0.0.1:{_free_port()}")
     with pytest.raises(SettingsError, match="NEWSDESK_CHROMA_URL"):
-        Store.open(settings, HashEmbedder(), create=True, chunker="x").collection
+        _ = Store.open(settings, HashEmbedder(), create=True, chunker="x").collection
