@@ -17,6 +17,7 @@ from typing import Any
 from ingest.chunk import CHUNKER_VERSION, chunk_article
 from ingest.clean import to_article
 from ingest.readers import FileError, read_file, walk
+from rag._faults import checkpoint
 from rag.embedding import Embedder, make_embedder
 from rag.errors import InputError
 from rag.settings import Settings, load_settings
@@ -84,6 +85,7 @@ def _prepare(paths: Sequence[Path]) -> Iterator[_Prepared | FileError | tuple[st
             yield FileError(str(item.path), f"cannot read: {exc.strerror or exc}")
             yield (abs_file, False)
             continue
+        checkpoint("read_file")
         yield from result.errors
         for raw in result.articles:
             try:
@@ -163,7 +165,9 @@ def ingest_paths(
                 return
             if not dry_run:
                 texts = [c.embed_text for _, chunks, _ in pending for c in chunks]
+                checkpoint("embed_before")
                 vectors = embedder.embed(texts) if texts else None
+                checkpoint("embed_after")
                 items, hashes, offset = [], [], 0
                 for article, chunks, th in pending:
                     items.append((article, chunks, vectors[offset:offset + len(chunks)]))  # type: ignore[index]
@@ -171,6 +175,7 @@ def ingest_paths(
                     offset += len(chunks)
                 store.write_articles(items, hashes)
                 store.add_sources((f, a.id) for a, _, _ in pending for f in [seen_ids[a.id]])
+                checkpoint("batch_written")
             result.chunks_embedded += pending_chunks
             pending, pending_chunks = [], 0
             if progress:
@@ -231,9 +236,11 @@ def ingest_paths(
                 result.deleted = len({a for _, a in gone} - still_held)
             else:
                 orphans = store.forget_sources(gone)
+                checkpoint("sync_forgotten")
                 store.delete_articles(orphans)
                 result.deleted = len(orphans)
         if not dry_run:
+            checkpoint("finish_before")
             store.finish()
         result.chunks_total = store.count_chunks() if (store_exists or not dry_run) else 0
     result.seconds = time.perf_counter() - started

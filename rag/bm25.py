@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag._faults import checkpoint
 from rag.types import Filters, iso_to_day
 
 FORMAT_VERSION = 4
@@ -186,10 +187,12 @@ class BM25Index:
         (tmp / "vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False))
         # ids.json last: its presence marks a complete index.
         (tmp / "ids.json").write_text(json.dumps({"version": FORMAT_VERSION, "ids": self.ids}))
+        checkpoint("bm25_tmp_written")
         old = directory.with_name(directory.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
         if directory.exists():
             os.replace(directory, old)
+            checkpoint("bm25_between_renames")
         os.replace(tmp, directory)
         shutil.rmtree(old, ignore_errors=True)
 

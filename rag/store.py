@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from rag._faults import checkpoint
 from rag.bm25 import BM25Index, FilterColumns, norm_key
 from rag.errors import NewsdeskError, SettingsError, StoreLockedError, StoreMismatchError
 from rag.types import Article, Chunk, Filters, Passage, iso_to_day
@@ -168,7 +169,9 @@ class Store:
         manifest = Manifest(MANIFEST_VERSION, model, dim, chunker or "")
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(manifest), indent=2) + "\n")
+        checkpoint("manifest_tmp_written")
         os.replace(tmp, path)
+        checkpoint("manifest_written")
         return manifest
 
     @property
@@ -258,6 +261,7 @@ class Store:
             self.finish(force=True)
         with self._db() as db:
             self._set_meta(db, "dirty", "1")
+        checkpoint("begin_write_dirty")
 
     def known_articles(self) -> dict[str, str]:
         """article_id -> content_hash of every stored article."""
@@ -290,8 +294,10 @@ class Store:
         col = self.collection
         batch = 1000
         for i in range(0, len(ids), batch):
+            checkpoint("chroma_upsert_before")
             col.upsert(ids=ids[i:i + batch], embeddings=np.asarray(vecs[i:i + batch], dtype=np.float32),
                        documents=docs[i:i + batch], metadatas=metas[i:i + batch])
+            checkpoint("chroma_upsert_after")
         stale: list[str] = []
         with self._db() as db:
             for (article, chunks, _), text_hash in zip(items, text_hashes, strict=True):
@@ -305,7 +311,9 @@ class Store:
                      article.source, article.url, article.text, norm_key(article.source), norm_key(article.author)))
                 db.executemany('INSERT OR REPLACE INTO chunks(id, article_id, ord, start, "end") VALUES (?,?,?,?,?)',
                                [(c.id, article.id, n, c.start, c.end) for n, c in enumerate(chunks)])
+            checkpoint("catalog_write_inside")
             self._set_meta(db, "generation", str(time.time_ns()))
+        checkpoint("catalog_write_after")
         if stale:
             self._chroma_delete(stale)
 
@@ -313,6 +321,7 @@ class Store:
         """Record that file `f` holds article `a` for each (f, a)."""
         with self._db() as db:
             db.executemany("INSERT OR IGNORE INTO sources(file, article_id) VALUES (?, ?)", list(pairs))
+            checkpoint("add_sources_inside")
 
     def sources(self) -> dict[str, set[str]]:
         """file -> ids of the articles it held at the last ingest."""
@@ -329,6 +338,7 @@ class Store:
             db.executemany("DELETE FROM sources WHERE file=? AND article_id=?", pairs)
             orphans = [a for a in {a for _, a in pairs}
                        if not db.execute("SELECT 1 FROM sources WHERE article_id=? LIMIT 1", (a,)).fetchone()]
+            checkpoint("forget_sources_inside")
         return orphans
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
@@ -342,20 +352,26 @@ class Store:
                 db.execute("DELETE FROM chunks WHERE article_id=?", (aid,))
                 db.execute("DELETE FROM articles WHERE id=?", (aid,))
                 db.execute("DELETE FROM sources WHERE article_id=?", (aid,))
+            checkpoint("delete_catalog_inside")
             self._set_meta(db, "generation", str(time.time_ns()))
+        checkpoint("delete_catalog_after")
         self._chroma_delete(doomed)
 
     def _chroma_delete(self, ids: Sequence[str]) -> None:
         for i in range(0, len(ids), 1000):
+            checkpoint("chroma_delete_before")
             self.collection.delete(ids=list(ids[i:i + 1000]))
+            checkpoint("chroma_delete_after")
 
     def finish(self, force: bool = False) -> None:
         """Make Chroma agree with the catalog and rebuild BM25, then mark the store clean."""
         generation = self._meta("generation") or "0"
         if force or self._meta("dirty"):
             self._reconcile()
+            checkpoint("finish_reconciled")
         if force or self._meta("bm25_generation") != generation:
             self._rebuild_bm25(generation)
+            checkpoint("finish_bm25_rebuilt")
         with self._db() as db:
             self._set_meta(db, "dirty", None)
 
@@ -367,6 +383,7 @@ class Store:
         total = col.count()
         for offset in range(0, total, 5000):
             in_chroma.update(col.get(include=[], limit=5000, offset=offset)["ids"])
+        checkpoint("reconcile_scanned")
         self._chroma_delete(sorted(in_chroma - catalog))
         missing = catalog - in_chroma
         if missing:
@@ -392,6 +409,7 @@ class Store:
                                 np.array(days, dtype=np.int64))
         index = BM25Index.build(ids, texts, columns)
         index.save(self.root / "bm25")
+        checkpoint("bm25_saved")
         with self._db() as db:
             self._set_meta(db, "bm25_generation", generation)
         with self._bm25_lock:
