@@ -336,8 +336,11 @@ class Store:
         pairs = list(pairs)
         with self._db() as db:
             db.executemany("DELETE FROM sources WHERE file=? AND article_id=?", pairs)
-            orphans = [a for a in {a for _, a in pairs}
-                       if not db.execute("SELECT 1 FROM sources WHERE article_id=? LIMIT 1", (a,)).fetchone()]
+            # Every article no file holds, not only those of `pairs`: a run killed after an earlier call committed
+            # but before its delete_articles() left such articles behind, and their links are gone, so no later
+            # `pairs` would name them again.
+            orphans = [r[0] for r in db.execute(
+                "SELECT id FROM articles WHERE id NOT IN (SELECT article_id FROM sources) ORDER BY id")]
             checkpoint("forget_sources_inside")
         return orphans
 
