@@ -170,7 +170,12 @@ class Store:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(manifest), indent=2) + "\n")
         checkpoint("manifest_tmp_written")
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except FileNotFoundError:
+            # Two first ingests of one new store: the other renamed the shared temporary file first. Its manifest
+            # must then match ours, as any existing manifest must.
+            return self._check_manifest(model, dim, chunker, create)
         checkpoint("manifest_written")
         return manifest
 
