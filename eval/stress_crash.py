@@ -355,6 +355,7 @@ class ForkRunner:
 def _fork_server() -> None:
     """The other end of ForkRunner: one JSON request per stdin line, one JSON reply per stdout line."""
     import chromadb  # noqa: F401 - imported once here, inherited by every child
+    import chromadb.api.rust  # noqa: F401 - what the first PersistentClient would import (0.6 s)
     import rag._faults
     import ui.cli
     from ingest import sync  # noqa: F401
