@@ -182,6 +182,18 @@ def _digest(*arrays: Any) -> str:
     return h.hexdigest()
 
 
+def _bm25_digest(index: Any) -> str:
+    """The index's content independent of term numbering, which follows set order and so the process's hash
+    seed: (term, chunk id, score) for every posting, plus the filter columns."""
+    # bm25s numbers an empty "" term past the end of the posting table: it has no postings.
+    terms = [(term, t) for term, t in index.vocab.items() if t + 1 < len(index.indptr)]
+    postings = sorted((term, index.ids[int(c)], round(float(s), 4))
+                      for term, t in terms
+                      for c, s in zip(index.indices[index.indptr[t]:index.indptr[t + 1]],
+                                      index.data[index.indptr[t]:index.indptr[t + 1]], strict=True))
+    return _digest(postings, index.ids, index.columns.day, list(index.columns.source), list(index.columns.author))
+
+
 def snapshot(store_dir: Path) -> dict[str, Any]:
     """Everything a converged store must agree on, as plain data; ids keep their order so duplicates show."""
     import numpy as np
@@ -224,8 +236,7 @@ def snapshot(store_dir: Path) -> dict[str, Any]:
         "chroma_vectors": _digest(np.round(vectors, 5)),
         "chroma_query_ok": len(probe["ids"][0]) == min(3, len(chroma_ids)),
         "bm25_ids": None if bm25 is None else list(bm25.ids),
-        "bm25_index": None if bm25 is None else _digest(bm25.data, bm25.indices, bm25.indptr, sorted(bm25.vocab.items()),
-                                                        bm25.columns.day, list(bm25.columns.source)),
+        "bm25_index": None if bm25 is None else _bm25_digest(bm25),
         "leftovers": sorted(p.name for p in store_dir.iterdir() if p.name.endswith((".tmp", ".old"))),
     }
 
@@ -356,6 +367,7 @@ def _fork_server() -> None:
     """The other end of ForkRunner: one JSON request per stdin line, one JSON reply per stdout line."""
     import chromadb  # noqa: F401 - imported once here, inherited by every child
     import chromadb.api.rust  # noqa: F401 - what the first PersistentClient would import (0.6 s)
+
     import rag._faults
     import ui.cli
     from ingest import sync  # noqa: F401
@@ -440,8 +452,10 @@ class Matrix:
         if run.code != 0:
             raise RuntimeError(f"reference ingest failed ({run.code}): {run.stderr.strip()[-500:]}")
 
-    def run_case(self, case: Case) -> dict[str, Any]:
-        """Kill, recover, compare; returns {"case", "ok", "problems", "seconds"}."""
+    def run_case(self, case: Case, runner: SubprocessRunner | ForkRunner | None = None) -> dict[str, Any]:
+        """Kill, recover, compare (with this matrix's runner unless given); returns {"case", "ok", "problems",
+        "seconds"}."""
+        runner = runner or self.runner
         started = time.monotonic()
         store = self.work / "cases" / case.name
         shutil.rmtree(store, ignore_errors=True)
@@ -452,13 +466,13 @@ class Matrix:
         problems: list[str] = []
         kills = [(case.checkpoint, case.n), *([case.then] if case.then else [])]
         for checkpoint, n in kills:
-            run = self.runner.run(argv, fault=f"{checkpoint}:{n}")
+            run = runner.run(argv, fault=f"{checkpoint}:{n}")
             if not run.killed:
                 problems.append(f"the run armed at {checkpoint}:{n} was not killed by SIGKILL (exit {run.code}): "
                                 f"{run.stderr.strip()[-300:]}")
                 break
         if not problems:
-            run = self.runner.run(argv)
+            run = runner.run(argv)
             if run.code != 0:
                 problems.append(f"the recovery run failed (exit {run.code}): {run.stderr.strip()[-300:]}")
             else:
