@@ -1,0 +1,166 @@
+"""`newsdesk eval run` and `newsdesk eval judge`: the command-line side of evaluation.
+
+`run_eval_command(args, settings)` is called by ui/cli.py with the parsed arguments and returns the exit code:
+0 ok, 1 when the gate fails (a metric past its threshold), 2 for a bad suite, threshold or setting.
+
+>>> # newsdesk eval run eval/suites/seed.jsonl --threshold hit@5=0.6 --report /tmp/seed-report
+>>> # newsdesk eval judge ../shared/eval/grounding-dev.jsonl --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from eval.judge import Judge, LLMJudge, OfflineJudge, read_judge_records, run_judge
+from eval.report import compare_results, format_table, load_result, write_report
+from eval.runner import check_gate, metric_names, run_suite
+from eval.suite import load_suite, merged_thresholds, parse_threshold_args
+from rag.errors import UserError
+
+__all__ = ["make_judge", "run_eval_command"]
+
+WARMUP_QUESTION = "What is in the news?"
+
+
+def make_judge(name: str, settings: Any) -> Judge:
+    """The judge named on the command line: "offline" (no model, no network) or "llm" (the configured LLM)."""
+    if name == "offline":
+        return OfflineJudge()
+    if name == "llm":
+        from rag.llm import OpenAIChat
+
+        return LLMJudge(OpenAIChat.from_settings(settings))
+    raise UserError(f"unknown judge {name!r}; use offline or llm")
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def _progress() -> Any:
+    if not (sys.stderr.isatty() or os.environ.get("NEWSDESK_PROGRESS") == "1"):
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(desc="eval", unit=" cases", file=sys.stderr, dynamic_ncols=True)
+
+    def update(i: int, n: int, record: dict[str, Any]) -> None:
+        bar.total = n
+        bar.n = i
+        bar.set_postfix(failing=None if record.get("passed") else record.get("id"), refresh=False)
+        bar.refresh()
+
+    return bar, update
+
+
+def cmd_run(args: argparse.Namespace, settings: Any) -> int:
+    """Run a suite, print metrics (table or JSON), write the report, apply the gate."""
+    from rag.assistant import Assistant
+
+    k = int(args.k)
+    if not 1 <= k <= 100:
+        raise UserError(f"--k must be between 1 and 100 (retrieval depth), not {k}")
+    top_k = args.top_k if args.top_k is not None else settings.top_k
+    if not 1 <= top_k <= 100:
+        raise UserError(f"--top-k must be between 1 and 100, not {top_k}")
+    answerer = args.answerer or settings.answerer
+    known = metric_names(k)
+    # Everything the user can get wrong is checked before the store and the models are opened.
+    cli_thresholds = parse_threshold_args(args.threshold or [], known)
+    suite = load_suite(args.suite, args.limit)
+    thresholds = merged_thresholds(args.suite, cli_thresholds, known)
+    before = load_result(args.compare) if args.compare else None
+    if answerer == "openai":
+        settings.require_llm()
+    judge = make_judge(args.judge, settings)
+
+    assistant = Assistant.open(settings=settings)
+    stats = assistant.stats()
+    if not stats.get("articles"):
+        raise UserError(f"the store {settings.store} is empty; run `newsdesk --store {settings.store} ingest PATH` "
+                        "first")
+    try:
+        # The first question pays for loading indexes; keep that out of the latency figures.
+        assistant.ask(WARMUP_QUESTION, answerer="extractive")
+    except Exception:  # noqa: BLE001 - a failing warm-up surfaces again, per case, in the run itself
+        pass
+
+    info = {"store": str(settings.store), "embedding_model": settings.embedding_model, "answerer": answerer,
+            "judge": args.judge, "fusion": settings.fusion, "candidates": settings.candidates,
+            "min_relevance": settings.min_relevance, "limit": args.limit, "articles": stats.get("articles"),
+            "thresholds": thresholds}
+    bar, progress = _progress()
+    try:
+        result = run_suite(assistant, suite, judge, k=k, top_k=top_k, answerer=answerer, settings=info,
+                           progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+
+    compare = compare_results(result, before, str(args.compare)) if before is not None else None
+    gate = check_gate(result["metrics"], thresholds) if thresholds else None
+    paths = None
+    if args.report:
+        paths = write_report(args.report, result, compare=compare, gate=gate, thresholds=thresholds)
+
+    if args.json:
+        _print_json({**result, **({"compare": compare} if compare is not None else {})})
+        for line in gate or []:
+            print(f"gate: FAILED — {line}", file=sys.stderr)
+    else:
+        print(format_table(result, compare, gate))
+        if paths:
+            print(f"\nreport: {paths['html']} (also report.md, report.json)")
+    return 1 if gate else 0
+
+
+def cmd_judge(args: argparse.Namespace, settings: Any) -> int:
+    """Measure a grounding judge on labelled JSONL (positive class: hallucinated)."""
+    path = Path(args.data)
+    judge = make_judge(args.judge, settings)
+    if args.limit is not None:
+        if args.limit < 1:
+            raise UserError(f"--limit must be at least 1, not {args.limit}")
+        # Validate the whole file first so errors name the user's file and line, then judge only the first N.
+        records = read_judge_records(path)[: args.limit]
+        with tempfile.TemporaryDirectory(prefix="newsdesk-judge-") as tmp:
+            subset = Path(tmp) / path.name
+            subset.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "_line"}, ensure_ascii=False)
+                                      + "\n" for r in records), encoding="utf-8")
+            result = run_judge(subset, judge)
+    else:
+        result = run_judge(path, judge)
+    if args.json:
+        _print_json(result)
+        return 0
+    print(f"{path.name}: {result['n']} claims, judge {args.judge}, threshold {result.get('threshold', 0):g} "
+          "(positive class: hallucinated)")
+    names = ("precision", "recall", "f1", "balanced_accuracy", "auc")
+    print(f"{'':<14}" + "".join(f"{n:>18}" for n in names))
+
+    def row(label: str, metrics: dict[str, Any]) -> str:
+        return f"{label:<14}" + "".join(f"{'—' if metrics.get(n) is None else f'{metrics[n]:.3f}':>18}"
+                                        for n in names)
+
+    print(row("all", result["metrics"]))
+    for source, part in (result.get("by_source") or {}).items():
+        print(row(f"{source} ({part['n']})", part["metrics"]))
+    for err in (result.get("errors") or [])[:5]:
+        print(f"judge failed on {err['id']} (line {err['line']}): {err['error']}", file=sys.stderr)
+    return 0
+
+
+def run_eval_command(args: argparse.Namespace, settings: Any) -> int:
+    """Dispatch `eval run` / `eval judge`; returns the exit code."""
+    command = getattr(args, "eval_command", None)
+    if command == "run":
+        return cmd_run(args, settings)
+    if command == "judge":
+        return cmd_judge(args, settings)
+    raise UserError(f"unknown eval command {command!r}; use run or judge")
