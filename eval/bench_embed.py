@@ -1,0 +1,164 @@
+"""Benchmark: MiniLMEmbedder (onnxruntime) against sentence-transformers on the same texts.
+
+Prints, for both runtimes, the start-up time of a fresh process (import + first embedding of one sentence)
+and the throughput in texts/s on chunks of 150-250 words cut from a corpus (median of `--runs`), with
+their ratio and the lowest cosine between the two runtimes' vectors. Runs alternate between the runtimes
+so that a change in machine load hits both alike.
+
+    python -m eval.bench_embed ../shared/corpus/rtqa/articles.jsonl --count 2000
+
+Example output (numbers vary by machine):
+
+    throughput  onnxruntime 14.0 texts/s   sentence-transformers 11.8 texts/s   ratio 1.19x
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "rtqa" / "articles.jsonl"
+SENTENCE = "How long will the Astarachay bridge be?"
+
+
+def load_chunks(path: str | os.PathLike[str], count: int, *, seed: int = 0) -> list[str]:
+    """Up to `count` consecutive chunks of 150-250 words (lengths drawn with `seed`) from a JSONL corpus.
+
+    Records give their text in "text", "body" or "content"; `.gz` files are read transparently.
+
+    >>> chunks = load_chunks(DEFAULT_CORPUS, 3)
+    >>> len(chunks), all(150 <= len(c.split()) <= 250 for c in chunks)
+    (3, True)
+    """
+    rng = random.Random(seed)
+    opener = gzip.open if str(path).endswith(".gz") else open
+    chunks: list[str] = []
+    with opener(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            words = str(record.get("text") or record.get("body") or record.get("content") or "").split()
+            start = 0
+            while len(chunks) < count and start + 150 <= len(words):
+                size = rng.randint(150, 250)
+                chunks.append(" ".join(words[start : start + size]))
+                start += size
+            if len(chunks) >= count:
+                break
+    return chunks
+
+
+_STARTUP_ONNX = f"""
+import time
+t = time.perf_counter()
+from rag._minilm import MiniLMEmbedder
+MiniLMEmbedder(cache_dir={{cache_dir!r}}, cache={{cache}}).embed([{SENTENCE!r}])
+print(time.perf_counter() - t)
+"""
+
+_STARTUP_ST = f"""
+import time
+t = time.perf_counter()
+from sentence_transformers import SentenceTransformer
+from rag._minilm import default_model_dir
+SentenceTransformer(str(default_model_dir()), device="cpu").encode([{SENTENCE!r}])
+print(time.perf_counter() - t)
+"""
+
+
+def startup_seconds(code: str) -> tuple[float, float]:
+    """(in-process seconds the code prints, wall seconds of the whole process) for a fresh interpreter.
+
+    >>> inner, outer = startup_seconds("print(0.0)")
+    >>> inner == 0.0 and outer > 0
+    True
+    """
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return float(done.stdout.strip().splitlines()[-1]), time.perf_counter() - started
+
+
+def _load_average() -> str:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.bench_embed", description=__doc__.split("\n")[0])
+    parser.add_argument("corpus", nargs="?", default=str(DEFAULT_CORPUS), help="JSONL corpus (field text)")
+    parser.add_argument("--count", type=int, default=2000, help="number of chunks to embed (default 2000)")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs per runtime; the median is reported")
+    parser.add_argument("--batch-size", type=int, default=32, help="sentence-transformers batch size")
+    parser.add_argument("--startup-runs", type=int, default=3, help="fresh processes per start-up measurement")
+    args = parser.parse_args(argv)
+
+    from rag._minilm import MiniLMEmbedder, default_model_dir, default_threads
+
+    texts = load_chunks(args.corpus, args.count)
+    print(f"{len(texts)} chunks from {args.corpus}; {default_threads()} cores; load average {_load_average()}")
+
+    # Start-up: fresh processes, so imports and model loading are all counted.
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = {
+            "onnxruntime, graph built in memory": _STARTUP_ONNX.format(cache_dir=tmp, cache=False),
+            "onnxruntime, graph from disk cache": _STARTUP_ONNX.format(cache_dir=tmp, cache=True),
+            "sentence-transformers": _STARTUP_ST,
+        }
+        startup_seconds(rows["onnxruntime, graph from disk cache"])  # writes the cache entry the row reads
+        for label, code in rows.items():
+            runs = [startup_seconds(code) for _ in range(args.startup_runs)]
+            inner = statistics.median(r[0] for r in runs)
+            outer = statistics.median(r[1] for r in runs)
+            print(f"start-up    {label:<36} import+first embed {inner:6.2f} s   whole process {outer:6.2f} s")
+
+    from sentence_transformers import SentenceTransformer
+
+    ours = MiniLMEmbedder()
+    reference = SentenceTransformer(str(default_model_dir()), device="cpu")
+    ours.embed(texts[:16])  # warm-up: first runs allocate buffers and pick kernels
+    reference.encode(texts[:16], batch_size=args.batch_size)
+
+    times: dict[str, list[float]] = {"onnx": [], "st": []}
+    for _ in range(args.runs):
+        started = time.perf_counter()
+        a = ours.embed(texts)
+        times["onnx"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        b = reference.encode(texts, batch_size=args.batch_size, convert_to_numpy=True)
+        times["st"].append(time.perf_counter() - started)
+
+    rate = {k: len(texts) / statistics.median(v) for k, v in times.items()}
+    cosine = float(((a * b).sum(axis=1) / np.linalg.norm(b, axis=1)).min())
+    import torch
+
+    print(
+        f"throughput  onnxruntime {rate['onnx']:.1f} texts/s   sentence-transformers {rate['st']:.1f} texts/s"
+        f" (batch {args.batch_size}, torch threads {torch.get_num_threads()})   ratio {rate['onnx'] / rate['st']:.2f}x"
+    )
+    print(
+        "runs (s)    onnxruntime "
+        + " ".join(f"{t:.1f}" for t in times["onnx"])
+        + "   sentence-transformers "
+        + " ".join(f"{t:.1f}" for t in times["st"])
+    )
+    print(f"agreement   lowest cosine {cosine:.7f} over {len(texts)} texts; load average {_load_average()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
