@@ -277,10 +277,30 @@ def _read_bytes(path: Path, gz: bool) -> bytes:
 # Records
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _scrub(value: Any) -> Any:
+    """`value` with lone surrogates (JSON's "\\ud800" escapes half a character) replaced by U+FFFD: text that
+    cannot be written as UTF-8 fails hashing and storage later, and took the whole ingest down with it.
+
+    >>> _scrub({"text": ["ok", "half " + chr(0xD800)]}) == {"text": ["ok", "half " + chr(0xFFFD)]}
+    True
+    """
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value) if _LONE_SURROGATE.search(value) else value
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    return value
+
+
 def _record(obj: Any, origin: str) -> RawArticle | str:
     """A RawArticle from one JSON record, or the one-line reason it is not one."""
     if not isinstance(obj, dict):
         return f"expected a JSON object, got {_json_type(obj)}"
+    obj = _scrub(obj)
     text = None
     for key in TEXT_FIELDS:
         value = obj.get(key)
@@ -405,16 +425,25 @@ def _read_jsonl(item: FileItem, gz: bool) -> ReadResult:
 # Documents
 
 
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _html_has_text(html: str) -> bool:
     """Whether an HTML page shows any text outside scripts, styles and the head."""
     import lxml.html
     from lxml import etree
 
     html = re.sub(r"^\s*<\?xml[^>]*>", "", html)  # lxml refuses str input with an encoding declaration
+    # Control characters XML forbids (a stray form feed) make lxml's drop_tree() raise; they are not text anyway.
+    html = _XML_FORBIDDEN.sub(" ", html)
+    parser = lxml.html.HTMLParser()
     try:
-        tree = lxml.html.document_fromstring(html)
+        tree = lxml.html.document_fromstring(html, parser=parser)
     except (etree.ParserError, ValueError):
         return False
+    if any("Excessive depth" in e.message for e in parser.error_log):
+        # libxml2 gives up past 255 nested elements and keeps none of the page: "no body text" would mislead.
+        raise InputError("HTML nested too deeply to parse (more than 255 levels of elements)")
     for bad in tree.xpath("//script|//style|//noscript|//template|//head"):
         bad.drop_tree()
     return bool(tree.text_content().strip())
@@ -458,3 +487,6 @@ def read_file(item: FileItem) -> ReadResult:
         return ReadResult(errors=[FileError(str(item.path), str(exc))])
     except OSError as exc:
         return ReadResult(errors=[FileError(str(item.path), f"cannot read file: {exc.strerror or exc}")])
+    except Exception as exc:  # noqa: BLE001 - the promise above: one bad file never ends the whole run
+        reason = " ".join(str(exc).split())[:200]
+        return ReadResult(errors=[FileError(str(item.path), f"cannot parse the file ({type(exc).__name__}: {reason})")])
