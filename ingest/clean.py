@@ -35,7 +35,10 @@ def canonical_url(url: str) -> str:
     url = url.strip()
     if "://" not in url and re.match(r"^[\w-]+(\.[\w-]+)+(/|$)", url):
         url = "https://" + url  # "www.example.com/story" written without its scheme
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[::1": a malformed URL must not take the whole ingest down; use it as written
+        return url
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
 
 
@@ -43,7 +46,10 @@ def url_source(url: str | None) -> str | None:
     """The publication a URL belongs to: its host without "www." ("https://www.cnn.com/x" -> "cnn.com")."""
     if not url:
         return None
-    host = urlsplit(canonical_url(url)).hostname or ""
+    try:
+        host = urlsplit(canonical_url(url)).hostname or ""
+    except ValueError:  # a malformed URL names no publication
+        return None
     host = host.removeprefix("www.")
     return host or None
 
@@ -357,4 +363,10 @@ def to_article(raw: RawArticle) -> Article:
     cleaner = _CLEANERS.get(raw.kind)
     if cleaner is None:
         raise InputError(f"unknown article kind {raw.kind!r}")
-    return cleaner(raw)
+    try:
+        return cleaner(raw)
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one article the cleaner chokes on must not end the whole ingest
+        reason = " ".join(str(exc).split())[:200]
+        raise InputError(f"cannot clean the article ({type(exc).__name__}: {reason})") from exc
