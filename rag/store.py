@@ -405,9 +405,15 @@ class Store:
     def _rebuild_bm25(self, generation: str) -> None:
         ids, texts, sources, authors, days = [], [], [], [], []
         with self._db() as db:
-            rows = db.execute('SELECT c.id, a.text, c.start, c."end", a.source_key, a.author_key, a.published_day '
-                              "FROM chunks c JOIN articles a ON a.id = c.article_id ORDER BY c.article_id, c.ord")
-            for cid, text, start, end, skey, akey, day in rows:
+            rows = db.execute('SELECT c.id, c.article_id, c.start, c."end", a.source_key, a.author_key, '
+                              "a.published_day FROM chunks c JOIN articles a ON a.id = c.article_id "
+                              "ORDER BY c.article_id, c.ord").fetchall()
+            text_of, text = None, ""
+            for cid, aid, start, end, skey, akey, day in rows:
+                if aid != text_of:
+                    # Each article's text once, not once per chunk: joining it into every chunk row copied a 50 MB
+                    # article 80,000 times (hours for one big file).
+                    text_of, text = aid, db.execute("SELECT text FROM articles WHERE id=?", (aid,)).fetchone()[0]
                 ids.append(cid)
                 texts.append(text[start:end])
                 sources.append(skey or "")
