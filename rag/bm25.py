@@ -21,7 +21,7 @@ import numpy as np
 from rag._faults import checkpoint
 from rag.types import Filters, iso_to_day
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 6
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -32,11 +32,12 @@ def _stemmer():  # type: ignore[no-untyped-def]
     return Stemmer.Stemmer("english")
 
 
-# Lucene's English stop words plus auxiliaries, question words and pronouns, which carry no topic.
+# Lucene's English stop words plus auxiliaries, question words, pronouns and the verbs of a request ("describe",
+# "explain"), which carry no topic.
 _STOPWORDS = frozenset("""a an and are as at be but by for if in into is it no not of on or such that the their then
 there these they this to was will with am were been being do does did doing have has had having would should could
 might must shall can may what which who whom whose when where why how i me my we our you your he him his she her its
-them""".split())
+them describe explain tell summarize summarise briefly please""".split())
 
 
 def _stopwords() -> frozenset[str]:
@@ -59,7 +60,7 @@ sprang:spring sprung:spring stuck:stick struck:strike wound:wind bound:bind grou
 forbidden:forbid arose:arise arisen:arise awoke:awake bled:bleed bred:breed clung:cling crept:creep fled:flee
 flung:fling leapt:leap slew:slay slain:slay spun:spin stank:stink strove:strive swung:swing wept:weep
 children:child men:man women:woman mice:mouse feet:foot teeth:tooth geese:goose
-wide:width deep:depth tall:height high:height long:length heavy:weight broad:breadth""".split())
+aboard:board wide:width deep:depth tall:height high:height long:length heavy:weight broad:breadth""".split())
 
 
 def tokenize(text: str) -> list[str]:

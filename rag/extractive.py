@@ -25,12 +25,19 @@ _NUMBER_Q = re.compile(r"\bhow (many|much|long|wide|tall|high|far|big|large|old|
                        r"price|population|age)\b|\bhow much\b", re.I)
 _DATE_Q = re.compile(r"\bwhen\b|\bwhat (year|date|day|month|time)\b|\bwhich (year|date|day|month)\b|\bsince when\b",
                      re.I)
-_PERSON_Q = re.compile(r"\bwho(m|se)?\b|\bwhich (person|leader|president|minister|official|man|woman|player)\b", re.I)
-_PLACE_Q = re.compile(r"\bwhere\b|\bwhich (country|city|state|region|town|place|province|nation)\b|"
-                      r"\bwhat (country|city|state|region|town|place)\b", re.I)
+_PERSON_NOUNS = ("person|leader|president|minister|official|man|woman|player|senator|governor|mayor|chief|head|author|"
+                 "writer|actor|actress|singer|star|coach|manager|ceo|founder|judge|lawyer|spokesm[ae]n|spokeswoman|"
+                 "candidate|lawmaker|politician|king|queen|prince|princess|pope|general|commander|captain|director|"
+                 "chairman|chairwoman|secretary|ambassador|diplomat|journalist|reporter|scientist|doctor|athlete|"
+                 "company|firm|team|club|party|group|organi[sz]ation|agency|network|airline|brand|university|band")
+_PERSON_Q = re.compile(rf"\bwho(m|se)?\b|\b(which|what) (\w+ ){{0,2}}({_PERSON_NOUNS})s?\b", re.I)
+_PLACE_Q = re.compile(r"\bwhere\b|\b(which|what) (\w+ ){0,2}(country|city|state|region|town|place|province|nation|"
+                      r"island|continent|county|capital|port|airport|venue|stadium)s?\b", re.I)
 _EXPLAIN_Q = re.compile(r"^\s*(why|how (?!many|much|long|wide|tall|high|far|big|large|old))|\bexplain\b|\bdescribe\b|"
                         r"\bwhat happened\b|\bsummar", re.I)
 
+_CAUSAL = re.compile(r"\b(because|due to|as a result|in order to|so that|reasons?|caused|amid|blamed)\b",
+                     re.I)
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
                      r"fifty|hundred|thousand|million|billion|trillion|dozen|half|quarter)\b", re.I)
 _FIGURE = re.compile(r"(?<![A-Za-z\d.,])\d[\d,.]*")
@@ -65,18 +72,15 @@ class Draft:
 
 
 def answer_type(question: str) -> str:
-    """"number", "date", "person", "place", "explain" or "other", from the question's wording."""
-    if _NUMBER_Q.search(question):
-        return "number"
-    if _DATE_Q.search(question):
-        return "date"
-    if _PERSON_Q.search(question):
-        return "person"
-    if _PLACE_Q.search(question):
-        return "place"
-    if _EXPLAIN_Q.search(question):
-        return "explain"
-    return "other"
+    """"number", "date", "person", "place", "explain" or "other", from the question's wording.
+
+    The earliest cue wins: in "Which minister was visiting when the deal was signed?" the question asks for a
+    person; the "when" belongs to a clause.
+    """
+    cues = [(m.start(), kind) for kind, pattern in (("number", _NUMBER_Q), ("date", _DATE_Q), ("person", _PERSON_Q),
+                                                    ("place", _PLACE_Q), ("explain", _EXPLAIN_Q))
+            if (m := pattern.search(question))]
+    return min(cues)[1] if cues else "other"
 
 
 _UNITS = {
@@ -126,8 +130,9 @@ def _number_match(sentence: str, question: str) -> float:
         return 1.0
     number = r"(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a dozen|dozens|hundreds|" \
              r"thousands|millions)"
-    if unit and re.search(rf"{number}(\s*(million|billion|thousand|hundred))?[\s-]+(\w+[\s-]+){{0,2}}{unit}\b|"
-                          rf"\${number}|{number}\s*%", sentence, re.I):
+    money = m is not None and m.group(1).lower() in ("much", "high")
+    if unit and re.search(rf"{number}(\s*(million|billion|thousand|hundred))?[\s-]+(\w+[\s-]+){{0,2}}{unit}\b"
+                          + (rf"|\${number}|{number}\s*%" if money else ""), sentence, re.I):
         if figs or not unit:
             return 1.0
         return 0.8  # a number word with the right unit ("six months")
@@ -197,7 +202,10 @@ class ExtractiveAnswerer:
                 terms = frozenset(tokenize(text)) & wanted
                 own = sum(weights[t] for t in terms) / total
                 coverage = own + 0.5 * sum(weights[t] for t in context - terms) / total
-                match = _type_match(kind, text, question) if factoid else 0.0
+                if factoid:
+                    match = _type_match(kind, text, question)
+                else:  # a "why/how" question is answered by a sentence that gives a reason
+                    match = 0.6 if kind == "explain" and _CAUSAL.search(text) else 0.0
                 # Long sentences cover more by chance; a mild length penalty keeps answers direct.
                 brevity = 1.0 / (1.0 + max(0, len(text) - 250) / 500)
                 score = (0.55 * coverage + 0.25 * match + 0.2 * prior) * brevity
@@ -210,10 +218,12 @@ class ExtractiveAnswerer:
         if not cands:
             return Draft(None, reason="no sentence shares a word with the question")
         best = cands[0]
-        if best.coverage < self.min_coverage:
+        kind = answer_type(question)
+        typed_ok = (kind in ("number", "date", "person", "place") and best.coverage >= 0.6 * self.min_coverage
+                    and _type_match(kind, best.text, question) >= 1.0)
+        if best.coverage < self.min_coverage and not typed_ok:
             return Draft(None, reason=f"best sentence covers {best.coverage:.2f} of the question "
                                       f"(< {self.min_coverage})")
-        kind = answer_type(question)
         if kind in ("number", "date", "person", "place"):
             # A factoid answer should hold the kind of fact asked for: prefer the best such sentence when it is
             # nearly as good as the overall best.
