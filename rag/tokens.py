@@ -52,5 +52,10 @@ def count_tokens(text: str) -> int:
 
 
 def count_tokens_batch(texts: list[str]) -> list[int]:
-    """Token counts of many texts at once (tiktoken encodes a batch in parallel threads)."""
-    return [len(t) for t in encoding().encode_batch(texts, disallowed_special=())]
+    """Token counts of many texts at once.
+
+    A plain loop: tiktoken's encode_batch hands every text to a thread pool, and for sentence-sized texts the
+    futures cost about three times the encoding itself (a 5 MB article has 80,000 sentences to count).
+    """
+    encode = encoding().encode_ordinary  # the same tokens as encode(disallowed_special=())
+    return [len(encode(t)) for t in texts]
