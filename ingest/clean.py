@@ -164,13 +164,30 @@ def _drop_repeated_header(parts: list[str], title: str | None, author: str | Non
     return parts[start:]
 
 
+# libxml2 stops reading a document after about 10 MB unless told not to, and trafilatura's parser does not tell
+# it: everything past that point of a bigger page (a saved page with inline images) was dropped without a word.
+_LIBXML2_DEFAULT_LIMIT = 9_000_000
+
+
+def _parse_huge(html: str) -> Any:
+    """The page parsed as trafilatura parses it, with libxml2's size limit lifted."""
+    import lxml.html
+    from trafilatura.utils import repair_faulty_html
+
+    parser = lxml.html.HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True,
+                                  remove_pis=True, huge_tree=True)
+    html = repair_faulty_html(html, html[:50].lower())
+    return lxml.html.fromstring(html.encode("utf-8", "surrogatepass"), parser=parser)
+
+
 def _extract(html: str, url: str | None, *, favor_recall: bool = False) -> Any:
     """trafilatura's main-text extraction with metadata; it only parses the string it is given, never fetches."""
     import trafilatura  # heavy import, only needed for HTML input
 
     return trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, include_tables=True, include_images=False,
-        include_links=False, deduplicate=False, favor_recall=favor_recall,
+        _parse_huge(html) if len(html) > _LIBXML2_DEFAULT_LIMIT else html, url=url, with_metadata=True,
+        include_comments=False, include_tables=True, include_images=False, include_links=False, deduplicate=False,
+        favor_recall=favor_recall,
         # No guessing from dates printed in the text: only the page's own metadata and URL.
         date_extraction_params={"extensive_search": False, "original_date": True})
 

@@ -436,7 +436,8 @@ def _html_has_text(html: str) -> bool:
     html = re.sub(r"^\s*<\?xml[^>]*>", "", html)  # lxml refuses str input with an encoding declaration
     # Control characters XML forbids (a stray form feed) make lxml's drop_tree() raise; they are not text anyway.
     html = _XML_FORBIDDEN.sub(" ", html)
-    parser = lxml.html.HTMLParser()
+    # Past about 10 MB libxml2 stops reading unless told otherwise (ingest.clean lifts the limit the same way).
+    parser = lxml.html.HTMLParser(huge_tree=len(html) > 9_000_000)
     try:
         tree = lxml.html.document_fromstring(html, parser=parser)
     except (etree.ParserError, ValueError):
