@@ -6,10 +6,15 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
+import pickle
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +30,7 @@ from rag.store import Store
 from rag.types import Article, Chunk
 
 EMBED_BATCH_CHUNKS = 512  # chunks per embed+write round: big enough for throughput, small enough to lose little
+CHUNK_AHEAD_ARTICLES = 64  # articles handed to the chunking process ahead of the batch being embedded
 
 
 @dataclass
@@ -118,6 +124,102 @@ def _background(gen: Iterator[Any], depth: int = 256) -> Iterator[Any]:
         raise failure[0]
 
 
+def default_chunk_workers() -> int:
+    """Chunking processes for a big ingest: one when this process may use two or more cores, else none.
+
+    >>> default_chunk_workers() in (0, 1)
+    True
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return 1 if cores > 1 else 0
+
+
+_worker_chunk: Callable[[Article], list[Chunk]] | None = None
+
+
+def _init_chunk_worker(embedder: Embedder, target_tokens: int, overlap_tokens: int) -> None:
+    global _worker_chunk
+    _worker_chunk = _chunk_function(embedder, target_tokens, overlap_tokens)
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # a SIGKILLed ingest must not leave its chunking process waiting for work forever
+        def watch() -> None:
+            from multiprocessing.connection import wait
+
+            wait([parent.sentinel])
+            os._exit(0)
+
+        threading.Thread(target=watch, daemon=True, name="newsdesk-parent-watch").start()
+
+
+def _chunk_in_worker(article: Article) -> list[Chunk]:
+    assert _worker_chunk is not None
+    return _worker_chunk(article)
+
+
+def _chunk_function(embedder: Embedder, target_tokens: int, overlap_tokens: int) -> Callable[[Article], list[Chunk]]:
+    def chunk(article: Article) -> list[Chunk]:
+        return chunk_article(article, target_tokens=target_tokens, overlap_tokens=overlap_tokens,
+                             count_model_tokens=embedder.count_tokens, max_model_tokens=embedder.max_tokens)
+
+    return chunk
+
+
+class _Chunker:
+    """Chunks articles and hands them back in the order they were submitted.
+
+    Articles are chunked in this process until `start_workers()` (called when the first embedding batch is due,
+    so small ingests never pay for a process start); after it, in `workers` spawned processes, so that
+    chunking runs on the other core while the embedder runs here. The chunks are the same either way.
+    """
+
+    def __init__(self, embedder: Embedder, target_tokens: int, overlap_tokens: int, workers: int) -> None:
+        self._chunk = _chunk_function(embedder, target_tokens, overlap_tokens)
+        self._init_args = (embedder, target_tokens, overlap_tokens)
+        self._workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._jobs: deque[tuple[Any, Future[list[Chunk]] | list[Chunk]]] = deque()
+
+    @property
+    def parallel(self) -> bool:
+        return self._pool is not None
+
+    def start_workers(self) -> None:
+        if self._pool is not None or self._workers <= 0:
+            return
+        try:
+            pickle.dumps(self._init_args)
+        except Exception:  # noqa: BLE001 - e.g. an embedder holding a network client: chunk here instead
+            self._workers = 0
+            return
+        self._pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_init_chunk_worker, initargs=self._init_args)
+
+    def submit(self, article: Article, tag: Any) -> None:
+        job = self._pool.submit(_chunk_in_worker, article) if self._pool is not None else self._chunk(article)
+        self._jobs.append((tag, job))
+
+    def finished(self, *, wait_all: bool = False) -> Iterator[tuple[Any, list[Chunk]]]:
+        """(tag, chunks) of the jobs done so far, in submission order; waits while too many are outstanding."""
+        while self._jobs:
+            tag, job = self._jobs[0]
+            if isinstance(job, Future):
+                if not (job.done() or wait_all or len(self._jobs) > CHUNK_AHEAD_ARTICLES):
+                    return
+                chunks = job.result()
+            else:
+                chunks = job
+            self._jobs.popleft()
+            yield tag, chunks
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
 def _in_scope(file: str, roots: Sequence[Path]) -> bool:
     p = Path(file)
     return any(p == r or r in p.parents for r in roots)
@@ -131,10 +233,12 @@ def ingest_paths(
     dry_run: bool = False,
     embedder: Embedder | None = None,
     progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
 ) -> IngestResult:
     """Ingest files and folders into the store named by `settings.store`; see IngestResult for the summary.
 
     `progress(articles_seen, chunks_embedded)` is called as work advances (the CLI draws a bar with it).
+    `workers`: processes that chunk while this one embeds (default `default_chunk_workers()`; 0 chunks here).
     """
     settings = settings or load_settings()
     started = time.perf_counter()
@@ -151,6 +255,12 @@ def ingest_paths(
             store.begin_write()
         known = store.known_articles() if store_exists or not dry_run else {}
         old_sources = store.sources() if store_exists or not dry_run else {}
+        # The stored articles by text hash, kept as this run decides to (re)write articles, so that a duplicate
+        # check costs no query and does not depend on when the embedding batches happen to be written.
+        stored_text = store.text_hashes() if store_exists or not dry_run else {}
+        by_text: dict[str, str] = {}
+        for aid, th in stored_text.items():
+            by_text.setdefault(th, aid)
         seen_ids: dict[str, str] = {}  # article id -> file, for this run
         seen_text: dict[str, str] = {}  # text hash -> article id, for this run
         file_articles: dict[str, set[str]] = {}
@@ -158,6 +268,8 @@ def ingest_paths(
         pending: list[tuple[Article, list[Chunk], str]] = []
         pending_chunks = 0
         n_seen = 0
+        chunker = _Chunker(embedder, settings.chunk_tokens, settings.chunk_overlap,
+                           default_chunk_workers() if workers is None else workers)
 
         def flush() -> None:
             nonlocal pending, pending_chunks
@@ -181,46 +293,59 @@ def ingest_paths(
             if progress:
                 progress(n_seen, result.chunks_embedded)
 
-        for item in _background(_prepare(roots)):
-            if isinstance(item, FileError):
-                result.failed.append({"path": item.path, "error": item.error})
-                continue
-            if isinstance(item, tuple):
-                read_ok[item[0]] = item[1]
-                continue
-            article = item.article
-            assert article is not None
-            n_seen += 1
-            file_articles.setdefault(item.file, set()).add(article.id)
-            if article.id in seen_ids:  # two records with one id: the first one wins
-                result.duplicates.append({"path": item.origin, "duplicate_of": article.id,
-                                          "reason": "same article id seen earlier in this run"})
-                continue
-            th = text_hash(article)
-            twin = seen_text.get(th) or (store.article_by_text_hash(th) if store_exists or not dry_run else None)
-            if twin is not None and twin != article.id:
-                result.duplicates.append({"path": item.origin, "duplicate_of": twin, "reason": "same text"})
-                file_articles[item.file].discard(article.id)
-                file_articles[item.file].add(twin)
-                continue
-            seen_ids[article.id] = item.file
-            seen_text[th] = article.id
-            if known.get(article.id) == article.content_hash:
-                result.unchanged += 1
-                if not dry_run:
-                    store.add_sources([(item.file, article.id)])
-                continue
-            if article.id in known:
-                result.updated += 1
-            else:
-                result.added += 1
-            chunks = chunk_article(article, target_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap,
-                                   count_model_tokens=embedder.count_tokens, max_model_tokens=embedder.max_tokens)
-            pending.append((article, chunks, th))
-            pending_chunks += len(chunks)
-            if pending_chunks >= EMBED_BATCH_CHUNKS:
-                flush()
-        flush()
+        def take(wait_all: bool = False) -> None:
+            """Move chunked articles, in order, into the embedding batch; embed and write each full batch."""
+            nonlocal pending_chunks
+            for (article, th), chunks in chunker.finished(wait_all=wait_all):
+                pending.append((article, chunks, th))
+                pending_chunks += len(chunks)
+                if pending_chunks >= EMBED_BATCH_CHUNKS:
+                    chunker.start_workers()  # the run is big enough to be worth a chunking process
+                    flush()
+
+        try:
+            for item in _background(_prepare(roots)):
+                if isinstance(item, FileError):
+                    result.failed.append({"path": item.path, "error": item.error})
+                    continue
+                if isinstance(item, tuple):
+                    read_ok[item[0]] = item[1]
+                    continue
+                article = item.article
+                assert article is not None
+                n_seen += 1
+                file_articles.setdefault(item.file, set()).add(article.id)
+                if article.id in seen_ids:  # two records with one id: the first one wins
+                    result.duplicates.append({"path": item.origin, "duplicate_of": article.id,
+                                              "reason": "same article id seen earlier in this run"})
+                    continue
+                th = text_hash(article)
+                twin = seen_text.get(th) or by_text.get(th)
+                if twin is not None and twin != article.id:
+                    result.duplicates.append({"path": item.origin, "duplicate_of": twin, "reason": "same text"})
+                    file_articles[item.file].discard(article.id)
+                    file_articles[item.file].add(twin)
+                    continue
+                seen_ids[article.id] = item.file
+                seen_text[th] = article.id
+                if known.get(article.id) == article.content_hash:
+                    result.unchanged += 1
+                    if not dry_run:
+                        store.add_sources([(item.file, article.id)])
+                    continue
+                if article.id in known:
+                    result.updated += 1
+                else:
+                    result.added += 1
+                old_th = stored_text.get(article.id)
+                if old_th is not None and old_th != th and by_text.get(old_th) == article.id:
+                    del by_text[old_th]  # its old text leaves the store with this run
+                chunker.submit(article, (article, th))
+                take()
+            take(wait_all=True)
+            flush()
+        finally:
+            chunker.close()
 
         if sync:
             gone: list[tuple[str, str]] = []

