@@ -126,7 +126,9 @@ def walk(paths: Sequence[Path | str]) -> Iterator[FileItem | FileError]:
 
 def _file(path: Path, rel: str, seen: set[Path]) -> Iterable[FileItem | FileError]:
     if not path.is_file():
-        return [FileError(str(path), "not a regular file")]
+        # A file listed a moment ago may be gone by now (deleted while the ingest runs).
+        gone = not path.exists() and not path.is_symlink()
+        return [FileError(str(path), "no such file (it vanished during the run)" if gone else "not a regular file")]
     resolved = path.resolve()
     if resolved in seen:
         return []
