@@ -13,6 +13,7 @@ import fcntl
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -169,3 +170,22 @@ def test_manifest__losing_the_race_to_create_it_adopts_the_winners(tmp_path, mon
     store = Store(tmp_path / "s", embedding_model="hash-256", dim=256, chunker="v1", create=True)
     monkeypatch.undo()
     assert store.manifest is not None and store.manifest.embedding_model == "hash-256"
+
+
+def test_faults__spec_parsing_and_a_malformed_spec_fails_loudly():
+    from rag._faults import _parse
+
+    assert _parse("") == (None, 0) and _parse("read_file") == ("read_file", 1)
+    assert _parse(" chroma_upsert_after:3 ") == ("chroma_upsert_after", 3)
+    for bad in ("x:0", "x:-1", "x:two", ":3"):
+        with pytest.raises(ValueError, match="NEWSDESK_FAULT"):
+            _parse(bad)
+
+
+def test_faults__an_armed_checkpoint_kills_only_at_its_nth_hit(tmp_path):
+    # A child process hits "here" three times; armed at the 2nd hit it must die by SIGKILL after printing once.
+    code = ("import sys\nfrom rag._faults import checkpoint\n"
+            "for i in range(3):\n    checkpoint('elsewhere')\n    print(i, flush=True)\n    checkpoint('here')\n")
+    env = {**os.environ, "NEWSDESK_FAULT": "here:2", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == -signal.SIGKILL and run.stdout.split() == ["0", "1"]
