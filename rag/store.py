@@ -30,6 +30,8 @@ from rag.errors import NewsdeskError, SettingsError, StoreLockedError, StoreMism
 from rag.types import Article, Chunk, Filters, Passage, iso_to_day
 
 MANIFEST_VERSION = 1
+# BM25 generations this process wrote: its own Chroma client saw those writes, so they need no re-open (refresh()).
+_WRITTEN_HERE: set[str] = set()
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, text_hash TEXT NOT NULL, origin TEXT,
@@ -121,6 +123,7 @@ class Store:
         self._local = threading.local()
         self._collection: Any = None
         self._collection_lock = threading.Lock()
+        self._opened_at: str | None = None  # the store's bm25_generation when Chroma was opened; see refresh()
         self._bm25: BM25Index | None = None
         self._bm25_generation: str | None = None
         self._bm25_lock = threading.Lock()
@@ -211,6 +214,8 @@ class Store:
     def collection(self) -> Any:
         with self._collection_lock:
             if self._collection is None:
+                if (self.root / "catalog.db").exists():
+                    self._opened_at = self._meta("bm25_generation")
                 client = _chroma_client(self.root, self.chroma_url)
                 meta = {"embedding_model": self.manifest.embedding_model if self.manifest else "", "dim": 0}
                 if self.manifest:
@@ -224,6 +229,28 @@ class Store:
                         f", not {self.manifest.embedding_model}; set NEWSDESK_COLLECTION to another name")
                 self._collection = col
             return self._collection
+
+    def refresh(self) -> None:
+        """Re-open the embedded Chroma when another process has finished an ingest since this one opened it.
+
+        An embedded Chroma serves the vectors it loaded: next to `newsdesk ingest` run in another process, a
+        running web chat kept finding deleted chunks and failed on every new one ("Error finding id") until it was
+        restarted. Read paths call this before a retrieval. It re-opens once per finished ingest (the BM25
+        generation), not per written batch: Chroma keeps the memory of the client it replaces.
+        """
+        if self.chroma_url or self._collection is None or not (self.root / "catalog.db").exists():
+            return
+        generation = self._meta("bm25_generation")
+        if generation == self._opened_at or generation in _WRITTEN_HERE:
+            return
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        with self._collection_lock:
+            if self._collection is not None and generation != self._opened_at:
+                # Chroma shares one client system per path in a process; dropping it from that cache makes the
+                # next client load the store from disk. A question in flight keeps the old one until it is done.
+                SharedSystemClient._identifier_to_system.pop(str(self.root / "chroma"), None)
+                self._collection = None
 
     def warm(self) -> None:
         """Open Chroma and BM25 now (e.g. in a background thread) rather than on the first question."""
@@ -441,6 +468,7 @@ class Store:
         checkpoint("bm25_saved")
         with self._db() as db:
             self._set_meta(db, "bm25_generation", generation)
+        _WRITTEN_HERE.add(generation)
         with self._bm25_lock:
             self._bm25, self._bm25_generation = index, generation
 
