@@ -77,6 +77,7 @@ class Retriever:
                  fusion: str | None = None) -> Retrieval:
         filters = filters or Filters()
         fusion = fusion or self.fusion
+        self.store.refresh()  # pick up an ingest another process finished since the last question
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         vector = self.embedder.embed([query])[0]
@@ -106,7 +107,12 @@ class Retriever:
 
     def _similarities(self, vector: np.ndarray, chunk_ids: list[str]) -> dict[str, float]:
         """Cosine similarity of the query to chunks that only BM25 found, from their stored vectors."""
-        got = self.store.collection.get(ids=chunk_ids, include=["embeddings"])
+        try:
+            got = self.store.collection.get(ids=chunk_ids, include=["embeddings"])
+        except Exception:  # noqa: BLE001 - Chroma's errors share no base class
+            # Mid-way through another process's ingest, BM25 may name chunks this process's Chroma has not
+            # loaded: they rank without a cosine rather than failing the question.
+            return {}
         embs = got.get("embeddings")
         if embs is None or len(embs) == 0:
             return {}
