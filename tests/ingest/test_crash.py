@@ -21,8 +21,6 @@ import pytest
 
 from eval.stress_crash import CASES, Matrix, SubprocessRunner, differences, open_runner, snapshot
 
-pytestmark = pytest.mark.integration
-
 # One case per checkpoint (20 of the 25), two double crashes, and the case that found the orphaned-articles bug
 # (update-sync_forgotten-1); the script runs the rest.
 CI_CASES = [
@@ -54,6 +52,7 @@ def test_matrix__ci_cases_cover_at_least_twenty_checkpoints():
     assert len({BY_NAME[n].checkpoint for n in CI_CASES}) >= 20
 
 
+@pytest.mark.integration
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("name", CI_CASES)
 def test_crash__killed_ingest_converges_to_the_uninterrupted_state(matrix, name):
@@ -61,6 +60,7 @@ def test_crash__killed_ingest_converges_to_the_uninterrupted_state(matrix, name)
     assert result["ok"], result["problems"]
 
 
+@pytest.mark.integration
 @pytest.mark.timeout(600)
 def test_crash__real_console_script_killed_mid_write_recovers(matrix, work):
     # The same as above without the fork server: NEWSDESK_FAULT is read at import by a fresh `newsdesk` process.
@@ -68,6 +68,7 @@ def test_crash__real_console_script_killed_mid_write_recovers(matrix, work):
     assert result["ok"], result["problems"]
 
 
+@pytest.mark.integration
 def test_sync__deleted_edited_and_added_sources_leave_every_index_agreeing(matrix):
     # ref-update is version 1 followed by `ingest --sync` of version 2 (a file deleted, records removed, texts
     # edited, a title corrected, a file added): it must agree with itself and with a fresh ingest of version 2.
@@ -87,6 +88,7 @@ def test_sync__deleted_edited_and_added_sources_leave_every_index_agreeing(matri
     assert not {a[0] for a in updated["articles"]} & {"f2x0", "f1x7", "f1x8"}  # deleted file, removed records
 
 
+@pytest.mark.integration
 def test_differences__a_different_store_is_reported(matrix):
     # The comparison must not be vacuous: the two references hold different corpora.
     problems = differences(matrix.references["fresh"], matrix.references["update"])
@@ -120,6 +122,7 @@ def _wait_for_lock_holder(store: Path, proc: subprocess.Popen, timeout: float = 
     pytest.fail("the first ingest never took the store lock")
 
 
+@pytest.mark.integration
 @pytest.mark.timeout(300)
 def test_lock__second_ingest_fails_clearly_while_the_first_holds_the_store(matrix, work):
     runner = SubprocessRunner(work)
@@ -140,6 +143,7 @@ def test_lock__second_ingest_fails_clearly_while_the_first_holds_the_store(matri
     assert differences(snapshot(store), matrix.references["fresh"]) == []
 
 
+@pytest.mark.integration
 @pytest.mark.timeout(300)
 def test_lock__two_ingests_started_together_on_a_new_store_both_finish_or_one_fails_clearly(matrix, work):
     runner = SubprocessRunner(work)

@@ -27,8 +27,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 RUN_TIMEOUT = 600  # the 50 MB page and the long line on a loaded 2-core machine; a hang fails, it does not wait
 ENV = {"NEWSDESK_EMBEDDING_MODEL": "hash"}
 NEWSDESK = [str(Path(sys.executable).with_name("newsdesk"))]
@@ -297,6 +295,7 @@ def _root_can_read(corpus: Path) -> bool:
     return os.geteuid() == 0
 
 
+@pytest.mark.integration
 def test_hostile__the_run_finishes_with_exit_3_and_no_traceback(hostile):
     _, first, parsed, second, _, _ = hostile
     assert first.returncode == 3, first.stderr[-2000:]
@@ -306,6 +305,7 @@ def test_hostile__the_run_finishes_with_exit_3_and_no_traceback(hostile):
     assert second.returncode == 3, second.stderr[-2000:]
 
 
+@pytest.mark.integration
 def test_hostile__every_good_file_is_ingested(hostile):
     _, _, _, _, articles, _ = hostile
     assert GOOD_ORIGINS <= set(articles)
@@ -315,6 +315,7 @@ def test_hostile__at_least_thirty_bad_cases():
     assert len(CASES) >= 30
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("case", CASES, ids=[c.rel for c in CASES])
 def test_hostile__each_file_gives_one_clear_error_or_a_correct_ingest(hostile, case):
     corpus, _, parsed, _, articles, chunk_text = hostile
@@ -339,6 +340,7 @@ def test_hostile__each_file_gives_one_clear_error_or_a_correct_ingest(hostile, c
         case.check(articles, chunk_text)
 
 
+@pytest.mark.integration
 def test_hostile__plain_report_has_one_stderr_line_per_failure_and_the_rerun_changes_nothing(hostile):
     _, _, parsed, second, _, _ = hostile
     failed_lines = [line for line in second.stderr.splitlines() if line.startswith("failed: ")]
@@ -378,6 +380,7 @@ def test_hostile__file_vanishing_between_listing_and_reading_is_one_error(tmp_pa
     assert "No such file" in errors["b-read-then-gone.txt"]
 
 
+@pytest.mark.integration
 @pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("NEWSDESK_GIANT"), reason="set NEWSDESK_GIANT=1: about 20 minutes")
 @pytest.mark.timeout(3600)
