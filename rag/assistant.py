@@ -55,7 +55,7 @@ class Assistant:
         self._chat = chat
         self.scorer = scorer or OfflineSupportScorer()
         self.retriever = Retriever(store, embedder, candidates=settings.candidates, fusion=settings.fusion,
-                                   rrf_k=settings.rrf_k, reranker=reranker)
+                                   rrf_k=settings.rrf_k, alpha=settings.fusion_alpha, reranker=reranker)
 
     @classmethod
     def open(cls, store: str | Path | None = None, *, settings: Settings | None = None,

@@ -1,4 +1,5 @@
-"""Hybrid retrieval: dense (Chroma) + BM25 over the same chunk ids, fused, optionally reranked.
+"""Hybrid retrieval: dense (Chroma) + BM25 over the same chunk ids, fused (a convex combination of normalised
+scores by default, reciprocal rank fusion on request), optionally reranked.
 
 Filters are applied inside both stores. A question about the latest news gets a recency ranking fused in too.
 
@@ -40,6 +41,47 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60,
     return sorted(scores.items(), key=lambda kv: -kv[1])
 
 
+def convex_fusion(dense: Sequence[tuple[str, float]], lexical: Sequence[tuple[str, float]],
+                  alpha: float = 0.8) -> list[tuple[str, float]]:
+    """score(d) = alpha * dense'(d) + (1 - alpha) * bm25'(d), each min-max normalised over its own candidates
+    (0 when a list lacks d); best first.
+
+    Chosen over RRF by measurement on a dev set: RRF's rank-only view lost to dense retrieval alone, while this
+    fusion beat both dense and BM25 on hit@1, hit@10 and MRR@10 (figures in the project's notes).
+
+    >>> convex_fusion([("a", 0.9), ("b", 0.8), ("c", 0.1)], [("b", 12.0), ("c", 3.0)], alpha=0.5)[0][0]
+    'b'
+    """
+    def normalise(scored: Sequence[tuple[str, float]]) -> dict[str, float]:
+        if not scored:
+            return {}
+        values = [s for _, s in scored]
+        lo, hi = min(values), max(values)
+        return {c: (s - lo) / (hi - lo) if hi > lo else 1.0 for c, s in scored}
+
+    nd, nl = normalise(dense), normalise(lexical)
+    order = list(dict.fromkeys([c for c, _ in dense] + [c for c, _ in lexical]))
+    scores = {c: alpha * nd.get(c, 0.0) + (1 - alpha) * nl.get(c, 0.0) for c in order}
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+def diversify(passages: Sequence[Passage], k: int, per_article: int = 2) -> list[Passage]:
+    """The first k passages in order, at most `per_article` from one article unless too few others remain."""
+    picked: list[Passage] = []
+    held: list[Passage] = []
+    count: dict[str, int] = {}
+    for p in passages:
+        if count.get(p.article_id, 0) < per_article:
+            picked.append(p)
+            count[p.article_id] = count.get(p.article_id, 0) + 1
+        else:
+            held.append(p)
+        if len(picked) == k:
+            return picked
+    rank = {p.chunk_id: i for i, p in enumerate(passages)}
+    return sorted(picked + held[: k - len(picked)], key=lambda p: rank[p.chunk_id])
+
+
 class Reranker(Protocol):
     """Reorders passages for a query (e.g. a cross-encoder); returns them best first."""
 
@@ -65,12 +107,13 @@ class Retriever:
     """`retrieve(query, k, filters)` -> Retrieval whose passages carry their cosine similarity as `score`."""
 
     def __init__(self, store: Store, embedder: Embedder, *, candidates: int = 40, fusion: str = "rrf",
-                 rrf_k: int = 60, reranker: Reranker | None = None) -> None:
+                 rrf_k: int = 60, alpha: float = 0.8, reranker: Reranker | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.candidates = candidates
         self.fusion = fusion
         self.rrf_k = rrf_k
+        self.alpha = alpha
         self.reranker = reranker
 
     def retrieve(self, query: str, k: int, filters: Filters | None = None, *, recent: bool | None = None,
@@ -89,8 +132,11 @@ class Retriever:
         t3 = time.perf_counter()
         timings.update(embed=(t1 - t0) * 1e3, dense=(t2 - t1) * 1e3, bm25=(t3 - t2) * 1e3)
 
-        rankings = [[c for c, _ in dense], [c for c, _ in lexical]]
-        fused = reciprocal_rank_fusion([r for r in rankings if r], k=self.rrf_k)
+        if fusion == "rrf":
+            rankings = [[c for c, _ in dense], [c for c, _ in lexical]]
+            fused = reciprocal_rank_fusion([r for r in rankings if r], k=self.rrf_k)
+        else:  # "convex"; with one list empty ("dense"/"bm25" only) it is that list's order
+            fused = convex_fusion(dense, lexical, alpha=self.alpha)
         pool = fused[: max(3 * k, 20)]
         similarity = dict(dense)
         missing = [cid for cid, _ in pool if cid not in similarity]
@@ -102,7 +148,7 @@ class Retriever:
         if self.reranker is not None:
             passages = self.reranker.rerank(query, passages)
         timings["fuse"] = (time.perf_counter() - t3) * 1e3
-        return Retrieval(passages=passages[:k], query=query, dense=dense, lexical=lexical, query_vector=vector,
+        return Retrieval(passages=diversify(passages, k), query=query, dense=dense, lexical=lexical, query_vector=vector,
                          timings_ms=timings)
 
     def _similarities(self, vector: np.ndarray, chunk_ids: list[str]) -> dict[str, float]:

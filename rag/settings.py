@@ -33,7 +33,8 @@ class Settings(BaseSettings):
 
     top_k: int = Field(5, ge=1, le=100)
     candidates: int = Field(40, ge=1, le=1000)  # per retriever, before fusion
-    fusion: Literal["rrf", "dense", "bm25"] = "rrf"
+    fusion: Literal["convex", "rrf", "dense", "bm25"] = "convex"
+    fusion_alpha: float = Field(0.8, ge=0.0, le=1.0)  # weight of dense scores in the convex fusion
     rrf_k: int = Field(60, ge=1)
     min_relevance: float = Field(0.35, ge=0.0, le=1.0)  # below it the question is refused
 
