@@ -104,7 +104,7 @@ def _base_url(server: FakeOpenAIServer, fault) -> str:
 def _timeout(name: str) -> float:
     # Faults that are retried with backoff (0.5 s, then 1 s) get room for all three attempts: within 2 s a loaded
     # machine may hit the deadline first, and the message then (rightly) names the timeout instead of the cause.
-    return 8.0 if name in ("connection-refused", "refused", "500") else TIMEOUT
+    return 8.0 if name in ("connection-refused", "refused", "500", "429-forever", "transient") else TIMEOUT
 
 
 @pytest.mark.parametrize("name", FAULTS)
@@ -149,7 +149,7 @@ def test_fault__stream_shows_the_partial_text_then_fails_in_time(store, server):
                          ids=["500", "502", "503", "429-ms"])
 def test_fault__transient_error_then_success_is_a_normal_answer(store, server, first):
     server.push(first, good_reply(server))
-    answer = assistant(store, server.base_url).ask(QUESTION)
+    answer = assistant(store, server.base_url, llm_timeout=_timeout("transient")).ask(QUESTION)
     assert answer.answerer == "openai" and not answer.refused
     assert answer.text == "The bridge will be about 100 meters long [1]."
     assert len(server.chat_requests) == 2
