@@ -148,8 +148,8 @@ class Retriever:
         if self.reranker is not None:
             passages = self.reranker.rerank(query, passages)
         timings["fuse"] = (time.perf_counter() - t3) * 1e3
-        return Retrieval(passages=diversify(passages, k), query=query, dense=dense, lexical=lexical, query_vector=vector,
-                         timings_ms=timings)
+        return Retrieval(passages=diversify(passages, k), query=query, dense=dense, lexical=lexical,
+                         query_vector=vector, timings_ms=timings)
 
     def _similarities(self, vector: np.ndarray, chunk_ids: list[str]) -> dict[str, float]:
         """Cosine similarity of the query to chunks that only BM25 found, from their stored vectors."""
