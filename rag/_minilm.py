@@ -569,7 +569,9 @@ class MiniLMEmbedder:
             return out
         tok = _tokenizer(self.model_dir)
         encoder = _encoder(self.model_dir, self.threads, self.cache_dir)
-        ids = [truncate_ids(e.ids) for e in tok.encode_batch_fast(texts)]
+        # encode_batch_fast (tokenizers >= 0.21) skips the character offsets, which are not needed here.
+        encode_batch = getattr(tok, "encode_batch_fast", tok.encode_batch)
+        ids = [truncate_ids(e.ids) for e in encode_batch(texts)]
         lengths = np.fromiter((len(i) for i in ids), np.int64, len(ids))
         # Longest first: the first batch is the heaviest, so memory peaks at once instead of late.
         order = np.argsort(-lengths, kind="stable")
