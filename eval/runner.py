@@ -189,7 +189,7 @@ def measure(case: Case, answer: Answer, judge: Judge, *, k: int = 10) -> dict[st
                 if redundant:
                     failures.append(f"sentence {i}: citation {''.join(redundant)} is redundant")
             if c.grounded is False:
-                failures.append(f"sentence {i} is not supported by any retrieved passage")
+                failures.append(f"sentence {i}: no single retrieved passage supports it on its own")
 
     return {
         "answer": answer.text,
