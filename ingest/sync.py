@@ -220,6 +220,17 @@ class _Chunker:
             self._pool = None
 
 
+def _warm(store: Store, embedder: Embedder) -> None:
+    """Open the Chroma collection and load the embedding model ahead of their first use."""
+    try:
+        _ = store.collection
+        load = getattr(embedder, "load", None)
+        if callable(load):
+            load()
+    except Exception:  # noqa: BLE001 - the same error surfaces, with its message, where the ingest first needs it
+        pass
+
+
 def _in_scope(file: str, roots: Sequence[Path]) -> bool:
     p = Path(file)
     return any(p == r or r in p.parents for r in roots)
@@ -270,6 +281,7 @@ def ingest_paths(
         n_seen = 0
         chunker = _Chunker(embedder, settings.chunk_tokens, settings.chunk_overlap,
                            default_chunk_workers() if workers is None else workers)
+        warming = False
 
         def flush() -> None:
             nonlocal pending, pending_chunks
@@ -340,6 +352,12 @@ def ingest_paths(
                 old_th = stored_text.get(article.id)
                 if old_th is not None and old_th != th and by_text.get(old_th) == article.id:
                     del by_text[old_th]  # its old text leaves the store with this run
+                if not warming and not dry_run:
+                    # The first article to embed: open Chroma and load the model in the background while it is
+                    # chunked (a second or more of imports that would otherwise stall the first batch). Not
+                    # earlier: a re-ingest with nothing to embed must not pay for either.
+                    warming = True
+                    threading.Thread(target=_warm, args=(store, embedder), daemon=True, name="newsdesk-warm").start()
                 chunker.submit(article, (article, th))
                 take()
             take(wait_all=True)
