@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -283,27 +283,51 @@ def ingest_paths(
                            default_chunk_workers() if workers is None else workers)
         warming = False
 
-        def flush() -> None:
-            nonlocal pending, pending_chunks
-            if not pending:
-                return
-            if not dry_run:
-                texts = [c.embed_text for _, chunks, _ in pending for c in chunks]
-                checkpoint("embed_before")
-                vectors = embedder.embed(texts) if texts else None
-                checkpoint("embed_after")
-                items, hashes, offset = [], [], 0
-                for article, chunks, th in pending:
-                    items.append((article, chunks, vectors[offset:offset + len(chunks)]))  # type: ignore[index]
-                    hashes.append(th)
-                    offset += len(chunks)
-                store.write_articles(items, hashes)
-                store.add_sources((f, a.id) for a, _, _ in pending for f in [seen_ids[a.id]])
-                checkpoint("batch_written")
-            result.chunks_embedded += pending_chunks
-            pending, pending_chunks = [], 0
+        # The batch being embedded in the background: (batch, its chunk count, the future of its vectors). The
+        # embedder releases the GIL, so while it runs on the cores this thread reads, chunks and writes the batch
+        # before; without the overlap every write and chunking step left a core idle (~0.79x the encode ceiling).
+        embedding: tuple[list[tuple[Article, list[Chunk], str]], int, Future[Any]] | None = None
+        embed_pool = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-embed") if not dry_run else None
+
+        def embed(texts: list[str]) -> Any:
+            checkpoint("embed_before")
+            vectors = embedder.embed(texts) if texts else []
+            checkpoint("embed_after")
+            return vectors
+
+        def write(batch: list[tuple[Article, list[Chunk], str]], n_chunks: int, vectors: Any) -> None:
+            items, hashes, offset = [], [], 0
+            for article, chunks, th in batch:
+                items.append((article, chunks, vectors[offset:offset + len(chunks)]))
+                hashes.append(th)
+                offset += len(chunks)
+            store.write_articles(items, hashes)
+            store.add_sources((f, a.id) for a, _, _ in batch for f in [seen_ids[a.id]])
+            checkpoint("batch_written")
+            result.chunks_embedded += n_chunks
             if progress:
                 progress(n_seen, result.chunks_embedded)
+
+        def flush(final: bool = False) -> None:
+            """Start embedding the pending batch, then write the one before it (batches are written in order)."""
+            nonlocal pending, pending_chunks, embedding
+            batch, n_chunks = pending, pending_chunks
+            pending, pending_chunks = [], 0
+            if dry_run:
+                result.chunks_embedded += n_chunks
+                if progress and batch:
+                    progress(n_seen, result.chunks_embedded)
+                return
+            assert embed_pool is not None
+            previous, embedding = embedding, None
+            if batch:
+                texts = [c.embed_text for _, chunks, _ in batch for c in chunks]
+                embedding = (batch, n_chunks, embed_pool.submit(embed, texts))
+            if previous is not None:
+                write(previous[0], previous[1], previous[2].result())
+            if final and embedding is not None:
+                current, embedding = embedding, None
+                write(current[0], current[1], current[2].result())
 
         def take(wait_all: bool = False) -> None:
             """Move chunked articles, in order, into the embedding batch; embed and write each full batch."""
@@ -361,9 +385,12 @@ def ingest_paths(
                 chunker.submit(article, (article, th))
                 take()
             take(wait_all=True)
-            flush()
+            flush(final=True)
         finally:
             chunker.close()
+            if embed_pool is not None:
+                # After an error: an embedding in flight finishes in its thread and is dropped, never written.
+                embed_pool.shutdown(wait=False, cancel_futures=True)
 
         if sync:
             gone: list[tuple[str, str]] = []

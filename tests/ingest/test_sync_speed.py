@@ -107,3 +107,49 @@ def test_sync__an_article_whose_old_text_reappears_elsewhere_is_not_lost(tmp_pat
     st = Store.open(settings, emb)
     assert st.article("a9").text == old
 
+
+
+class _CountingEmbedder(HashEmbedder):
+    """Records which thread embeds each batch; fails on batch `fail_at` (1-based) when asked to."""
+
+    def __init__(self, fail_at: int | None = None) -> None:
+        super().__init__()
+        self.batches: list[str] = []
+        self.fail_at = fail_at
+
+    def embed(self, texts):
+        import threading
+
+        self.batches.append(threading.current_thread().name)
+        if self.fail_at is not None and len(self.batches) == self.fail_at:
+            raise RuntimeError("embedding service went away")
+        return super().embed(texts)
+
+
+def test_sync__batches_embed_in_the_background_and_are_written_in_order(tmp_path, small_chunks):
+    corpus = write_corpus(tmp_path / "corpus.jsonl", 300)
+    emb = _CountingEmbedder()
+    seen = []
+    result = ingest_paths([corpus], small_chunks("bg"), embedder=emb, workers=0,
+                          progress=lambda articles, chunks: seen.append(chunks))
+    assert len(emb.batches) >= 3 and all(name.startswith("newsdesk-embed") for name in emb.batches)
+    assert seen == sorted(seen) and seen[-1] == result.chunks_embedded  # each batch counted once, when written
+    plain = _CountingEmbedder()
+    # The same corpus embedded batch by batch gives the same store (the hash embedder is deterministic).
+    ingest_paths([corpus], small_chunks("again"), embedder=plain, workers=0)
+    assert snapshot(small_chunks("bg"), emb) == snapshot(small_chunks("again"), plain)
+
+
+def test_sync__an_embedding_failure_stops_the_ingest_and_a_rerun_completes_it(tmp_path, small_chunks):
+    corpus = write_corpus(tmp_path / "corpus.jsonl", 300)
+    settings = small_chunks("fail")
+    with pytest.raises(RuntimeError, match="went away"):
+        ingest_paths([corpus], settings, embedder=_CountingEmbedder(fail_at=3), workers=0)
+    st = Store.open(settings, HashEmbedder())
+    written = st.count_chunks()
+    assert 2 * EMBED_BATCH_CHUNKS <= written < 3 * EMBED_BATCH_CHUNKS  # the two batches before the failure only
+    again = ingest_paths([corpus], settings, embedder=HashEmbedder(), workers=0)
+    assert again.added + again.unchanged == 300 and again.chunks_embedded > 0
+    reference = small_chunks("reference")
+    ingest_paths([corpus], reference, embedder=HashEmbedder(), workers=0)
+    assert snapshot(settings, HashEmbedder()) == snapshot(reference, HashEmbedder())
