@@ -36,6 +36,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -45,6 +46,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 DEFAULT_WORK = Path("/tmp/bench-newsdesk")
+TIME_BIN = Path("/usr/bin/time")  # GNU time: a clean peak RSS of the command it runs (see run_process)
 QUESTION = "How long will the Astarachay bridge be?"
 # What `newsdesk ask` cannot start without; a process importing only these is the floor of its cold start.
 FLOOR_IMPORTS = "import numpy, pydantic_settings, chromadb, onnxruntime, tokenizers"
@@ -153,9 +155,17 @@ def run_process(cmd: Sequence[str], *, cwd: Path = ROOT, env: dict[str, str] | N
                 tree_rss: bool = False) -> dict[str, Any]:
     """Run a command to completion; its wall seconds, CPU seconds, peak RSS (MB) and stdout.
 
-    `max_rss_mb` is the kernel's high-water mark of the process itself (wait4); `tree_rss_mb`, when asked for,
-    the sampled peak of the process and its children together (e.g. the chunking worker).
+    `max_rss_mb` is the kernel's high-water mark of the process itself; `tree_rss_mb`, when asked for, the
+    sampled peak of the process and its children together (e.g. the chunking worker). Linux counts the memory a
+    child had before exec (a copy of this process) in the child's ru_maxrss, so the command runs under GNU time,
+    a small process, whose own child's figure is clean; without /usr/bin/time, wait4's figure is all there is
+    and may include this process's size.
     """
+    hwm_file = None
+    if TIME_BIN.exists():
+        fd, hwm_file = tempfile.mkstemp(prefix="newsdesk-bench-rss-")
+        os.close(fd)
+        cmd = [str(TIME_BIN), "-f", "%M", "-o", hwm_file, *cmd]
     started = time.perf_counter()
     proc = subprocess.Popen(list(cmd), cwd=cwd, env=env or child_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -170,7 +180,15 @@ def run_process(cmd: Sequence[str], *, cwd: Path = ROOT, env: dict[str, str] | N
     for r in readers:
         r.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    result = {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "max_rss_mb": usage.ru_maxrss / 1024,
+    max_rss_kb = float(usage.ru_maxrss)
+    if hwm_file is not None:
+        try:
+            max_rss_kb = float(Path(hwm_file).read_text().strip().splitlines()[-1])
+        except (OSError, ValueError, IndexError):
+            pass
+        finally:
+            Path(hwm_file).unlink(missing_ok=True)
+    result = {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "max_rss_mb": max_rss_kb / 1024,
               "stdout": out_box.get("out", ""), "stderr": out_box.get("err", ""), "returncode": proc.returncode,
               "started": started}
     if sampler is not None:
