@@ -5,10 +5,13 @@ so the runs of the two sides of a ratio alternate and medians are reported, toge
 Stores go under /tmp (--work), never into the repository. The embedding runtime against sentence-transformers is
 eval/bench_embed.py; the web chat under concurrent clients is eval/bench_ui.py.
 
-    python -m eval.bench ingest ../shared/corpus/rtqa/articles.jsonl --articles 200 --runs 3 --naive --full
-    python -m eval.bench ingest ../shared/corpus/cnndm/articles.jsonl.gz --articles 400 --runs 3 --naive --full
-    python -m eval.bench query --source /tmp/bench-newsdesk/cnndm/full --sizes 1000,10000,all
     python -m eval.bench coldstart --runs 9
+    python -m eval.bench ingest ../shared/corpus/cnndm/articles.jsonl.gz --articles 100 --runs 3 --naive --full \
+        --full-articles 10000
+    python -m eval.bench query --source /tmp/bench-newsdesk/cnndm/full --sizes 1000,10000,30000,all
+    python -m eval.bench ingest ../shared/corpus/rtqa/articles.jsonl --articles 150 --runs 3 --naive --full
+
+(the commands behind BENCHMARKS.md)
 
 ingest     newsdesk ingest (a fresh `python -m eval.bench run-ingest` process each run: the CLI's main() with
            the number of chunking processes fixed) against the raw encode of the same chunk texts by the same
