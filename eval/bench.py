@@ -1,4 +1,4 @@
-"""Speed and scale benchmarks: ingest throughput, re-sync, query latency, cold start and peak memory.
+r"""Speed and scale benchmarks: ingest throughput, re-sync, query latency, cold start and peak memory.
 
 Every figure that has a target is a ratio (or a percentile) measured within one run: the machine may be shared,
 so the runs of the two sides of a ratio alternate and medians are reported, together with the load average.
