@@ -1,5 +1,5 @@
-"""Hybrid retrieval: dense (Chroma) + BM25 over the same chunk ids, fused (a convex combination of normalised
-scores by default, reciprocal rank fusion on request), optionally reranked.
+"""Hybrid retrieval: dense (Chroma) + BM25 over the same chunk ids, fused (reciprocal rank fusion by default, a
+convex combination of normalised scores on request), optionally reranked.
 
 Filters are applied inside both stores. A question about the latest news gets a recency ranking fused in too.
 

