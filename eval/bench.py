@@ -46,6 +46,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from eval.bench_ui import percentile
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 DEFAULT_WORK = Path("/tmp/bench-newsdesk")
@@ -56,17 +58,6 @@ FLOOR_IMPORTS = "import numpy, pydantic_settings, chromadb, onnxruntime, tokeniz
 
 
 # -- small helpers ----------------------------------------------------------------------------------------------
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile with linear interpolation between the closest ranks (numpy's default)."""
-    if not values:
-        return float("nan")
-    xs = sorted(values)
-    pos = (len(xs) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
-
 
 def load_average() -> str:
     try:

@@ -26,6 +26,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
+from rag.testing import free_port
+
 MAX_REQUESTS = 200
 QUESTIONS = (
     "How long will the Astarachay bridge be?",
@@ -53,12 +55,6 @@ def _server_concurrency() -> int | None:
 
     m = re.search(r"^CONCURRENCY = (\d+)", (Path(__file__).resolve().parents[1] / "ui" / "app.py").read_text(), re.M)
     return int(m.group(1)) if m else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _start_server(store: Path, port: int, timeout: float, log: Any) -> subprocess.Popen[bytes]:
@@ -112,7 +108,7 @@ def run(store: Path, *, requests: int, questions: list[str], timeout: float,
     from gradio_client import Client
 
     t0 = time.perf_counter()
-    port = _free_port()
+    port = free_port()
     log = tempfile.NamedTemporaryFile("w+b", prefix="newsdesk-bench-ui-", suffix=".log", delete=False)
     proc = _start_server(store, port, timeout, log)
     url = f"http://127.0.0.1:{port}/"

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eval.bench_ui import _free_port, _start_server, _tail, percentile
+from eval.bench_ui import _start_server, _tail, percentile
+from rag.testing import free_port
 
 MAX_N = 200
 # (question, filters): answered, refused and filtered questions, so every path of the answerer runs at once.
@@ -158,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         bursts.append(python_burst(Assistant.open(store), asks, args.n, args.timeout))
     if args.only in (None, "api"):
-        port = _free_port()
+        port = free_port()
         log = tempfile.NamedTemporaryFile("w+b", prefix="newsdesk-stress-ui-", suffix=".log", delete=False)
         proc: subprocess.Popen[bytes] | None = None
         try:

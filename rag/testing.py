@@ -46,6 +46,7 @@ __all__ = [
     "RecordedRequest",
     "ScriptedChat",
     "TextReply",
+    "free_port",
     "no_network",
     "split_pieces",
 ]
@@ -57,6 +58,13 @@ __all__ = [
 
 _WORD = re.compile(r"\w+")
 _PIECE = re.compile(r"\s*\S+|\s+$")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for a server a test or benchmark starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def split_pieces(text: str) -> list[str]:

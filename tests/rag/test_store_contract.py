@@ -20,7 +20,7 @@ from rag.errors import SettingsError, StoreMismatchError
 from rag.retrieve import Retriever
 from rag.settings import load_settings
 from rag.store import Store
-from rag.testing import HashEmbedder
+from rag.testing import HashEmbedder, free_port
 from rag.types import Filters
 
 RECORDS = [
@@ -35,18 +35,12 @@ RECORDS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory):
     exe = Path(sys.executable).with_name("chroma")
     if not exe.exists():
         exe = Path(shutil.which("chroma") or "chroma")
-    port = _free_port()
+    port = free_port()
     data = tmp_path_factory.mktemp("chroma-server")
     log = open(data / "server.log", "w")
     proc = subprocess.Popen([str(exe), "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
@@ -175,6 +169,6 @@ def test_server__collection_of_another_model_is_refused(chroma_server, tmp_path)
 
 def test_server__unreachable_server_names_the_setting(tmp_path):
     settings = load_settings(store=tmp_path / "s", embedding_model="hash",
-                             chroma_url=f"http://127.0.0.1:{_free_port()}")
+                             chroma_url=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(SettingsError, match="NEWSDESK_CHROMA_URL"):
         _ = Store.open(settings, HashEmbedder(), create=True, chunker="x").collection

@@ -10,7 +10,6 @@ import html
 import json
 import os
 import shutil
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from rag.errors import LLMError, UserError  # noqa: E402
+from rag.testing import free_port  # noqa: E402
 from rag.types import Answer, Partial  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -54,12 +54,6 @@ ARTICLES = [
              "earlier.", "url": "https://news.example.com/tea", "published": "2023-07-10",
      "author": "Leyla Mammadova", "source": "agro.example"},
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- fixtures ---------------------------------------------------------------------------------------------------

@@ -9,23 +9,17 @@ is printed, not asserted. `python -m eval.stress_load --store DIR --n 50` runs t
 from __future__ import annotations
 
 import os
-import socket
 
 import pytest
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from eval.stress_load import DEFAULT_ASKS, api_burst, strip_timings  # noqa: E402
+from rag.testing import free_port  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
 N = 20  # the CI burst; the script runs 50
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

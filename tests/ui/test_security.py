@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -31,7 +30,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from rag.citations import parse_markers  # noqa: E402
 from rag.prompts import ANSWER_SYSTEM_V1  # noqa: E402
-from rag.testing import FakeOpenAIServer, HashEmbedder  # noqa: E402
+from rag.testing import FakeOpenAIServer, HashEmbedder, free_port  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -107,12 +106,6 @@ _DOM_CHECK = """() => {
   }
   return bad;
 }"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- fixtures ---------------------------------------------------------------------------------------------------
