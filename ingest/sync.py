@@ -283,10 +283,10 @@ def ingest_paths(
                            default_chunk_workers() if workers is None else workers)
         warming = False
 
-        # The batch being embedded in the background: (batch, its chunk count, the future of its vectors). The
+        # Batches being embedded in the background: (batch, its chunk count, the future of its vectors). The
         # embedder releases the GIL, so while it runs on the cores this thread reads, chunks and writes the batch
         # before; without the overlap every write and chunking step left a core idle (~0.79x the encode ceiling).
-        embedding: tuple[list[tuple[Article, list[Chunk], str]], int, Future[Any]] | None = None
+        embedding: deque[tuple[list[tuple[Article, list[Chunk], str]], int, Future[Any]]] = deque()
         embed_pool = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-embed") if not dry_run else None
 
         def embed(texts: list[str]) -> Any:
@@ -310,7 +310,7 @@ def ingest_paths(
 
         def flush(final: bool = False) -> None:
             """Start embedding the pending batch, then write the one before it (batches are written in order)."""
-            nonlocal pending, pending_chunks, embedding
+            nonlocal pending, pending_chunks
             batch, n_chunks = pending, pending_chunks
             pending, pending_chunks = [], 0
             if dry_run:
@@ -319,15 +319,12 @@ def ingest_paths(
                     progress(n_seen, result.chunks_embedded)
                 return
             assert embed_pool is not None
-            previous, embedding = embedding, None
             if batch:
                 texts = [c.embed_text for _, chunks, _ in batch for c in chunks]
-                embedding = (batch, n_chunks, embed_pool.submit(embed, texts))
-            if previous is not None:
-                write(previous[0], previous[1], previous[2].result())
-            if final and embedding is not None:
-                current, embedding = embedding, None
-                write(current[0], current[1], current[2].result())
+                embedding.append((batch, n_chunks, embed_pool.submit(embed, texts)))
+            while len(embedding) > (0 if final else 1):
+                done, done_chunks, vectors = embedding.popleft()
+                write(done, done_chunks, vectors.result())
 
         def take(wait_all: bool = False) -> None:
             """Move chunked articles, in order, into the embedding batch; embed and write each full batch."""
