@@ -351,8 +351,11 @@ def _naive_coverage(nodes_file: Path, corpus: Path, articles: int) -> dict[str, 
             "truncated_vectors": truncated, "window": window}
 
 
-def _ingest_once(corpus: Path, store: Path, workers: int | None, *, tree_rss: bool = False) -> dict[str, Any]:
-    shutil.rmtree(store, ignore_errors=True)
+def _ingest_once(corpus: Path, store: Path, workers: int | None, *, tree_rss: bool = False,
+                 fresh: bool = True) -> dict[str, Any]:
+    """`newsdesk ingest` in a new process; into an empty store unless fresh=False (a re-sync)."""
+    if fresh:
+        shutil.rmtree(store, ignore_errors=True)
     cmd = [sys.executable, "-m", "eval.bench", "run-ingest", "--store", str(store), str(corpus)]
     if workers is not None:
         cmd[4:4] = ["--workers", str(workers)]
@@ -508,10 +511,9 @@ def _full_and_resync(corpus: Path, work: Path, args: argparse.Namespace) -> dict
         f"process); load {load_average()}")
     again = []
     for _ in range(args.resync_runs):
-        cmd = [sys.executable, "-m", "eval.bench", "run-ingest", "--store", str(store), str(source)]
-        run = run_process(cmd)
+        run = _ingest_once(source, store, None, fresh=False)
         again.append(run)
-        r = last_json(run["stdout"])
+        r = run["result"]
         assert r["chunks_embedded"] == 0 and r["unchanged"] == res["added"], r
         say(f"  re-sync: {run['wall_s']:.2f} s, cpu {run['cpu_s']:.2f} s, rss {run['max_rss_mb']:.0f} MB")
     resync = statistics.median(r["wall_s"] for r in again)
