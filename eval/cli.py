@@ -33,7 +33,7 @@ def make_judge(name: str, settings: Any) -> Judge:
     if name == "offline":
         return OfflineJudge()
     if name == "llm":
-        from rag.llm import OpenAIChat
+        from rag.models.chat import OpenAIChat
 
         return LLMJudge(OpenAIChat.from_settings(settings))
     raise UserError(f"unknown judge {name!r}; use offline or llm")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from rag.errors import LLMError, NewsdeskError, UserError
-from rag.support import OfflineSupportScorer, split_sentences, strip_citations
+from rag.verify.support import OfflineSupportScorer, split_sentences, strip_citations
 
 __all__ = [
     "JUDGE_PROMPT_VERSION",

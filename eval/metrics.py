@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from rag.citations import strip_markers
+from rag.text.markers import strip_markers
 
 __all__ = [
     "SentenceCheck",

@@ -42,7 +42,7 @@ from eval.metrics import (
 )
 from eval.suite import Case, Suite
 from rag.types import Answer
-from rag.verify import draft_sentences
+from rag.verify.check import draft_sentences
 
 __all__ = ["HEADLINE", "Asker", "check_gate", "lower_is_better", "metric_names", "run_case", "run_suite",
            "summarize"]

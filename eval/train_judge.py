@@ -1,6 +1,6 @@
 """Train the offline support model: logistic regression (numpy IRLS) over the scorer's content features.
 
-    python -m eval.train_judge [--data ../shared/eval/grounding-dev.jsonl] [--out rag/support_model.json]
+    python -m eval.train_judge [--data ../shared/eval/grounding-dev.jsonl] [--out rag/verify/support_model.json]
 
 Prints 5-fold cross-validated metrics (hallucinated = positive class) overall and per source, then fits on all
 records and writes the model file. Folds are grouped by a SHA-1 of the context, so the two HaluEval summaries of
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from eval.judge import classification_metrics, rank_auc, read_judge_records
-from rag.support import DEFAULT_MODEL_PATH, FEATURE_NAMES, HARD_CHECKS, OfflineSupportScorer, SupportModel
+from rag.verify.support import DEFAULT_MODEL_PATH, FEATURE_NAMES, HARD_CHECKS, OfflineSupportScorer, SupportModel
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "eval" / "grounding-dev.jsonl"
 HARD_FACTOR = 0.9

@@ -18,8 +18,8 @@ import hashlib
 import re
 from collections.abc import Callable
 
-from rag.sentences import sentence_spans
-from rag.tokens import count_tokens_batch
+from rag.text.sentences import sentence_spans
+from rag.text.tokens import count_tokens_batch
 from rag.types import Article, Chunk
 
 # Bump when chunk boundaries or ids would change for the same input: stores built otherwise are refused.

@@ -22,11 +22,11 @@ from typing import Any
 from ingest.chunk import CHUNKER_VERSION, chunk_article
 from ingest.clean import to_article
 from ingest.readers import FileError, read_file, walk
-from rag._faults import checkpoint
-from rag.embedding import Embedder, make_embedder
+from rag.faults import checkpoint
+from rag.models.embedding import Embedder, make_embedder
 from rag.errors import InputError
 from rag.settings import Settings, load_settings
-from rag.store import Store
+from rag.store.store import Store
 from rag.types import Article, Chunk
 
 EMBED_BATCH_CHUNKS = 512  # chunks per embed+write round: big enough for throughput, small enough to lose little

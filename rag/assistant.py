@@ -14,17 +14,17 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.condense import condense
-from rag.embedding import Embedder, make_embedder
+from rag.answer.condense import condense
+from rag.models.embedding import Embedder, make_embedder
 from rag.errors import LLMError, UserError
-from rag.extractive import REFUSAL, ExtractiveAnswerer, passage_coverage
-from rag.prompts import answer_messages, is_refusal
-from rag.retrieve import Reranker, Retriever
+from rag.answer.extractive import REFUSAL, ExtractiveAnswerer, passage_coverage
+from rag.answer.prompts import answer_messages, is_refusal
+from rag.retrieve.retriever import Reranker, Retriever
 from rag.settings import Settings, load_settings
-from rag.store import Store
-from rag.support import OfflineSupportScorer, SupportScorer
+from rag.store.store import Store
+from rag.verify.support import OfflineSupportScorer, SupportScorer
 from rag.types import Answer, Filters, Partial, Passage
-from rag.verify import verify
+from rag.verify.check import verify
 
 ANSWERERS = ("extractive", "openai")
 
@@ -170,7 +170,7 @@ class Assistant:
     def chat(self) -> Any:
         """The configured chat model (created on first use; SettingsError when not configured)."""
         if self._chat is None:
-            from rag.llm import OpenAIChat
+            from rag.models.chat import OpenAIChat
 
             self._chat = OpenAIChat.from_settings(self.settings)
         return self._chat

@@ -162,7 +162,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 # -- stats ------------------------------------------------------------------------------------------------------
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from rag.store import Store, read_manifest
+    from rag.store.store import Store, read_manifest
 
     settings = _settings(args)
     # Stats must not load the embedding model: open the store with what its manifest records.

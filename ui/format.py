@@ -20,10 +20,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from rag.citations import MARKER
-from rag.sentences import paragraph_spans, sentence_spans
+from rag.text.markers import MARKER
+from rag.text.sentences import paragraph_spans, sentence_spans
 from rag.types import Answer, Article, Citation
-from rag.verify import draft_sentences
+from rag.verify.check import draft_sentences
 
 Message = dict[str, str]
 

@@ -10,9 +10,9 @@ import pytest
 
 from eval.suite import load_suite, load_thresholds
 from rag.assistant import Assistant
-from rag.citations import cite
+from rag.text.markers import cite
 from rag.types import Answer, Citation
-from rag.verify import draft_sentences
+from rag.verify.check import draft_sentences
 from ui.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]

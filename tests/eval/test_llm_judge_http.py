@@ -6,7 +6,7 @@ import pytest
 
 from eval.judge import LLMJudge, run_judge
 from rag.errors import LLMError
-from rag.llm import OpenAIChat
+from rag.models.chat import OpenAIChat
 from rag.testing import FakeOpenAIServer
 
 

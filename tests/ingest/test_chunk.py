@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from ingest.chunk import chunk_article, chunk_id
-from rag.tokens import count_tokens
+from rag.text.tokens import count_tokens
 from rag.types import Article
 
 SEED = Path(__file__).resolve().parents[2] / "ingest" / "sample" / "azerbaijan-iran-normalization.txt"
@@ -81,7 +81,7 @@ def test_chunk__empty_text_gives_no_chunks():
 
 @pytest.mark.slow
 def test_chunk__real_model_window_is_respected_on_real_text():
-    from rag._minilm import MiniLMEmbedder
+    from rag.models.minilm import MiniLMEmbedder
 
     emb = MiniLMEmbedder()
     text = SEED.read_text() * 3

@@ -1,9 +1,9 @@
 """Crash safety: an ingest killed by SIGKILL anywhere converges, on the next run, to exactly the state of an
 uninterrupted ingest; two ingests on one store never corrupt it; --sync leaves every index agreeing.
 
-The kill points are rag._faults checkpoints armed with NEWSDESK_FAULT. Runs go through a pre-warmed fork
+The kill points are rag.faults checkpoints armed with NEWSDESK_FAULT. Runs go through a pre-warmed fork
 server (each child is `newsdesk ingest` via ui.cli.main, without four seconds of imports); one case and the
-concurrency tests use the real console script. `python -m eval.stress_crash` runs the whole matrix (45 cases)
+concurrency tests use the real console script. `python -m eval.bench.stress_crash` runs the whole matrix (45 cases)
 with real processes.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.stress_crash import CASES, Matrix, SubprocessRunner, differences, open_runner, snapshot
+from eval.bench.stress_crash import CASES, Matrix, SubprocessRunner, differences, open_runner, snapshot
 
 # One case per checkpoint (20 of the 25), two double crashes, and the case that found the orphaned-articles bug
 # (update-sync_forgotten-1); the script runs the rest.
@@ -99,7 +99,7 @@ def test_differences__a_different_store_is_reported(matrix):
 # -- two writers ---------------------------------------------------------------------------------------------------
 
 def _start(runner: SubprocessRunner, argv: list[str], log: Path) -> subprocess.Popen:
-    from eval.stress_crash import _env
+    from eval.bench.stress_crash import _env
 
     return subprocess.Popen([*runner.command, *argv], env=_env(None), cwd=runner.workdir,
                             stdout=subprocess.DEVNULL, stderr=log.open("w"))
@@ -160,8 +160,8 @@ def test_lock__two_ingests_started_together_on_a_new_store_both_finish_or_one_fa
 
 
 def test_manifest__losing_the_race_to_create_it_adopts_the_winners(tmp_path, monkeypatch):
-    import rag.store
-    from rag.store import Store
+    import rag.store.store
+    from rag.store.store import Store
 
     real_replace = os.replace
 
@@ -170,14 +170,14 @@ def test_manifest__losing_the_race_to_create_it_adopts_the_winners(tmp_path, mon
         real_replace(src, dst)
         raise FileNotFoundError(2, "No such file or directory", str(src))
 
-    monkeypatch.setattr(rag.store.os, "replace", other_process_wins)
+    monkeypatch.setattr(rag.store.store.os, "replace", other_process_wins)
     store = Store(tmp_path / "s", embedding_model="hash-256", dim=256, chunker="v1", create=True)
     monkeypatch.undo()
     assert store.manifest is not None and store.manifest.embedding_model == "hash-256"
 
 
 def test_faults__spec_parsing_and_a_malformed_spec_fails_loudly():
-    from rag._faults import _parse
+    from rag.faults import _parse
 
     assert _parse("") == (None, 0) and _parse("read_file") == ("read_file", 1)
     assert _parse(" chroma_upsert_after:3 ") == ("chroma_upsert_after", 3)
@@ -188,7 +188,7 @@ def test_faults__spec_parsing_and_a_malformed_spec_fails_loudly():
 
 def test_faults__an_armed_checkpoint_kills_only_at_its_nth_hit(tmp_path):
     # A child process hits "here" three times; armed at the 2nd hit it must die by SIGKILL after printing once.
-    code = ("import sys\nfrom rag._faults import checkpoint\n"
+    code = ("import sys\nfrom rag.faults import checkpoint\n"
             "for i in range(3):\n    checkpoint('elsewhere')\n    print(i, flush=True)\n    checkpoint('here')\n")
     env = {**os.environ, "NEWSDESK_FAULT": "here:2", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)

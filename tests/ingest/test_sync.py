@@ -9,7 +9,7 @@ import pytest
 from ingest.sync import ingest_paths
 from rag.errors import StoreLockedError, StoreMismatchError
 from rag.settings import load_settings
-from rag.store import Store
+from rag.store.store import Store
 from rag.testing import HashEmbedder
 
 

@@ -10,7 +10,7 @@ import pytest
 from ingest import sync
 from ingest.sync import EMBED_BATCH_CHUNKS, ingest_paths
 from rag.settings import load_settings
-from rag.store import Store
+from rag.store.store import Store
 from rag.testing import HashEmbedder
 
 

@@ -1,7 +1,7 @@
 """One Assistant, many threads: concurrent questions give exactly the sequential answers, without errors.
 
 The sample store with the real embedding model (the session fixture), so the model, Chroma, BM25 and the
-support scorer are all shared between the threads. `python -m eval.stress_load --n 50` runs the full burst.
+support scorer are all shared between the threads. `python -m eval.bench.stress_load --n 50` runs the full burst.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from eval.stress_load import DEFAULT_ASKS, python_burst, strip_timings
+from eval.bench.stress_load import DEFAULT_ASKS, python_burst, strip_timings
 from rag.types import Answer
 
 pytestmark = pytest.mark.integration

@@ -21,7 +21,7 @@ import pytest
 
 from ingest.sync import ingest_paths
 from rag.assistant import Assistant
-from rag.citations import MARKER, parse_markers
+from rag.text.markers import MARKER, parse_markers
 from rag.errors import LLMError, SettingsError
 from rag.settings import load_settings
 from rag.testing import ErrorReply, FakeOpenAIServer, HashEmbedder, MalformedReply, NoChoicesReply, TextReply

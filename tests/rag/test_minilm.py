@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag._minilm import (
+from rag.models.minilm import (
     DIM,
     Encoder,
     MiniLMEmbedder,
@@ -19,7 +19,7 @@ from rag._minilm import (
     default_model_dir,
     truncate_ids,
 )
-from rag.embedding import Embedder, make_embedder
+from rag.models.embedding import Embedder, make_embedder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -186,7 +186,7 @@ def test_first_use__threads_share_one_load(tmp_path: Path) -> None:
     # A fresh process, so the per-process cache is empty when eight threads race to load it.
     code = (
         "import threading\n"
-        "import rag._minilm as m\n"
+        "import rag.models.minilm as m\n"
         f"emb = m.MiniLMEmbedder(cache_dir={str(tmp_path)!r})\n"
         "out = [None] * 8\n"
         "def go(i): out[i] = emb.embed(['bridge %d' % i])\n"
@@ -201,7 +201,7 @@ def test_first_use__threads_share_one_load(tmp_path: Path) -> None:
 def test_embed__never_imports_torch_or_sentence_transformers(tmp_path: Path) -> None:
     code = (
         "import sys\n"
-        "import rag._minilm as m\n"
+        "import rag.models.minilm as m\n"
         "assert 'onnxruntime' not in sys.modules and 'onnx' not in sys.modules  # lazy until first use\n"
         f"m.MiniLMEmbedder(cache_dir={str(tmp_path)!r}).embed(['hello'])\n"
         "bad = {'torch', 'sentence_transformers', 'transformers'} & set(sys.modules)\n"

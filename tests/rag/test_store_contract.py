@@ -17,9 +17,9 @@ import pytest
 
 from ingest.sync import ingest_paths
 from rag.errors import SettingsError, StoreMismatchError
-from rag.retrieve import Retriever
+from rag.retrieve.retriever import Retriever
 from rag.settings import load_settings
-from rag.store import Store
+from rag.store.store import Store
 from rag.testing import HashEmbedder, free_port
 from rag.types import Filters
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from ingest.sync import ingest_paths
 from rag.settings import load_settings
-from rag.store import Store
+from rag.store.store import Store
 from rag.testing import HashEmbedder
 from rag.types import Filters
 

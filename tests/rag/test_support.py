@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.support import (
+from rag.verify.support import (
     DEFAULT_MODEL_PATH,
     FEATURE_NAMES,
     MODEL_VERSION,

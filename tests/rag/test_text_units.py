@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from rag.bm25 import BM25Index, FilterColumns, norm_key, tokenize
-from rag.citations import cite, parse_markers, strip_markers
-from rag.condense import condense, is_follow_up
-from rag.sentences import sentence_spans, split_sentences
+from rag.store.bm25 import BM25Index, FilterColumns, norm_key, tokenize
+from rag.text.markers import cite, parse_markers, strip_markers
+from rag.answer.condense import condense, is_follow_up
+from rag.text.sentences import sentence_spans, split_sentences
 from rag.types import Filters
 
 

@@ -2,7 +2,7 @@
 (real embedding model), gradio_client with one client per request.
 
 Concurrent answers must equal the sequential ones (`to_dict()` without timings), with no errors; the p95 latency
-is printed, not asserted. `python -m eval.stress_load --store DIR --n 50` runs the full burst against a separate
+is printed, not asserted. `python -m eval.bench.stress_load --store DIR --n 50` runs the full burst against a separate
 `newsdesk ui` process.
 """
 
@@ -14,7 +14,7 @@ import pytest
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from eval.stress_load import DEFAULT_ASKS, api_burst, strip_timings  # noqa: E402
+from eval.bench.stress_load import DEFAULT_ASKS, api_burst, strip_timings  # noqa: E402
 from rag.testing import free_port  # noqa: E402
 
 pytestmark = pytest.mark.integration

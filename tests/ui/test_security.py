@@ -28,8 +28,8 @@ import pytest
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from rag.citations import parse_markers  # noqa: E402
-from rag.prompts import ANSWER_SYSTEM_V1  # noqa: E402
+from rag.text.markers import parse_markers  # noqa: E402
+from rag.answer.prompts import ANSWER_SYSTEM_V1  # noqa: E402
 from rag.testing import FakeOpenAIServer, HashEmbedder, free_port  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"

@@ -5,10 +5,10 @@ through the web chat's "ask" API (gradio_client, one client per request, against
 127.0.0.1 in its own process). Each answer is compared with the sequential answer to the same question
 (`to_dict()` without timings); the latency percentiles, error and mismatch counts are printed.
 
-    python -m eval.stress_load --store .newsdesk-sample --n 50
-    python -m eval.stress_load --store DIR --n 50 --only python --json
+    python -m eval.bench.stress_load --store .newsdesk-sample --n 50
+    python -m eval.bench.stress_load --store DIR --n 50 --only python --json
 
-Exit status 0 when both bursts had no error and no mismatch, 1 otherwise. eval.bench_ui measures latency
+Exit status 0 when both bursts had no error and no mismatch, 1 otherwise. eval.bench.ui measures latency
 alone, in more detail.
 
 >>> strip_timings({"answer": "x", "timings_ms": {"total": 3.0}})
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eval.bench_ui import _start_server, _tail, percentile
+from eval.bench.ui import _start_server, _tail, percentile
 from rag.testing import free_port
 
 MAX_N = 200
@@ -137,7 +137,7 @@ def api_burst(url: str, asks: Sequence[tuple[str, dict[str, str] | None]], n: in
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eval.stress_load", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m eval.bench.stress_load", description=__doc__.split("\n\n")[0])
     p.add_argument("--store", required=True, help="an ingested store directory")
     p.add_argument("--n", type=int, default=50, help=f"concurrent questions per burst (1..{MAX_N}, default 50)")
     p.add_argument("--question", action="append", default=None, help="question to ask (repeatable; default: a mix "

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag._faults import checkpoint
+from rag.faults import checkpoint
 from rag.types import Filters, iso_to_day
 
 FORMAT_VERSION = 6

@@ -1,6 +1,6 @@
 """Embeddings from the OpenAI API (or a compatible server), behind the Embedder protocol.
 
-Same deadline, retry and error rules as the chat client in rag.llm; a wrong key or model is a SettingsError
+Same deadline, retry and error rules as the chat client in rag.models.chat; a wrong key or model is a SettingsError
 (it will not fix itself by retrying), a failing or unreachable endpoint an LLMError.
 
 >>> from rag.testing import FakeOpenAIServer
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from rag.errors import SettingsError
-from rag.llm import OPENAI_BASE_URL, _call, _make_client, _Malformed, _parse_errors, _Service
+from rag.models.chat import OPENAI_BASE_URL, _call, _make_client, _Malformed, _parse_errors, _Service
 
 # Dimensions of the models we know, so a store can record the dimension before any call.
 KNOWN_DIMS = {

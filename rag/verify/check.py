@@ -4,7 +4,7 @@ A sentence whose citations do not support it is re-cited to a retrieved passage 
 Citations are renumbered 1..n in order of first use; `citations` holds exactly the cited passages.
 
 >>> from rag.types import Passage
->>> from rag.support import OfflineSupportScorer
+>>> from rag.verify.support import OfflineSupportScorer
 >>> ps = [Passage("c1", "a", "The bridge will be about 100 meters long.", 0, 42, "T", 0.9),
 ...       Passage("c2", "a", "Trade grew to $688 million.", 50, 77, "T", 0.5)]
 >>> v = verify("The bridge will be about 100 meters long [2]. It cost $9 billion [1].", ps, OfflineSupportScorer())
@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from rag.citations import cite, parse_markers, strip_markers
-from rag.injection import evidence_text, is_instruction_like
-from rag.sentences import sentence_spans
-from rag.support import SupportScorer
+from rag.text.markers import cite, parse_markers, strip_markers
+from rag.verify.injection import evidence_text, is_instruction_like
+from rag.text.sentences import sentence_spans
+from rag.verify.support import SupportScorer
 from rag.types import Citation, Passage
 
 

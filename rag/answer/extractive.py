@@ -14,10 +14,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rag.bm25 import tokenize
-from rag.citations import cite
-from rag.injection import is_instruction_like
-from rag.sentences import sentence_spans
+from rag.store.bm25 import tokenize
+from rag.text.markers import cite
+from rag.verify.injection import is_instruction_like
+from rag.text.sentences import sentence_spans
 from rag.types import Passage
 
 _NUMBER_Q = re.compile(r"\bhow (many|much|long|wide|tall|high|far|big|large|old|deep|heavy|often|fast)\b|"

@@ -62,7 +62,7 @@ class ChatModel(Protocol):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Shared machinery (also used by rag._openai_embed): deadline, retries, error messages
+# Shared machinery (also used by rag.models.openai_embed): deadline, retries, error messages
 # ---------------------------------------------------------------------------------------------------------------
 
 

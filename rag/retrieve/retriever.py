@@ -17,8 +17,8 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.embedding import Embedder
-from rag.store import Store
+from rag.models.embedding import Embedder
+from rag.store.store import Store
 from rag.types import Filters, Passage
 
 _RECENT = re.compile(r"\b(latest|most recent|newest|recent(ly)?|current(ly)?|now|today|this (week|month|year)|"

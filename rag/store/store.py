@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from rag._faults import checkpoint
-from rag.bm25 import BM25Index, FilterColumns, norm_key
+from rag.faults import checkpoint
+from rag.store.bm25 import BM25Index, FilterColumns, norm_key
 from rag.errors import NewsdeskError, SettingsError, StoreLockedError, StoreMismatchError
 from rag.types import Article, Chunk, Filters, Passage, iso_to_day
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 
-from rag.citations import strip_markers
-from rag.sentences import sentence_spans
+from rag.text.markers import strip_markers
+from rag.text.sentences import sentence_spans
 
 _PATTERNS = [
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(previous|prior|above|earlier|all|your|the)\b.{0,20}"

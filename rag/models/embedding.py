@@ -33,7 +33,7 @@ class Embedder(Protocol):
 def make_embedder(model: str, *, api_key: str | None = None, base_url: str | None = None) -> Embedder:
     """The embedder for a model name: "all-MiniLM-L6-v2" (offline, default), "openai:<model>", "hash" (tests)."""
     if model in ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
-        from rag._minilm import MiniLMEmbedder
+        from rag.models.minilm import MiniLMEmbedder
 
         return MiniLMEmbedder()
     if model == "hash" or model.startswith("hash:"):
@@ -41,7 +41,7 @@ def make_embedder(model: str, *, api_key: str | None = None, base_url: str | Non
 
         return HashEmbedder(dim=int(model.split(":")[1]) if ":" in model else 256)
     if model.startswith("openai:"):
-        from rag._openai_embed import OpenAIEmbedder
+        from rag.models.openai_embed import OpenAIEmbedder
 
         return OpenAIEmbedder(model.split(":", 1)[1], api_key=api_key, base_url=base_url)
     raise SettingsError(

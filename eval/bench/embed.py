@@ -5,7 +5,7 @@ and the throughput in texts/s on chunks of 150-250 words cut from a corpus (medi
 their ratio and the lowest cosine between the two runtimes' vectors. Runs alternate between the runtimes
 so that a change in machine load hits both alike.
 
-    python -m eval.bench_embed ../shared/corpus/rtqa/articles.jsonl --count 2000
+    python -m eval.bench.embed ../shared/corpus/rtqa/articles.jsonl --count 2000
 
 A run on a shared 2-core machine (load average ~10, so both runtimes were slowed alike):
 
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "rtqa" / "articles.jsonl"
 SENTENCE = "How long will the Astarachay bridge be?"
 
@@ -66,7 +66,7 @@ def load_chunks(path: str | os.PathLike[str], count: int, *, seed: int = 0) -> l
 _STARTUP_ONNX = f"""
 import time
 t = time.perf_counter()
-from rag._minilm import MiniLMEmbedder
+from rag.models.minilm import MiniLMEmbedder
 MiniLMEmbedder(cache_dir={{cache_dir!r}}, cache={{cache}}).embed([{SENTENCE!r}])
 print(time.perf_counter() - t)
 """
@@ -75,7 +75,7 @@ _STARTUP_ST = f"""
 import time
 t = time.perf_counter()
 from sentence_transformers import SentenceTransformer
-from rag._minilm import default_model_dir
+from rag.models.minilm import default_model_dir
 SentenceTransformer(str(default_model_dir()), device="cpu").encode([{SENTENCE!r}])
 print(time.perf_counter() - t)
 """
@@ -101,7 +101,7 @@ def _load_average() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eval.bench_embed", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m eval.bench.embed", description=__doc__.split("\n")[0])
     parser.add_argument("corpus", nargs="?", default=str(DEFAULT_CORPUS), help="JSONL corpus (field text)")
     parser.add_argument("--count", type=int, default=2000, help="number of chunks to embed (default 2000)")
     parser.add_argument("--runs", type=int, default=3, help="timed runs per runtime; the median is reported")
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--startup-runs", type=int, default=3, help="fresh processes per start-up measurement")
     args = parser.parse_args(argv)
 
-    from rag._minilm import MiniLMEmbedder, default_model_dir, default_threads
+    from rag.models.minilm import MiniLMEmbedder, default_model_dir, default_threads
 
     texts = load_chunks(args.corpus, args.count)
     print(f"{len(texts)} chunks from {args.corpus}; {default_threads()} cores; load average {_load_average()}")

@@ -4,9 +4,9 @@ Starts `newsdesk ui` over a store on 127.0.0.1 (a free port) in its own process,
 requests at once through gradio_client and prints the client-side latency percentiles next to what the
 Assistant itself measured (timings_ms.total), so queueing shows up as the difference between the two.
 
-    python -m eval.bench_ui --store .newsdesk-sample            # 20 concurrent requests
-    python -m eval.bench_ui --store DIR --requests 40 --json
-    python -m eval.bench_ui --store DIR --transport http       # the same calls without gradio_client
+    python -m eval.bench.ui --store .newsdesk-sample            # 20 concurrent requests
+    python -m eval.bench.ui --store DIR --requests 40 --json
+    python -m eval.bench.ui --store DIR --transport http       # the same calls without gradio_client
 
 >>> percentile([1.0, 2.0, 3.0, 4.0], 50)
 2.5
@@ -53,7 +53,7 @@ def _server_concurrency() -> int | None:
     """The server's answer concurrency, read from the source so this process need not import gradio."""
     import re
 
-    m = re.search(r"^CONCURRENCY = (\d+)", (Path(__file__).resolve().parents[1] / "ui" / "app.py").read_text(), re.M)
+    m = re.search(r"^CONCURRENCY = (\d+)", (Path(__file__).resolve().parents[2] / "ui" / "app.py").read_text(), re.M)
     return int(m.group(1)) if m else None
 
 
@@ -62,7 +62,7 @@ def _start_server(store: Path, port: int, timeout: float, log: Any) -> subproces
 
     Its output goes to `log` (a file, never an unread pipe that would stall the server once full).
     """
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "--store", str(store), "ui", "--host", "127.0.0.1",
                              "--port", str(port)], cwd=root, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
@@ -181,7 +181,7 @@ def run(store: Path, *, requests: int, questions: list[str], timeout: float,
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eval.bench_ui", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m eval.bench.ui", description=__doc__.split("\n\n")[0])
     p.add_argument("--store", required=True, help="an ingested store directory")
     p.add_argument("--requests", type=int, default=20, help=f"concurrent requests (1..{MAX_REQUESTS}, default 20)")
     p.add_argument("--question", action="append", default=None, help="question to ask (repeatable)")

@@ -46,9 +46,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from eval.bench_ui import percentile
+from eval.bench.ui import percentile
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
 DEFAULT_WORK = Path("/tmp/bench-newsdesk")
 TIME_BIN = Path("/usr/bin/time")  # GNU time: a clean peak RSS of the command it runs (see run_process)
@@ -258,7 +258,7 @@ def _chunk_texts(corpus: Path) -> tuple[list[str], list[tuple[str, int, int, int
     from ingest.chunk import chunk_article
     from ingest.readers import FileError
     from ingest.sync import _prepare, _Prepared, text_hash
-    from rag._minilm import MiniLMEmbedder
+    from rag.models.minilm import MiniLMEmbedder
     from rag.settings import Settings
 
     settings = Settings()
@@ -285,7 +285,7 @@ def _chunk_texts(corpus: Path) -> tuple[list[str], list[tuple[str, int, int, int
 
 def _model_tokens(texts: Sequence[str], truncate: bool = True) -> list[int]:
     """Word pieces the model runs on per text ([CLS]/[SEP] included, cut at 256 unless truncate=False)."""
-    from rag._minilm import MAX_SEQ_LENGTH, _tokenizer, default_model_dir
+    from rag.models.minilm import MAX_SEQ_LENGTH, _tokenizer, default_model_dir
 
     tok = _tokenizer(default_model_dir())
     lengths = [len(e.ids) for e in tok.encode_batch(list(texts))]
@@ -311,7 +311,7 @@ def _union_length(intervals: list[tuple[int, int]]) -> int:
 
 def _newsdesk_coverage(spans: list[tuple[str, int, int, int]], texts: list[str]) -> dict[str, Any]:
     """Share of the articles' characters inside some chunk; every chunk fits the window, so all of it is embedded."""
-    from rag._minilm import MAX_SEQ_LENGTH
+    from rag.models.minilm import MAX_SEQ_LENGTH
 
     by_article: dict[str, list[tuple[int, int]]] = {}
     lengths: dict[str, int] = {}
@@ -327,7 +327,7 @@ def _newsdesk_coverage(spans: list[tuple[str, int, int, int]], texts: list[str])
 
 def _naive_coverage(nodes_file: Path, corpus: Path, articles: int) -> dict[str, Any]:
     """Share of the documents' characters that fall in the first 256 word pieces of some node's embed text."""
-    from rag._minilm import MAX_SEQ_LENGTH, _tokenizer, default_model_dir
+    from rag.models.minilm import MAX_SEQ_LENGTH, _tokenizer, default_model_dir
 
     data = json.loads(nodes_file.read_text())
     tok = _tokenizer(default_model_dir())
@@ -365,7 +365,7 @@ def _ingest_once(corpus: Path, store: Path, workers: int | None, *, tree_rss: bo
 
 
 def _ceiling_once(texts: list[str]) -> float:
-    from rag._minilm import MiniLMEmbedder
+    from rag.models.minilm import MiniLMEmbedder
 
     emb = MiniLMEmbedder()
     started = time.perf_counter()
@@ -396,7 +396,7 @@ def _subset_ratios(subset: Path, work: Path, args: argparse.Namespace) -> dict[s
     chunk_tokens = sum(_model_tokens(texts))
     article_tokens = sum(_model_tokens([r.get("text") or "" for r in read_records(subset)], truncate=False))
     say(f"subset: {len(texts)} chunks, {chunk_tokens} model tokens in chunks, {article_tokens} in the articles")
-    from rag._minilm import MiniLMEmbedder
+    from rag.models.minilm import MiniLMEmbedder
 
     MiniLMEmbedder().embed(texts[:32])  # load the model once; the ceiling is the steady state
 
@@ -502,7 +502,7 @@ def _full_and_resync(corpus: Path, work: Path, args: argparse.Namespace) -> dict
     say(f"== full ingest of {source} into {store}; load average {load_average()}")
     first = _ingest_once(source, store, None, tree_rss=True)
     res = first["result"]
-    from rag.store import Store  # noqa: F401 - imported here so the figures above are not slowed by it
+    from rag.store.store import Store  # noqa: F401 - imported here so the figures above are not slowed by it
 
     tokens = _store_chunk_tokens(store)
     say(f"first ingest: {res['added']} articles, {res['chunks_total']} chunks, {first['wall_s']:.1f} s "
@@ -547,7 +547,7 @@ def copy_store(source: Path, dest: Path, max_chunks: int | None) -> dict[str, An
     import numpy as np
 
     from rag.settings import Settings
-    from rag.store import Store, read_manifest
+    from rag.store.store import Store, read_manifest
     from rag.types import Chunk
 
     manifest = read_manifest(source)
@@ -719,7 +719,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 def _store_facts(store: Path) -> dict[str, Any]:
     """Sizes on disk, the BM25 index's arrays in memory, and the time of a full BM25 rebuild (what every ingest
     that changes something pays at its end)."""
-    from rag.store import Store, read_manifest
+    from rag.store.store import Store, read_manifest
 
     def du(path: Path) -> float:
         return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20 if path.exists() else 0.0

@@ -1,7 +1,7 @@
 """Crash matrix: kill `newsdesk ingest` by SIGKILL at many points, re-run it, and demand the exact state of an
 uninterrupted ingest.
 
-Each case arms one fault point (NEWSDESK_FAULT="<checkpoint>:<n>", see rag._faults) in an ingest run, checks
+Each case arms one fault point (NEWSDESK_FAULT="<checkpoint>:<n>", see rag.faults) in an ingest run, checks
 that the run died by SIGKILL, runs the same ingest again (twice for the double-crash cases, whose recovery run
 is killed too), and compares the store with a reference built without faults: the same articles (with content
 hashes), chunks, sources, manifest, the same ids, documents, metadata and vectors in Chroma and the same BM25
@@ -11,9 +11,9 @@ Two scenarios: "fresh" ingests a generated corpus into an empty store; "update" 
 it with --sync into a store holding the first version (edited, retitled, removed and added articles, a deleted
 file), so replacements and deletions are killed too.
 
-    python -m eval.stress_crash                      # every case, each run a real `newsdesk` process
-    python -m eval.stress_crash --runner fork        # the same through a pre-warmed fork server (faster)
-    python -m eval.stress_crash --only chroma_upsert --json
+    python -m eval.bench.stress_crash                      # every case, each run a real `newsdesk` process
+    python -m eval.bench.stress_crash --runner fork        # the same through a pre-warmed fork server (faster)
+    python -m eval.bench.stress_crash --only chroma_upsert --json
 
 Exit status 0 when every case converged, 1 otherwise.
 
@@ -65,7 +65,7 @@ class Case:
         return base + (f"-then-{self.then[0]}-{self.then[1]}" if self.then else "")
 
 
-# Every checkpoint of rag/_faults.py's callers, in the order a run meets them, with hit counts chosen so that some
+# Every checkpoint of rag/faults.py's callers, in the order a run meets them, with hit counts chosen so that some
 # cases die in the first embed+write round, some between rounds and some in the last one.
 CASES: tuple[Case, ...] = (
     Case("fresh", "manifest_tmp_written"),
@@ -198,8 +198,8 @@ def snapshot(store_dir: Path) -> dict[str, Any]:
     """Everything a converged store must agree on, as plain data; ids keep their order so duplicates show."""
     import numpy as np
 
-    from rag.bm25 import BM25Index
-    from rag.store import Store, read_manifest
+    from rag.store.bm25 import BM25Index
+    from rag.store.store import Store, read_manifest
 
     store_dir = Path(store_dir)
     manifest = read_manifest(store_dir)
@@ -321,13 +321,13 @@ class ForkRunner:
     """Each run is a child forked from one server process that imported newsdesk, Chroma and tiktoken once.
 
     The child calls the console script's own `ui.cli.main` with the run's environment (NEWSDESK_FAULT is
-    re-read by reloading rag._faults), so a run costs its work rather than four seconds of imports.
+    re-read by reloading rag.faults), so a run costs its work rather than four seconds of imports.
     """
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = Path(workdir)
-        self.proc = subprocess.Popen([sys.executable, "-m", "eval.stress_crash", "--fork-server"], cwd=self.workdir,
-                                     env={**_env(None), "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        self.proc = subprocess.Popen([sys.executable, "-m", "eval.bench.stress_crash", "--fork-server"], cwd=self.workdir,
+                                     env={**_env(None), "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         ready = self._reply(120.0)
         if ready.get("ready") is not True:
@@ -368,11 +368,11 @@ def _fork_server() -> None:
     import chromadb  # noqa: F401 - imported once here, inherited by every child
     import chromadb.api.rust  # noqa: F401 - what the first PersistentClient would import (0.6 s)
 
-    import rag._faults
+    import rag.faults
     import ui.cli
     from ingest import sync  # noqa: F401
     from rag.testing import HashEmbedder
-    from rag.tokens import count_tokens_batch
+    from rag.text.tokens import count_tokens_batch
 
     count_tokens_batch(["warm the tokenizer"])  # loads tiktoken's tables before forking
     HashEmbedder().embed(["warm"])
@@ -388,7 +388,7 @@ def _fork_server() -> None:
             try:
                 os.environ.clear()
                 os.environ.update(request["env"])
-                importlib.reload(rag._faults)  # callers hold its checkpoint(), which reads the reloaded globals
+                importlib.reload(rag.faults)  # callers hold its checkpoint(), which reads the reloaded globals
                 fd = os.open(request["stderr"], os.O_WRONLY | os.O_TRUNC)
                 null = os.open(os.devnull, os.O_WRONLY)
                 os.dup2(fd, 2)
@@ -493,7 +493,7 @@ def open_runner(kind: str, workdir: Path) -> Iterator[SubprocessRunner | ForkRun
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eval.stress_crash", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m eval.bench.stress_crash", description=__doc__.split("\n\n")[0])
     p.add_argument("--runner", choices=["subprocess", "fork"], default="subprocess",
                    help="subprocess: the real `newsdesk` script per run (default); fork: a pre-warmed fork server")
     p.add_argument("--work", default=None, help="working directory (default: a new temporary one, removed after)")

@@ -1,0 +1,1 @@
+"""Speed, scale and stress benchmarks: scripts that print figures, apart from the quality harness in eval/."""
