@@ -22,9 +22,9 @@ from typing import Any
 from ingest.chunk import CHUNKER_VERSION, chunk_article
 from ingest.clean import to_article
 from ingest.readers import FileError, read_file, walk
+from rag.errors import InputError
 from rag.faults import checkpoint
 from rag.models.embedding import Embedder, make_embedder
-from rag.errors import InputError
 from rag.settings import Settings, load_settings
 from rag.store.store import Store
 from rag.types import Article, Chunk

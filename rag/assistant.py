@@ -15,18 +15,32 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer.condense import condense
-from rag.models.embedding import Embedder, make_embedder
-from rag.errors import LLMError, UserError
 from rag.answer.extractive import REFUSAL, ExtractiveAnswerer, passage_coverage
 from rag.answer.prompts import answer_messages, is_refusal
+from rag.errors import LLMError, UserError
+from rag.models.embedding import Embedder, make_embedder
 from rag.retrieve.retriever import Reranker, Retriever
 from rag.settings import Settings, load_settings
 from rag.store.store import Store
-from rag.verify.support import OfflineSupportScorer, SupportScorer
 from rag.types import Answer, Filters, Partial, Passage
 from rag.verify.check import verify
+from rag.verify.support import OfflineSupportScorer, SupportScorer
 
 ANSWERERS = ("extractive", "openai")
+
+
+def _as_of_date(value: str | _dt.date | None) -> _dt.date:
+    """The date a question is asked: `value` as a date, today when None; a bad value is a UserError."""
+    if value is None or value == "":
+        return _dt.date.today()
+    if isinstance(value, _dt.datetime):
+        return value.date()
+    if isinstance(value, _dt.date):
+        return value
+    try:
+        return _dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise UserError(f"as_of must be a date YYYY-MM-DD, not {value!r}") from None
 
 
 def _check_date(name: str, value: str | None) -> None:
@@ -83,10 +97,11 @@ class Assistant:
 
     def ask(self, question: str, *, history: Sequence[dict[str, str]] | None = None,
             filters: Filters | dict[str, Any] | None = None, top_k: int | None = None,
-            answerer: str | None = None) -> Answer:
+            answerer: str | None = None, as_of: str | _dt.date | None = None) -> Answer:
         """One answer; see `stream` for the arguments."""
         final = None
-        for event in self.stream(question, history=history, filters=filters, top_k=top_k, answerer=answerer):
+        for event in self.stream(question, history=history, filters=filters, top_k=top_k, answerer=answerer,
+                                 as_of=as_of):
             if isinstance(event, Answer):
                 final = event
         assert final is not None
@@ -94,14 +109,16 @@ class Assistant:
 
     def stream(self, question: str, *, history: Sequence[dict[str, str]] | None = None,
                filters: Filters | dict[str, Any] | None = None, top_k: int | None = None,
-               answerer: str | None = None) -> Iterator[Partial | Answer]:
+               answerer: str | None = None, as_of: str | _dt.date | None = None) -> Iterator[Partial | Answer]:
         """Yield Partial events with the answer text so far, then the verified Answer.
 
         history: earlier turns [{"role": "user"|"assistant", "content": str}]; filters: source, author,
-        since, until (YYYY-MM-DD); answerer: "extractive" or "openai".
+        since, until (YYYY-MM-DD); answerer: "extractive" or "openai"; as_of: the date the question is asked
+        (YYYY-MM-DD or a date; default today), which relative expressions in the question resolve against.
         """
         started = time.perf_counter()
         question, flt, k, name = self._validate(question, filters, top_k, answerer)
+        asked_on = _as_of_date(as_of)  # noqa: F841 - used by retrieval's date prior and the answerer's news time
         chat = self.chat() if name == "openai" else None  # fails before any work when the LLM is not configured
 
         t0 = time.perf_counter()
@@ -121,12 +138,12 @@ class Assistant:
             timings.update({f"retrieve_{k}": v for k, v in retrieval.timings_ms.items()})
             if verified is None or not verified.citations:
                 why = notes + (("verification removed every sentence",) if verified is not None else ())
-                return Answer(question, REFUSAL, True, (), timings, used, why, None, tuple(passages))
+                return Answer(question, REFUSAL, True, (), timings, used, why, None, tuple(passages), query=query)
             dropped = len(verified.dropped)
             extra = (f"{dropped} unsupported sentence(s) removed",) if dropped else ()
             as_of = max((c.published for c in verified.citations if c.published), default=None)
             return Answer(question, verified.text, False, verified.citations, timings, used, notes + extra, as_of,
-                          tuple(passages))
+                          tuple(passages), query=query)
 
         if not passages or not self._relevant(retrieval.top_similarity, question, query, passages, extractive):
             yield finish(None, 0.0, name, ("nothing relevant enough was retrieved",))

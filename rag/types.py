@@ -128,9 +128,11 @@ class Citation:
     published: str | None
     source: str | None
     passage: str
-    start: int
-    end: int
+    start: int | None
+    end: int | None
     score: float
+    kind: str = "passage"  # "passage": a span of the article text; "metadata": an article field (null offsets)
+    field: str | None = None  # for kind "metadata": which field answered ("author", "published", "source", ...)
 
     @classmethod
     def from_passage(cls, n: int, p: Passage) -> Citation:
@@ -139,7 +141,10 @@ class Citation:
                    score=round(float(p.score), 6))
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if data["field"] is None:
+            del data["field"]
+        return data
 
 
 @dataclass(frozen=True)
@@ -155,11 +160,13 @@ class Answer:
     notes: tuple[str, ...] = ()  # e.g. "fallback: extractive answer because the LLM failed: ..."
     as_of: str | None = None  # publication date of the newest cited article, "YYYY-MM-DD"
     passages: tuple[Passage, ...] = field(default=(), compare=False, repr=False)  # what retrieval returned
+    query: str = ""  # the standalone question that was searched (after condensing a follow-up); "" = the question
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object printed by `newsdesk ask --json`."""
         return {
             "question": self.question,
+            "query": self.query or self.question,
             "answer": self.text,
             "refused": self.refused,
             "citations": [c.to_dict() for c in self.citations],

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from rag.store.bm25 import tokenize
 from rag.text.markers import cite
-from rag.verify.injection import is_instruction_like
 from rag.text.sentences import sentence_spans
 from rag.types import Passage
+from rag.verify.injection import is_instruction_like
 
 _NUMBER_Q = re.compile(r"\bhow (many|much|long|wide|tall|high|far|big|large|old|deep|heavy|often|fast)\b|"
                        r"\bwhat (percentage|percent|share|number|amount|proportion|size|length|width|height|cost|"

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from rag.errors import NewsdeskError, SettingsError, StoreLockedError, StoreMismatchError
 from rag.faults import checkpoint
 from rag.store.bm25 import BM25Index, FilterColumns, norm_key
-from rag.errors import NewsdeskError, SettingsError, StoreLockedError, StoreMismatchError
 from rag.types import Article, Chunk, Filters, Passage, iso_to_day
 
 MANIFEST_VERSION = 1

@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rag.text.markers import cite, parse_markers, strip_markers
-from rag.verify.injection import evidence_text, is_instruction_like
 from rag.text.sentences import sentence_spans
-from rag.verify.support import SupportScorer
 from rag.types import Citation, Passage
+from rag.verify.injection import evidence_text, is_instruction_like
+from rag.verify.support import SupportScorer
 
 
 @dataclass(frozen=True)

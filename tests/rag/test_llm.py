@@ -9,10 +9,10 @@ import time
 import numpy as np
 import pytest
 
-from rag.models.openai_embed import OpenAIEmbedder
-from rag.models.embedding import Embedder, make_embedder
 from rag.errors import LLMError, SettingsError
 from rag.models.chat import PLACEHOLDER_API_KEY, ChatModel, OpenAIChat
+from rag.models.embedding import Embedder, make_embedder
+from rag.models.openai_embed import OpenAIEmbedder
 from rag.settings import Settings
 from rag.testing import (
     ErrorReply,

@@ -21,10 +21,10 @@ import pytest
 
 from ingest.sync import ingest_paths
 from rag.assistant import Assistant
-from rag.text.markers import MARKER, parse_markers
 from rag.errors import LLMError, SettingsError
 from rag.settings import load_settings
 from rag.testing import ErrorReply, FakeOpenAIServer, HashEmbedder, MalformedReply, NoChoicesReply, TextReply
+from rag.text.markers import MARKER, parse_markers
 
 TIMEOUT = 2.0  # NEWSDESK_LLM_TIMEOUT in these tests
 MARGIN = 10.0  # seconds past the timeout that still count as "did not hang" on a loaded machine

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag.models.embedding import Embedder, make_embedder
 from rag.models.minilm import (
     DIM,
     Encoder,
@@ -19,7 +20,6 @@ from rag.models.minilm import (
     default_model_dir,
     truncate_ids,
 )
-from rag.models.embedding import Embedder, make_embedder
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,9 +14,9 @@ import numpy as np
 import openai
 import pytest
 
-from rag.models.embedding import Embedder, make_embedder
 from rag.errors import LLMError
 from rag.models.chat import ChatModel
+from rag.models.embedding import Embedder, make_embedder
 from rag.testing import (
     ErrorReply,
     FakeOpenAIServer,

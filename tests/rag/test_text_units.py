@@ -2,9 +2,9 @@
 
 import numpy as np
 
+from rag.answer.condense import condense, is_follow_up
 from rag.store.bm25 import BM25Index, FilterColumns, norm_key, tokenize
 from rag.text.markers import cite, parse_markers, strip_markers
-from rag.answer.condense import condense, is_follow_up
 from rag.text.sentences import sentence_spans, split_sentences
 from rag.types import Filters
 

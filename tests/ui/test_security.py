@@ -28,9 +28,9 @@ import pytest
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from rag.text.markers import parse_markers  # noqa: E402
 from rag.answer.prompts import ANSWER_SYSTEM_V1  # noqa: E402
 from rag.testing import FakeOpenAIServer, HashEmbedder, free_port  # noqa: E402
+from rag.text.markers import parse_markers  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
