@@ -26,12 +26,14 @@ long wide big large tall high far old new many much say said says tell told know
 
 def content_words(text: str) -> list[str]:
     """Words of `text` that carry meaning (not function words), in order, original case."""
-    return [w for w in _WORD.findall(text) if w.lower() not in _STOP and not w.isdigit() or any(c.isdigit() for c in w)]
+    return [w for w in _WORD.findall(text)
+            if (w.lower() not in _STOP and not w.isdigit()) or any(c.isdigit() for c in w)]
 
 
 def is_follow_up(question: str) -> bool:
     """Looks like it leans on the conversation: opens with "and/what about", points back with a pronoun,
-    or has almost no content words of its own."""
+    or has almost no content words of its own.
+    """
     q = question.strip().lower()
     words = _WORD.findall(q)
     if q.startswith(_OPENERS):
