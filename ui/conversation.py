@@ -20,9 +20,9 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rag.text.markers import MARKER
+from rag.text.markers import MARKER, marker_numbers
 from rag.types import Answer, Citation
-from ui.format import human_date, marker_numbers, reader_meta, reader_notes, safe_url, searched_for
+from ui.format import human_date, reader_meta, reader_notes, safe_url, searched_for
 
 VERSION = 1
 MAX_CONVERSATIONS = 30
@@ -181,7 +181,7 @@ def _answer_md(text: str) -> str:
     out, pos = [], 0
     for m in MARKER.finditer(text):
         out.append(md_escape(text[pos:m.start()], line_start=pos == 0))
-        out.append(" " + "".join(f"[{n}]" for n in marker_numbers(m.group(1))))
+        out.append(" " + "".join(f"[{n}]" for n in marker_numbers(m)))
         pos = m.end()
     out.append(md_escape(text[pos:], line_start=pos == 0))
     return "".join(out).strip()

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from rag.text.markers import MARKER
+from rag.text.markers import MARKER, marker_numbers
 from rag.text.sentences import paragraph_spans, sentence_spans
 from rag.types import Answer, Article, Citation
 from rag.verify.check import draft_sentences
@@ -174,7 +174,7 @@ def render_answer_text(text: str, *, turn: int | None = None, cited: set[int] | 
     pos = 0
     for m in MARKER.finditer(text):
         out.append(escape_markdown(text[pos:m.start()]))
-        out.append("".join(_ref(turn, n, cited, previews) for n in marker_numbers(m.group(1))))
+        out.append("".join(_ref(turn, n, cited, previews) for n in marker_numbers(m)))
         pos = m.end()
     out.append(escape_markdown(text[pos:]))
     return "".join(out)
@@ -188,11 +188,6 @@ def user_message(question: str) -> Message:
 def partial_message(text: str) -> Message:
     """The assistant's turn while it streams."""
     return {"role": "assistant", "content": render_answer_text(text) or "…"}
-
-
-def marker_numbers(inside: str) -> list[int]:
-    """The numbers of one marker's inside: "1, 3" -> [1, 3]."""
-    return [int(x) for x in re.split(r"\s*[,;]\s*", inside.strip())]
 
 
 def searched_for(answer: Answer) -> str | None:
