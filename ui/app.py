@@ -279,7 +279,7 @@ def build_app(assistant: Any) -> gr.Blocks:
         fresh = read_catalog(assistant)
         return (_header_html(fresh.stats), gr.Dropdown(choices=fresh.sources), gr.Dropdown(choices=fresh.authors),
                 gr.Chatbot(examples=[{"text": q} for q in fresh.examples] or None),
-                gr.Textbox(placeholder=fmt.question_placeholder(fresh.examples)), history_update(saved, None))
+                gr.Textbox(placeholder=fmt.question_placeholder(fresh.stats)), history_update(saved, None))
 
     def use_example(evt: gr.SelectData) -> str:
         value = evt.value if isinstance(evt.value, dict) else {}
@@ -327,7 +327,7 @@ def build_app(assistant: Any) -> gr.Blocks:
                                  "its article: tap a reference such as [1] to read it there."),
                 )
                 with gr.Row(equal_height=True):
-                    question = gr.Textbox(placeholder=fmt.question_placeholder(catalog.examples),
+                    question = gr.Textbox(placeholder=fmt.question_placeholder(catalog.stats),
                                           show_label=False, scale=8, lines=1, max_lines=4, autofocus=True,
                                           elem_id="nd-question", submit_btn=False, container=False)
                     send = gr.Button("Ask", variant="primary", scale=1, min_width=72, elem_id="nd-send")

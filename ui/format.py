@@ -660,25 +660,35 @@ def author_choices(authors: Sequence[tuple[str, int]]) -> list[tuple[str, str]]:
 def example_questions(titles: Iterable[str | None], limit: int = 4) -> list[str]:
     """Up to `limit` questions a reader could ask of this store, from its most recent article titles.
 
-    >>> example_questions(["Typhoon  Maysak heads for the Philippines", "", "Typhoon Maysak heads for the Philippines"])
-    ['What do the articles say about “Typhoon Maysak heads for the Philippines”?']
+    >>> for q in example_questions(["CNN Business —", "Tylenol and pregnancy: research cautions use of ...",
+    ...                             "Typhoon  Maysak heads for the Philippines", "Will rates rise? | Daily News"]):
+    ...     print(q)
+    What do the articles say about “Typhoon Maysak heads for the Philippines”?
+    What do the articles say about “Will rates rise?”
+    What do the articles say about “Tylenol and pregnancy: research cautions use of”?
     """
-    out: list[str] = []
+    whole: list[str] = []
+    cut: list[str] = []  # titles the source shortened ("… use of ..."): used only when too few are whole
     seen: set[str] = set()
     for title in titles:
-        text = " ".join((title or "").split()).rstrip(".:;,")
-        if not 12 <= len(text) <= 110 or text.lower() in seen or len(_words(text)) < 3:
+        text = " ".join((title or "").split())
+        text = re.sub(r"\s+\|\s+[^|]{1,30}$", "", text)  # a site name after a bar: "… | CNN Business"
+        bare = re.sub(r"(\s*(\.\.\.|…|[-–—|:;,.]))+$", "", text)
+        if not 12 <= len(bare) <= 110 or bare.lower() in seen or len(_words(bare)) < 3:
             continue
-        seen.add(text.lower())
-        out.append(f"What do the articles say about “{text}”?")
-        if len(out) == limit:
-            break
-    return out
+        seen.add(bare.lower())
+        question = f"What do the articles say about “{bare}”" + ("" if bare.endswith("?") else "?")
+        (cut if bare != text.rstrip(".") else whole).append(question)
+    return (whole + cut)[:limit]
 
 
-def question_placeholder(examples: Sequence[str]) -> str:
-    """The question box's placeholder: short enough for one line on a phone; it points at the examples when the
-    store gave some."""
-    if not examples:
+def question_placeholder(stats: Mapping[str, Any]) -> str:
+    """The question box's placeholder, from the open store and short enough for one line on a phone.
+
+    >>> question_placeholder({"articles": 3000}), question_placeholder({"articles": 0})
+    ('Ask about the 3,000 articles…', 'Ask a question about the articles in the store')
+    """
+    n = stats.get("articles") or 0
+    if not n:
         return "Ask a question about the articles in the store"
-    return "Ask a question about the articles, or pick an example above"
+    return f"Ask about the {n:,} article{'s' if n != 1 else ''}…"

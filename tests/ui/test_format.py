@@ -343,7 +343,8 @@ def test_example_questions__from_titles_deduplicated_at_most_four():
                    "What do the articles say about “Pluto image sent back”?",
                    "What do the articles say about “Cambridge may bring back tests”?",
                    "What do the articles say about “Curry breaks his record”?"]
-    assert fmt.example_questions([]) == [] and "Ask a question" in fmt.question_placeholder([])
+    assert fmt.example_questions([]) == [] and "Ask a question" in fmt.question_placeholder({})
+    assert fmt.question_placeholder({"articles": 1}) == "Ask about the 1 article…"
 
 
 # -- layering ---------------------------------------------------------------------------------------------------
