@@ -270,16 +270,10 @@ class Store:
         return {**base, **self.catalog.stats()}
 
     def authors(self, limit: int = 500) -> list[tuple[str, int]]:
-        """The store's authors with their article counts, most articles first (one spelling per filter key).
-
-        >>> # store.authors(2) -> [("Leyla Mammadova", 12), ("Tural Aliyev", 3)]
-        """
-        if self.manifest is None or not (self.root / "catalog.db").exists():
+        """(author, articles) most articles first, for the web chat's author filter; [] for an empty store."""
+        if self.manifest is None or not self.catalog.exists:
             return []
-        with self._db() as db:
-            rows = db.execute("SELECT MIN(author), COUNT(*) FROM articles WHERE author_key != '' GROUP BY author_key "
-                              "ORDER BY 2 DESC, 1 LIMIT ?", (limit,)).fetchall()
-        return [(str(name), int(n)) for name, n in rows]
+        return self.catalog.authors(limit)
 
     def list_articles(self, limit: int = 1000) -> list[dict[str, Any]]:
         return self.catalog.list_articles(limit)
