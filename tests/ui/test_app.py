@@ -396,6 +396,7 @@ def test_browser__catalog_filters_and_dates_then_follow_up_and_reset_work(page):
     page.locator("#nd-chat a.nd-ref").last.click()
     page.wait_for_selector("#nd-context mark.nd-span", state="visible")
     page.locator("#nd-chat a[href='#nd-cite-2-1']").click()  # turn 1 failed; turn 2 is the first answer
+    page.wait_for_selector("#nd-ctx-2-1", state="visible")  # that reference's view is open before going back
     page.get_by_role("tab", name="Sources").click()
     page.wait_for_selector("#nd-card-2-1.nd-selected", state="visible")
 
