@@ -22,7 +22,7 @@ from typing import Any
 
 from rag.text.markers import MARKER, marker_numbers
 from rag.types import Answer, Citation
-from ui.format import human_date, reader_meta, reader_notes, safe_url, searched_for
+from ui.format import human_date, reader_notes, safe_url, small_print
 
 VERSION = 1
 MAX_CONVERSATIONS = 30
@@ -220,10 +220,7 @@ def export_markdown(turns: Sequence[Turn | None], *, exported: str | None = None
             lines += [md_escape(answer.text), ""]
         else:
             lines += [_answer_md(answer.text), ""]
-        small = reader_meta(answer)
-        if query := searched_for(answer):
-            small.insert(0, f"searched for “{query}”")
-        small += reader_notes(answer)
+        small = small_print(answer) + reader_notes(answer)
         if small:
             lines += ["*" + md_escape(" · ".join(small)) + "*", ""]
         if answer.citations:

@@ -219,6 +219,18 @@ def reader_meta(answer: Answer) -> list[str]:
     return items
 
 
+def small_print(answer: Answer, *, query_chars: int | None = None) -> list[str]:
+    """What was searched for (when it differs from the question, shortened to `query_chars`), then reader_meta.
+
+    >>> small_print(Answer("And wide?", "a [1].", False, timings_ms={"total": 5.0}, query="How wide is it?"))
+    ['searched for “How wide is it?”', 'quoted from the articles', 'answered in 5 ms']
+    """
+    items = reader_meta(answer)
+    if query := searched_for(answer):
+        items.insert(0, f"searched for “{_shorten(query, query_chars) if query_chars else query}”")
+    return items
+
+
 # Notes the pipeline adds for its own logs -> what a reader is told (None: nothing). The internal wording (scores,
 # thresholds) never reaches the page.
 def _reader_note(note: str) -> str | None:
@@ -297,10 +309,7 @@ def answer_message(answer: Answer, turn: int, *, filters: Mapping[str, str | Non
         lines.append(meta)
     for note in reader_notes(answer):
         lines.append(f'<span class="nd-note">{escape_markdown(note)}</span>')
-    small = reader_meta(answer)
-    if query := searched_for(answer):
-        small.insert(0, f"searched for “{query}”")
-    lines.append(f'<span class="nd-small">{escape_markdown(" · ".join(small))}</span>')
+    lines.append(f'<span class="nd-small">{escape_markdown(" · ".join(small_print(answer, query_chars=100)))}</span>')
     return {"role": "assistant", "content": "\n\n".join(lines)}
 
 

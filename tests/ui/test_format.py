@@ -197,6 +197,10 @@ def test_answer_message__searched_for_shows_only_when_the_query_differs():
     follow = answer(question="And how wide?", query="How wide will the Astarachay bridge be?")
     shown = fmt.answer_message(follow, 1)["content"].replace("\\", "")
     assert "searched for “How wide will the Astarachay bridge be?”" in shown
+    long = answer(question="And then?", query="And then? (" + "bridge river border " * 20 + ")")
+    small = fmt.answer_message(long, 0)["content"].replace("\\", "")
+    assert "searched for “And then? (bridge river border bridge" in small and "…”" in small
+    assert len(re.search(r"searched for “[^”]*”", small).group(0)) < 120
     same = answer(question="How long is the bridge?", query="how long is the bridge")
     assert "searched for" not in fmt.answer_message(same, 0)["content"]
 
