@@ -22,7 +22,7 @@ from typing import Any
 
 from rag.text.markers import MARKER, marker_numbers
 from rag.types import Answer, Citation
-from ui.format import human_date, reader_notes, safe_url, small_print
+from ui.format import cited_sentence, human_date, reader_notes, safe_url, small_print
 
 VERSION = 1
 MAX_CONVERSATIONS = 30
@@ -195,7 +195,7 @@ def _source_md(c: Citation) -> list[str]:
     url = safe_url(c.url)
     lines = [head + (f"  \n    <{url}>" if url and not re.search(r"[\s<>]", url) else "")]
     if c.kind == "metadata":
-        lines.append(f"    {md_escape((c.field or 'detail') + ': ' + c.passage)} (from the article's details)")
+        lines.append(f"    {md_escape(cited_sentence(c, []))} (from the article's details)")
     elif c.passage:
         lines.append("")
         lines += [f"    > {md_escape(p)}" for p in re.split(r"\n\s*\n", c.passage) if p.strip()]

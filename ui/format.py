@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from rag.answer.extractive import REFUSAL as GENERIC_REFUSAL
 from rag.text.markers import MARKER, marker_numbers
 from rag.text.sentences import paragraph_spans, sentence_spans
 from rag.types import Answer, Article, Citation
@@ -253,8 +254,19 @@ def reader_notes(answer: Answer) -> list[str]:
     return [x for x in (_reader_note(n) for n in answer.notes) if x] if not answer.refused else []
 
 
+_REFUSAL_HEAD = re.compile(r"the articles (?:don't|do not) say\s*[:.,;–—-]?\s*", flags=re.IGNORECASE)
+
+
 def refusal_reason(answer: Answer) -> str:
-    """Why nothing was answered, for a reader (from the pipeline's notes, without its numbers)."""
+    """Why nothing was answered, for a reader: what the refusal itself says when it is specific ("the catalog
+    has no author for …"), else a plain reading of the pipeline's notes, never their numbers.
+
+    >>> refusal_reason(Answer("q", "The articles don't say: no article mentions Zelensky.", True))
+    'No article mentions Zelensky.'
+    """
+    said = _REFUSAL_HEAD.sub("", answer.text.strip(), count=1).strip()
+    if said and answer.text.strip() != GENERIC_REFUSAL:
+        return said[0].upper() + said[1:]
     notes = " ".join(answer.notes).lower()
     if "nothing relevant" in notes:
         return "No article in the store is about this."
@@ -352,7 +364,7 @@ def cited_sentence(citation: Citation, sentences: Sequence[str]) -> str:
     """The sentence of the cited passage that the answer rests on (the passage's start when none is found);
     for a metadata citation, "field: value"."""
     if citation.kind == "metadata":
-        return f"{citation.field or 'detail'}: {citation.passage}"
+        return f"{_field_label(citation)}: {_field_value(citation)}"
     for sentence in sentences:
         if (pos := locate(sentence, citation.passage)) is not None:
             return citation.passage[pos[0]:pos[1]]
@@ -473,9 +485,11 @@ def _field_label(citation: Citation) -> str:
 
 
 def _field_value(citation: Citation) -> str:
-    if citation.field == "published":
-        return human_date(citation.passage)
-    return citation.passage
+    """The value a metadata citation quotes; its passage reads "author: Leyla Mammadova" or just the value."""
+    value = citation.passage
+    if citation.field and value.lower().startswith(f"{citation.field.lower()}:"):
+        value = value[len(citation.field) + 1:].strip()
+    return human_date(value) if citation.field == "published" else value
 
 
 def metadata_line(answer: Answer, turn: int) -> str:

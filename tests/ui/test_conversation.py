@@ -100,6 +100,9 @@ def test_export_markdown__each_answer_with_its_numbered_sources():
     assert "    > Passage 1 says the bridge is long." in md
     assert "searched for “How wide is the bridge?”" in md and "answered in 120 ms" in md
     assert conv.export_markdown([]) == "" and conv.export_markdown([None]) == ""
+    meta = citation(1, kind="metadata", field="author", passage="author: Leyla Mammadova", start=None, end=None)
+    by = conv.export_markdown([("Who wrote it?", answer("It was written by Leyla Mammadova [1].", cites=[meta]))])
+    assert "**[1]** Title 1" in by and "    author: Leyla Mammadova (from the article's details)" in by
 
 
 def test_export_markdown__article_markup_is_escaped_and_only_http_urls_link():

@@ -223,7 +223,8 @@ def test_citation_previews__long_sentences_are_shortened_on_a_word():
 
 
 def test_metadata_citation__compact_line_card_and_details_view_without_a_span():
-    meta = citation(2, kind="metadata", field="author", passage="Leyla Mammadova", start=None, end=None)
+    # The answerer's metadata citations quote "field: value" and have no offsets.
+    meta = citation(2, kind="metadata", field="author", passage="author: Leyla Mammadova", start=None, end=None)
     a = answer(text="It is long [1]. The article is by Leyla Mammadova [2].", cites=[citation(), meta])
     content = fmt.answer_message(a, 3)["content"].replace("\\", "")
     assert 'href="#nd-cite-3-2"' in content and "author of “Bridge talks”: Leyla Mammadova" in content
@@ -236,6 +237,21 @@ def test_metadata_citation__compact_line_card_and_details_view_without_a_span():
     assert 'id="nd-ctx-3-2"' in view and "nd-span" not in view
     assert 'author: <mark class="nd-support">Leyla Mammadova</mark>' in view and "First paragraph." in view
     assert "date: 28 September 2023" in view
+
+
+def test_metadata_citation__a_date_reads_as_a_day_in_the_line_and_the_preview():
+    meta = citation(1, kind="metadata", field="published", passage="published: 2023-09-28", start=None, end=None)
+    a = answer(text="“Bridge talks” was published on 28 September 2023 [1].", cites=[meta])
+    assert "date of “Bridge talks”: 28 September 2023" in fmt.answer_message(a, 0)["content"].replace("\\", "")
+    assert fmt.citation_previews(a)[1] == "[1] Bridge talks — “date: 28 September 2023”"
+
+
+def test_answer_message__a_specific_refusal_keeps_what_it_says_is_missing():
+    a = answer(text="The articles don't say: the catalog has no author for “Bridge talks”.", cites=[], refused=True,
+               notes=("the catalog has no author for a1",))
+    shown = fmt.answer_message(a, 0)["content"].replace("\\", "")
+    assert "The articles don't say." in shown and "The catalog has no author for “Bridge talks”." in shown
+    assert "for a1" not in shown
 
 
 @pytest.mark.parametrize("score, label", [(0.72, "High"), (0.55, "High"), (0.44, "Medium"), (0.2, "Low")])
