@@ -4,8 +4,9 @@ The browser holds `{"version": 1, "conversations": [...]}`, newest first; each c
 `{"id", "title", "updated", "turns": [{"question": str, "answer": Answer.to_dict()}]}`. What comes back from the
 browser is untrusted: anything malformed is dropped, never raised, and everything is escaped when shown.
 
->>> a = Answer("How long?", "100 m [1].", False, (Citation(1, "a", "c", "Bridge", None, None, None, "100 m.",
-...            0, 6, 0.5),))
+>>> c = Citation(n=1, article_id="a", chunk_id="c", title="Bridge", url=None, published=None, source=None,
+...              passage="100 m.", start=0, end=6, score=0.5)
+>>> a = Answer(question="How long?", text="100 m [1].", refused=False, citations=(c,))
 >>> answer_from_json(answer_to_json(a)) == a
 True
 >>> print(export_markdown([("How long?", a)]).splitlines()[0])
@@ -233,7 +234,7 @@ def export_markdown(turns: Sequence[Turn | None], *, exported: str | None = None
 def export_filename(conversation_id: str | None, turns: Sequence[Turn | None]) -> str:
     """A safe file name for the export: "newsdesk-how-long-will-the-bridge-be.md".
 
-    >>> export_filename("ab12", [("How long will <the> bridge be?", Answer("q", "a", True))])
+    >>> export_filename("ab12", [("How long will <the> bridge be?", Answer(question="q", text="a", refused=True))])
     'newsdesk-how-long-will-the-bridge-be.md'
     """
     done = [t for t in turns if t is not None]

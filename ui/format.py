@@ -194,9 +194,9 @@ def partial_message(text: str) -> Message:
 def searched_for(answer: Answer) -> str | None:
     """The standalone query when it says more than the question (a follow-up, condensed); else None.
 
-    >>> searched_for(Answer("And how wide?", "a", False, query="How wide is the Astarachay bridge?"))
-    'How wide is the Astarachay bridge?'
-    >>> searched_for(Answer("How wide?", "a", False, query="how wide ?")) is None
+    >>> searched_for(Answer(question="And how wide?", text="a", refused=False, query="How wide is the bridge?"))
+    'How wide is the bridge?'
+    >>> searched_for(Answer(question="How wide?", text="a", refused=False, query="how wide ?")) is None
     True
     """
     query = " ".join((answer.query or "").split())
@@ -206,7 +206,7 @@ def searched_for(answer: Answer) -> str | None:
 def reader_meta(answer: Answer) -> list[str]:
     """The small print under an answer: "as of" date, how it was written, latency (the one latency line).
 
-    >>> reader_meta(Answer("q", "a [1].", False, timings_ms={"total": 12.0}, as_of="2023-09-28"))
+    >>> reader_meta(Answer(question="q", text="a [1].", refused=False, timings_ms={"total": 12.0}, as_of="2023-09-28"))
     ['as of 28 September 2023', 'quoted from the articles', 'answered in 12 ms']
     """
     items = []
@@ -223,7 +223,8 @@ def reader_meta(answer: Answer) -> list[str]:
 def small_print(answer: Answer, *, query_chars: int | None = None) -> list[str]:
     """What was searched for (when it differs from the question, shortened to `query_chars`), then reader_meta.
 
-    >>> small_print(Answer("And wide?", "a [1].", False, timings_ms={"total": 5.0}, query="How wide is it?"))
+    >>> small_print(Answer(question="And wide?", text="a [1].", refused=False, timings_ms={"total": 5.0},
+    ...                    query="How wide is it?"))
     ['searched for “How wide is it?”', 'quoted from the articles', 'answered in 5 ms']
     """
     items = reader_meta(answer)
@@ -247,8 +248,9 @@ def _reader_note(note: str) -> str | None:
 def reader_notes(answer: Answer) -> list[str]:
     """The notes worth telling a reader, in plain words; internal diagnostics are left out.
 
-    >>> reader_notes(Answer("q", "a", False, notes=("best sentence covers 0.17 of the question (< 0.4)",
-    ...                                          "1 unsupported sentence(s) removed")))
+    >>> reader_notes(Answer(question="q", text="a", refused=False,
+    ...                     notes=("best sentence covers 0.17 of the question (< 0.4)",
+    ...                            "1 unsupported sentence(s) removed")))
     ['1 sentence the articles do not back up was left out.']
     """
     return [x for x in (_reader_note(n) for n in answer.notes) if x] if not answer.refused else []
@@ -261,7 +263,7 @@ def refusal_reason(answer: Answer) -> str:
     """Why nothing was answered, for a reader: what the refusal itself says when it is specific ("the catalog
     has no author for …"), else a plain reading of the pipeline's notes, never their numbers.
 
-    >>> refusal_reason(Answer("q", "The articles don't say: no article mentions Zelensky.", True))
+    >>> refusal_reason(Answer(question="q", text="The articles don't say: no article mentions Zelensky.", refused=True))
     'No article mentions Zelensky.'
     """
     said = _REFUSAL_HEAD.sub("", answer.text.strip(), count=1).strip()
@@ -345,7 +347,7 @@ def plain_history(turns: Iterable[tuple[str, Answer]]) -> list[Message]:
 def supporting_sentences(answer: Answer) -> dict[int, list[str]]:
     """For each citation number, the answer sentences (markers stripped) that cite it.
 
-    >>> supporting_sentences(Answer("q", "It is long [1]. It is wide [1][2].", False))
+    >>> supporting_sentences(Answer(question="q", text="It is long [1]. It is wide [1][2].", refused=False))
     {1: ['It is long.', 'It is wide.'], 2: ['It is wide.']}
     """
     out: dict[int, list[str]] = {}
@@ -374,8 +376,9 @@ def cited_sentence(citation: Citation, sentences: Sequence[str]) -> str:
 def citation_previews(answer: Answer) -> dict[int, str]:
     """For each citation number, the short preview a reference shows on hover or tap: title — “sentence”.
 
-    >>> a = Answer("q", "It is 100 m long [1].", False, (Citation(1, "a", "c", "Bridge", None, None, None,
-    ...            "Talks began. It is 100 m long. Work starts.", 0, 40, 0.5),))
+    >>> c = Citation(n=1, article_id="a", chunk_id="c", title="Bridge", url=None, published=None, source=None,
+    ...              passage="Talks began. It is 100 m long. Work starts.", start=0, end=40, score=0.5)
+    >>> a = Answer(question="q", text="It is 100 m long [1].", refused=False, citations=(c,))
     >>> citation_previews(a)
     {1: '[1] Bridge — “It is 100 m long.”'}
     """
@@ -582,7 +585,8 @@ def context_html(citation: Citation | None, article: Article | None, sentences: 
     citation shows the article's details with the field that answered marked, and its opening paragraph.
 
     >>> art = Article(id="a", title="T", text="One.\\n\\nTwo <i>x</i>.\\n\\nThree.")
-    >>> c = Citation(1, "a", "c", "T", None, None, None, "Two <i>x</i>.", 6, 19, 0.5)
+    >>> c = Citation(n=1, article_id="a", chunk_id="c", title="T", url=None, published=None, source=None,
+    ...              passage="Two <i>x</i>.", start=6, end=19, score=0.5)
     >>> "<mark class=\\"nd-span\\">Two &lt;i&gt;x&lt;/i&gt;.</mark>" in context_html(c, art)
     True
     """

@@ -159,9 +159,10 @@ def shown(content: str) -> str:
 
 
 def good_answer(question="q"):
-    cite = Citation(1, "astarachay-bridge", "c1", "Bridge", None, "2023-09-28", None, "It is 100 meters long.", 0, 22,
-                    0.6)
-    return Answer(question, "It is 100 meters long [1].", False, (cite,), {"total": 12.0})
+    cite = Citation(n=1, article_id="astarachay-bridge", chunk_id="c1", title="Bridge", url=None,
+                    published="2023-09-28", source=None, passage="It is 100 meters long.", start=0, end=22, score=0.6)
+    return Answer(question=question, text="It is 100 meters long [1].", refused=False, citations=(cite,),
+                  timings_ms={"total": 12.0})
 
 
 @pytest.mark.parametrize("error", [LLMError("the LLM at http://127.0.0.1:9/v1 did not answer (timeout)"),

@@ -88,7 +88,8 @@ def _sections(md: str) -> list[tuple[str, list[int], list[int]]]:
 
 def test_export_markdown__each_answer_with_its_numbered_sources():
     turns = [("How long is the bridge?", answer()),
-             ("Who won the cup?", Answer("Who won the cup?", "The articles don't say.", True)), None,
+             ("Who won the cup?", Answer(question="Who won the cup?", text="The articles don't say.", refused=True)),
+             None,
              ("And how wide?", answer("It is 31 m wide [1].", cites=[citation(1, title="Wide")],
                                       query="How wide is the bridge?"))]
     md = conv.export_markdown(turns, exported="2026-12-01")
