@@ -8,10 +8,12 @@ and launches. All rendering is in ui.format; this module wires components to the
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import html
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -191,7 +193,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     default_answerer = getattr(getattr(assistant, "settings", None), "answerer", "extractive")
     if not llm_ok:
         default_answerer = "extractive"
-    exports = Path(tempfile.mkdtemp(prefix="newsdesk-export-"))
+    exports = Path(tempfile.mkdtemp(prefix="newsdesk-export-"))  # Gradio serves copies from its own cache
+    atexit.register(shutil.rmtree, exports, ignore_errors=True)
 
     def export_file(conversation_id: str, turns: list[Turn | None]) -> Any:
         """The Export button, pointing at this conversation as a Markdown file (written per conversation)."""
@@ -309,7 +312,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         # The header is always on the page, so it hosts the page's script: the tab panels below unmount their
         # content while hidden.
         header = gr.HTML(_header_html(catalog.stats), elem_id="nd-header-block", js_on_load=page.JS)
-        # In the reader's browser (localStorage, one list per store): the conversations to come back to.
+        # In the reader's browser (localStorage, one list per store): the conversations to come back to. The
+        # key and its secret are derived from the store, not drawn per start, so the list survives a restart. The
+        # browser sends the list with each question so the new turn can be saved; the server keeps no copy.
         key = _storage_key(assistant)
         saved = gr.BrowserState({"version": conv.VERSION, "conversations": []}, storage_key=key,
                                 secret=hashlib.sha256(f"{key}-conversations".encode()).hexdigest()[:32])

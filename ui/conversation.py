@@ -26,8 +26,9 @@ from rag.types import Answer, Citation
 from ui.format import cited_sentence, human_date, reader_notes, safe_url, small_print
 
 VERSION = 1
-MAX_CONVERSATIONS = 30
-MAX_TURNS = 40
+# The browser sends the whole list with each question (to save the new turn): kept to about a megabyte at most.
+MAX_CONVERSATIONS = 25
+MAX_TURNS = 20
 TITLE_CHARS = 80
 
 Turn = tuple[str, Answer]

@@ -97,6 +97,7 @@ a.nd-back { display: none; font-size: 0.85rem; }
   #nd-header .nd-stats .nd-model { display: none; }
   #nd-chat { height: 58vh !important; max-height: 58vh !important; }
   a.nd-back { display: inline-block; margin-top: 4px; }
+  #nd-chat button.example { padding: 8px 10px !important; font-size: 0.85rem !important; }
   .nd-article { max-height: none; }
 }
 """.replace("NARROW", str(NARROW))
