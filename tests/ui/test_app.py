@@ -525,6 +525,7 @@ def test_browser__reader_asks_reads_the_passage_exports_and_comes_back(browser, 
             assert "100 meters long" in page.inner_text("#nd-tip")  # the tap's preview
         for selector in (target, "#nd-ctx-0-1 .nd-article mark.nd-span", "#nd-chat a.nd-ref"):
             ratio = page.locator(selector).first.evaluate(_CONTRAST)
+            print(f"contrast {name} {selector}: {ratio:.2f}")
             assert ratio >= 4.5, (selector, theme, ratio)
         page.screenshot(path=str(shots / f"{name}-2-passage.png"))
         if phone:  # and back to the answer
