@@ -15,11 +15,16 @@ Closing server running on port: ...
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import html
 import logging
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 # Before gradio is imported: it reads this at import time to decide whether to phone home.
@@ -29,7 +34,9 @@ import gradio as gr
 
 from rag.errors import NewsdeskError, SettingsError
 from rag.types import Answer
+from ui import conversation as conv
 from ui import format as fmt
+from ui import page
 
 if TYPE_CHECKING:
     from rag.assistant import Assistant
@@ -43,75 +50,11 @@ SUBTITLE = "Ask questions about the news articles in your store. Every sentence 
 CONCURRENCY = 6
 QUEUE_SIZE = 256
 _ANSWER_POOL = "newsdesk-answer"  # chat turns and API calls share one concurrency limit
-
-# Clicks on a reference (in the chat or in a source card) select a citation. The chat's sanitizer strips
-# data-* attributes, so the turn and the citation number travel in the href ("#nd-cite-<turn>-<n>").
-# One capture-phase listener on the document sees the click before the browser follows the anchor.
-_REFS_JS = """
-window.__ndTrigger = trigger;
-if (!window.__ndRefs) {
-  window.__ndRefs = true;
-  document.addEventListener('click', (event) => {
-    const link = event.target.closest && event.target.closest('a.nd-ref');
-    if (!link) return;
-    const m = (link.getAttribute('href') || '').match(/^#nd-cite-(\\d+)-(\\d+)$/);
-    if (!m) return;
-    event.preventDefault();
-    event.stopPropagation();
-    window.__ndTrigger('click', {turn: parseInt(m[1], 10), n: parseInt(m[2], 10)});
-  }, true);
-}
-"""
-
-CSS = """
-.gradio-container { width: 100% !important; max-width: 1400px !important; margin: 0 auto !important; }
-#nd-header { padding: 4px 2px 12px; border-bottom: 1px solid var(--border-color-primary); margin-bottom: 4px; }
-#nd-header h1 { font-size: 1.9rem; font-weight: 700; letter-spacing: -0.02em; margin: 0; line-height: 1.2; }
-#nd-header p { margin: 2px 0 8px; color: var(--body-text-color-subdued); font-size: 0.95rem; }
-.nd-stats { font-size: 0.82rem; color: var(--body-text-color-subdued); }
-.nd-stats b { color: var(--body-text-color); }
-.nd-stats code { font-size: 0.78rem; }
-.nd-stats.nd-empty { color: #b45309; font-weight: 600; padding: 0; }
-.nd-panel-title { font-weight: 600; font-size: 0.95rem; margin: 4px 0 6px; }
-.nd-sup { font-size: 0.72em; line-height: 0; margin-left: 1px; }
-a.nd-ref { text-decoration: none !important; cursor: pointer; font-weight: 600;
-  color: var(--color-accent) !important; }
-a.nd-ref:hover { text-decoration: underline !important; }
-.nd-small { font-size: 0.78rem; color: var(--body-text-color-subdued); }
-.nd-note { font-size: 0.8rem; color: #92400e; }
-.nd-hint { font-size: 0.85rem; color: var(--body-text-color-subdued); }
-.nd-refusal { font-weight: 600; }
-.nd-error { color: #b91c1c; font-weight: 600; }
-.nd-sources, .nd-context { display: flex; flex-direction: column; gap: 10px; }
-.nd-sources-head { font-size: 0.85rem; color: var(--body-text-color-subdued); }
-.nd-empty { color: var(--body-text-color-subdued); font-size: 0.9rem; padding: 18px 4px; }
-.nd-card { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 10px 12px;
-  background: var(--background-fill-primary); }
-.nd-card.nd-selected { border-color: var(--color-accent); box-shadow: 0 0 0 2px var(--color-accent-soft); }
-.nd-card-head, .nd-context-head { display: flex; gap: 8px; align-items: baseline; }
-.nd-num { display: inline-flex; min-width: 1.5em; height: 1.5em; align-items: center; justify-content: center;
-  border-radius: 999px; background: var(--color-accent-soft); color: var(--color-accent) !important;
-  font-size: 0.8rem; font-weight: 700; flex: none; }
-.nd-title { font-weight: 600; line-height: 1.3; }
-.nd-card-meta { font-size: 0.8rem; color: var(--body-text-color-subdued); margin: 3px 0 2px; }
-.nd-card-url { font-size: 0.8rem; overflow-wrap: anywhere; }
-.nd-url-text { color: var(--body-text-color-subdued); }
-blockquote.nd-passage { margin: 8px 0 6px; padding: 2px 0 2px 10px; border-left: 3px solid var(--border-color-primary);
-  font-size: 0.88rem; color: var(--body-text-color); }
-blockquote.nd-passage p, .nd-article p { margin: 0 0 6px; }
-a.nd-open { font-size: 0.8rem; font-weight: 500; }
-mark.nd-support { background: #fde68a; color: inherit; padding: 0 1px; border-radius: 2px; }
-mark.nd-span { background: #e0ecff; color: inherit; }
-.nd-article { font-size: 0.92rem; line-height: 1.55; max-height: 60vh; overflow-y: auto; padding-right: 4px; }
-.nd-gap { color: var(--body-text-color-subdued); }
-#nd-status, #nd-status * { font-size: 0.82rem !important; color: var(--body-text-color-subdued); }
-.nd-card a, .nd-context a { padding: 0 !important; margin: 0 !important; }
-#nd-chat { border: 1px solid var(--border-color-primary); border-radius: 12px; }
-#nd-question textarea { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 12px 14px;
-  background: var(--background-fill-primary); box-shadow: var(--shadow-drop); }
-#nd-question textarea:focus { border-color: var(--color-accent); }
-.nd-legend { font-size: 0.78rem; color: var(--body-text-color-subdued); display: flex; gap: 8px; }
-"""
+EMPTY_QUESTION = "Type a question first"
+LLM_HINT = ("Answers quote the articles directly. To have a language model write them (still checked against "
+            "the articles), set NEWSDESK_LLM_MODEL and NEWSDESK_LLM_BASE_URL or OPENAI_API_KEY, then restart "
+            "`newsdesk ui`.")
+ANSWERER_CHOICES = [("Quoted from the articles", "extractive"), ("Written by the language model", "openai")]
 
 
 def _theme() -> Any:
@@ -136,6 +79,46 @@ def _safe_stats(assistant: Assistant) -> dict[str, Any]:
         return {"articles": 0, "chunks": 0}
 
 
+@dataclass(frozen=True)
+class Catalog:
+    """What the page offers from the open store: filter choices and example questions."""
+
+    stats: dict[str, Any]
+    sources: list[tuple[str, str]]
+    authors: list[tuple[str, str]]
+    examples: list[str]
+
+
+def read_catalog(assistant: Any) -> Catalog:
+    """Stats, source and author choices and example questions (from the most recent titles) of the open store."""
+    stats = _safe_stats(assistant)
+    store = getattr(assistant, "store", None)
+    try:
+        authors = store.authors() if store is not None and stats.get("articles") else []
+        titles = [a.get("title") for a in store.list_articles(limit=40)] if store is not None and stats.get(
+            "articles") else []
+    except NewsdeskError as exc:
+        log.warning("reading the catalog failed: %s", exc)
+        authors, titles = [], []
+    return Catalog(stats, fmt.source_choices(stats), fmt.author_choices(authors), fmt.example_questions(titles))
+
+
+def llm_configured(assistant: Any) -> bool:
+    """Can the openai answerer run with these settings (a model and an endpoint or key)?"""
+    settings = getattr(assistant, "settings", None)
+    try:
+        settings.require_llm()
+    except (SettingsError, AttributeError):
+        return False
+    return True
+
+
+def _storage_key(assistant: Any) -> str:
+    # One list of conversations per store: answers cite articles of the store they were asked of.
+    root = str(getattr(getattr(assistant, "settings", None), "store", "")) or "newsdesk"
+    return "newsdesk-" + hashlib.sha256(root.encode()).hexdigest()[:12]
+
+
 Turn = tuple[str, Answer]
 
 
@@ -152,10 +135,12 @@ class Step:
 
 
 def run_turn(assistant: Assistant, question: str, chat: list[fmt.Message], turns: list[Turn | None], *,
-             filters: dict[str, Any] | None = None, answerer: str | None = None) -> Iterator[Step]:
+             filters: dict[str, Any] | None = None, answerer: str | None = None,
+             as_of: str | None = None) -> Iterator[Step]:
     """Ask `question` with the conversation so far; yield the chat as the answer streams, then the final Step.
 
-    Errors end the turn as a message in the chat (turns gets None for it), so the conversation goes on.
+    Errors end the turn as a message in the chat (turns gets None for it), so the conversation goes on. An empty
+    question yields one "idle" Step whose status asks for a question.
 
     >>> import tempfile
     >>> from rag import Assistant, load_settings
@@ -167,14 +152,15 @@ def run_turn(assistant: Assistant, question: str, chat: list[fmt.Message], turns
     question = (question or "").strip()
     turn = len(turns)
     if not question:
-        yield Step("idle", chat, turns, turn)
+        yield Step("idle", chat, turns, turn, status=EMPTY_QUESTION)
         return
     chat = [*chat, fmt.user_message(question), fmt.partial_message("")]
     yield Step("started", chat, turns, turn, status="thinking…")
     history = fmt.plain_history(t for t in turns if t is not None)
     final: Answer | None = None
     try:
-        for event in assistant.stream(question, history=history, filters=filters, answerer=answerer or None):
+        for event in assistant.stream(question, history=history, filters=filters, answerer=answerer or None,
+                                      as_of=as_of or None):
             if isinstance(event, Answer):
                 final = event
             else:
@@ -190,8 +176,22 @@ def run_turn(assistant: Assistant, question: str, chat: list[fmt.Message], turns
         failed = fmt.error_message(f"internal error ({type(exc).__name__}); see the server log")
         yield Step("failed", [*chat[:-1], failed], [*turns, None], turn)
         return
-    yield Step("done", [*chat[:-1], fmt.answer_message(final, turn)], [*turns, (question, final)], turn, final,
-               fmt.latency_text(final))
+    message = fmt.answer_message(final, turn, filters=filters, as_of=as_of)
+    yield Step("done", [*chat[:-1], message], [*turns, (question, final)], turn, final,
+               fmt.filters_text(filters, as_of))
+
+
+def chat_of(turns: list[Turn | None]) -> list[fmt.Message]:
+    """The chat messages of a reopened conversation."""
+    out: list[fmt.Message] = []
+    for i, entry in enumerate(turns):
+        if entry is not None:
+            out += [fmt.user_message(entry[0]), fmt.answer_message(entry[1], i)]
+    return out
+
+
+def _last_answer(turns: list[Turn | None]) -> tuple[int, Answer] | None:
+    return next(((i, t[1]) for i, t in reversed(list(enumerate(turns))) if t is not None), None)
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
@@ -199,27 +199,55 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
     Launch it with `launch(app, ...)` (see the module docstring).
     """
-    stats = _safe_stats(assistant)
+    catalog = read_catalog(assistant)
+    llm_ok = llm_configured(assistant)
     default_answerer = getattr(getattr(assistant, "settings", None), "answerer", "extractive")
+    if not llm_ok:
+        default_answerer = "extractive"
+    exports = Path(tempfile.mkdtemp(prefix="newsdesk-export-"))  # Gradio serves copies from its own cache
+    atexit.register(shutil.rmtree, exports, ignore_errors=True)
 
-    def respond(question: str, chat: list[fmt.Message], turns: list[Turn | None], source: str | None,
-                author: str | None, since: str | None, until: str | None, answerer: str | None
-                ) -> Iterator[tuple[Any, ...]]:
-        """One chat turn: stream the answer into the chat, then show its sources."""
+    def export_file(conversation_id: str, turns: list[Turn | None]) -> Any:
+        """The Export button, pointing at this conversation as a Markdown file (written per conversation)."""
+        if not any(turns):
+            return gr.DownloadButton(value=None, interactive=False)
+        folder = exports / conversation_id
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.md"):
+            old.unlink()
+        path = folder / conv.export_filename(conversation_id, turns)
+        path.write_text(conv.export_markdown(turns), encoding="utf-8")
+        return gr.DownloadButton(value=str(path), interactive=True)
+
+    def history_update(saved: Any, selected: str | None) -> Any:
+        items = conv.choices(saved)
+        return gr.Radio(choices=items, value=selected if any(v == selected for _, v in items) else None,
+                        label=f"Earlier conversations ({len(items)})" if items else "No conversations yet")
+
+    def respond(question: str, chat: list[fmt.Message], turns: list[Turn | None], conversation_id: str | None,
+                saved: Any, source: str | None, author: str | None, since: Any, until: Any, as_of: Any,
+                answerer: str | None) -> Iterator[tuple[Any, ...]]:
+        """One chat turn: stream the answer into the chat, then show its sources and save the conversation."""
         filters = fmt.filters_from_inputs(source, author, since, until)
-        for step in run_turn(assistant, question, chat, turns, filters=filters, answerer=answerer):
+        day = fmt.date_input(as_of)
+        keep = (gr.skip(),) * 4
+        for step in run_turn(assistant, question, chat, turns, filters=filters, answerer=answerer, as_of=day):
             if step.phase == "idle":
-                yield (gr.skip(),) * 8
-            elif step.phase == "done":
-                assert step.answer is not None
-                yield (gr.skip(), step.chat, step.chat, step.turns, fmt.sources_html(step.answer, turn=step.turn),
-                       fmt.context_html(None, None), gr.Tabs(selected="sources"),
-                       fmt.status_text(step.answer, filters))
+                hint = fmt.escape_markdown(f"{EMPTY_QUESTION}, e.g. {catalog.examples[0]}" if catalog.examples
+                                           else f"{EMPTY_QUESTION} about the articles.")
+                yield (gr.skip(),) * 7 + (f'<span class="nd-warn">{hint}</span>',) + keep
+            elif step.phase in ("done", "failed"):
+                cid = conversation_id or conv.new_id()
+                new_saved = conv.upsert(saved, cid, step.turns)
+                shown = (fmt.sources_html(step.answer, turn=step.turn), fmt.context_html(None, None),
+                         gr.Tabs(selected="sources")) if step.answer is not None else (gr.skip(),) * 3
+                yield (gr.skip(), step.chat, step.chat, step.turns, *shown, step.status, new_saved,
+                       history_update(new_saved, cid), cid, export_file(cid, step.turns))
             else:
                 # The question box empties once the question is in the chat; panels keep the last answer's
                 # sources until this one is done.
                 yield ("" if step.phase == "started" else gr.skip(), step.chat, step.chat, step.turns,
-                       gr.skip(), gr.skip(), gr.skip(), step.status)
+                       gr.skip(), gr.skip(), gr.skip(), step.status, *keep)
 
     def pick(turns: list[Turn | None], evt: gr.EventData) -> tuple[Any, ...]:
         """A reference was clicked: mark that citation and show its passage inside the article."""
@@ -240,16 +268,39 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         except NewsdeskError:
             article = None
         support = fmt.supporting_sentences(answer).get(n, [])
-        return (fmt.sources_html(answer, turn=turn, selected=n), fmt.context_html(citation, article, support),
-                gr.Tabs(selected="context"))
+        return (fmt.sources_html(answer, turn=turn, selected=n),
+                fmt.context_html(citation, article, support, turn=turn), gr.Tabs(selected="context"))
 
-    def reset() -> tuple[Any, ...]:
-        return "", [], [], [], fmt.sources_html(None), fmt.context_html(None, None), gr.Tabs(selected="sources"), ""
+    def reset(saved: Any) -> tuple[Any, ...]:
+        return ("", [], [], [], fmt.sources_html(None), fmt.context_html(None, None), gr.Tabs(selected="sources"),
+                "", history_update(saved, None), None, gr.DownloadButton(value=None, interactive=False))
 
-    def refresh() -> tuple[Any, ...]:
+    def reopen(conversation_id: str | None, saved: Any) -> tuple[Any, ...]:
+        """An earlier conversation from the list: its turns back in the chat, its last answer's sources shown."""
+        found = conv.find(saved, conversation_id)
+        if found is None:
+            return (gr.skip(),) * 10
+        turns: list[Turn | None] = list(conv.turns_of(found))
+        chat = chat_of(turns)
+        last = _last_answer(turns)
+        sources = fmt.sources_html(last[1], turn=last[0]) if last else fmt.sources_html(None)
+        return ("", chat, chat, turns, sources, fmt.context_html(None, None), gr.Tabs(selected="sources"), "",
+                found["id"], export_file(found["id"], turns))
+
+    def forget(conversation_id: str | None, saved: Any) -> tuple[Any, ...]:
+        new_saved = conv.remove(saved, conversation_id)
+        return (new_saved, *reset(new_saved))
+
+    def refresh(saved: Any) -> tuple[Any, ...]:
         # Per page load, so a store filled by `newsdesk ingest` while the server runs shows up on reload.
-        fresh = _safe_stats(assistant)
-        return _header_html(fresh), gr.Dropdown(choices=fmt.source_choices(fresh))
+        fresh = read_catalog(assistant)
+        return (_header_html(fresh.stats), gr.Dropdown(choices=fresh.sources), gr.Dropdown(choices=fresh.authors),
+                gr.Chatbot(examples=[{"text": q} for q in fresh.examples] or None),
+                gr.Textbox(placeholder=fmt.question_placeholder(fresh.stats)), history_update(saved, None))
+
+    def use_example(evt: gr.SelectData) -> str:
+        value = evt.value if isinstance(evt.value, dict) else {}
+        return str(value.get("text") or "")
 
     def ask(question: str, filters: dict[str, Any] | None = None, answerer: str | None = None,
             top_k: int | None = None) -> dict[str, Any]:
@@ -267,46 +318,69 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             raise gr.Error(str(exc), print_exception=False) from exc
         return answer.to_dict()
 
-    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True) as app:
-        # The header is always on the page, so it hosts the reference-click listener: the tab panels below
-        # unmount their content while hidden.
-        header = gr.HTML(_header_html(stats), elem_id="nd-header-block", js_on_load=_REFS_JS)
-        # Per browser session: the messages shown, and one (question, Answer) per turn (None: the turn failed).
-        # The chat is kept here rather than read back from the Chatbot, whose value the frontend may reshape.
+    examples = [{"text": q} for q in catalog.examples] or None
+    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True, delete_cache=(3600, 86400)) as app:
+        # The header is always on the page, so it hosts the page's script: the tab panels below unmount their
+        # content while hidden.
+        header = gr.HTML(_header_html(catalog.stats), elem_id="nd-header-block", js_on_load=page.JS)
+        # In the reader's browser (localStorage, one list per store): the conversations to come back to. The
+        # key and its secret are derived from the store, not drawn per start, so the list survives a restart. The
+        # browser sends the list with each question so the new turn can be saved; the server keeps no copy.
+        key = _storage_key(assistant)
+        saved = gr.BrowserState({"version": conv.VERSION, "conversations": []}, storage_key=key,
+                                secret=hashlib.sha256(f"{key}-conversations".encode()).hexdigest()[:32])
+        # Per browser tab: the messages shown, one (question, Answer) per turn (None: the turn failed), and the id
+        # of the conversation it is saved under. The chat is kept here rather than read back from the Chatbot,
+        # whose value the frontend may reshape.
         messages = gr.State([])
         turns = gr.State([])
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=420):
+        conversation_id = gr.State(None)
+        with gr.Row(equal_height=False, elem_id="nd-main"):
+            with gr.Column(scale=3, min_width=420, elem_id="nd-left"):
                 chatbot = gr.Chatbot(
                     value=[], elem_id="nd-chat", show_label=False, height="64vh", layout="bubble",
                     # Answers quote article text: fmt escapes it, and the sanitizer stays on as a second wall.
                     sanitize_html=True, render_markdown=True, allow_tags=False, latex_delimiters=[],
-                    buttons=["copy"], autoscroll=True,
-                    placeholder=("**Ask about the articles in the store.**  \nAnswers stream in; click a "
-                                 "reference such as [1] to read its passage in the article."),
+                    buttons=["copy"], autoscroll=True, examples=examples,
+                    placeholder=("**Ask about the articles in the store.**  \nEvery sentence of an answer cites "
+                                 "its article: tap a reference such as [1] to read it there."),
                 )
                 with gr.Row(equal_height=True):
-                    question = gr.Textbox(placeholder="Ask a question, e.g. “How long will the bridge be?”",
+                    question = gr.Textbox(placeholder=fmt.question_placeholder(catalog.stats),
                                           show_label=False, scale=8, lines=1, max_lines=4, autofocus=True,
                                           elem_id="nd-question", submit_btn=False, container=False)
-                    send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="nd-send")
-                with gr.Row(equal_height=True):
-                    status = gr.Markdown("", elem_id="nd-status")
-                    clear = gr.Button("New conversation", variant="secondary", size="sm", scale=0,
-                                      min_width=150, elem_id="nd-reset")
-                with gr.Accordion("Filters and answerer", open=False, elem_id="nd-filters"):
+                    send = gr.Button("Ask", variant="primary", scale=1, min_width=72, elem_id="nd-send")
+                status = gr.Markdown("", elem_id="nd-status")
+                with gr.Row(equal_height=True, elem_id="nd-actions"):
+                    clear = gr.Button("New conversation", variant="secondary", size="sm", scale=0, min_width=150,
+                                      elem_id="nd-reset")
+                    export = gr.DownloadButton("Export (Markdown)", value=None, interactive=False, size="sm",
+                                               scale=0, min_width=150, elem_id="nd-export", variant="secondary")
+                with gr.Accordion("Filters", open=False, elem_id="nd-filters"):
                     gr.Markdown("Applied to the next question. Leave a field empty for “any”.",
                                 elem_classes=["nd-hint"])
                     with gr.Row():
-                        source = gr.Dropdown(choices=fmt.source_choices(stats), value=None, label="Source",
-                                             allow_custom_value=True, elem_id="nd-source")
-                        author = gr.Textbox(label="Author", elem_id="nd-author")
+                        source = gr.Dropdown(choices=catalog.sources, value="", label="Source",
+                                             allow_custom_value=True, filterable=True, elem_id="nd-source")
+                        author = gr.Dropdown(choices=catalog.authors, value="", label="Author",
+                                             allow_custom_value=True, filterable=True, elem_id="nd-author")
                     with gr.Row():
-                        since = gr.Textbox(label="Since", placeholder="YYYY-MM-DD", elem_id="nd-since")
-                        until = gr.Textbox(label="Until", placeholder="YYYY-MM-DD", elem_id="nd-until")
-                    answerer = gr.Radio(["extractive", "openai"], value=default_answerer, label="Answerer",
-                                        info="openai needs NEWSDESK_LLM_MODEL and an endpoint or API key",
-                                        elem_id="nd-answerer")
+                        since = gr.DateTime(label="Published since", include_time=False, type="string",
+                                            elem_id="nd-since")
+                        until = gr.DateTime(label="Published until", include_time=False, type="string",
+                                            elem_id="nd-until")
+                    as_of = gr.DateTime(label="As of", include_time=False, type="string", elem_id="nd-as-of",
+                                        info="The day the question is asked: “this week” or “yesterday” count "
+                                             "from it. Empty: today.")
+                    answerer = gr.Radio(ANSWERER_CHOICES, value=default_answerer, label="Answers",
+                                        visible=llm_ok, elem_id="nd-answerer")
+                    gr.Markdown(LLM_HINT, visible=not llm_ok, elem_classes=["nd-hint"], elem_id="nd-llm-hint")
+                with gr.Accordion("Your conversations", open=False, elem_id="nd-history"):
+                    gr.Markdown("Kept in this browser only; reopen one to go on asking.", elem_classes=["nd-hint"])
+                    history = gr.Radio(choices=[], value=None, label="No conversations yet",
+                                       elem_id="nd-conversations")
+                    delete = gr.Button("Delete the open conversation", size="sm", variant="secondary",
+                                       elem_id="nd-delete")
             with gr.Column(scale=2, min_width=340), gr.Tabs(selected="sources", elem_id="nd-tabs") as tabs:
                 with gr.Tab("Sources", id="sources"):
                     sources = gr.HTML(fmt.sources_html(None), elem_id="nd-sources", js_on_load=None,
@@ -314,15 +388,22 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 with gr.Tab("In the article", id="context"):
                     context = gr.HTML(fmt.context_html(None, None), elem_id="nd-context", js_on_load=None)
 
-        outputs = [question, chatbot, messages, turns, sources, context, tabs, status]
-        inputs = [question, messages, turns, source, author, since, until, answerer]
+        view = [question, chatbot, messages, turns, sources, context, tabs, status]
+        inputs = [question, messages, turns, conversation_id, saved, source, author, since, until, as_of, answerer]
         for trigger in (question.submit, send.click):
-            trigger(respond, inputs, outputs, api_visibility="private", show_progress="hidden",
-                    concurrency_id=_ANSWER_POOL, concurrency_limit=CONCURRENCY)
+            trigger(respond, inputs, [*view, saved, history, conversation_id, export], api_visibility="private",
+                    show_progress="hidden", concurrency_id=_ANSWER_POOL, concurrency_limit=CONCURRENCY)
         header.click(pick, [turns], [sources, context, tabs], api_visibility="private", show_progress="hidden")
+        after_reset = [*view, history, conversation_id, export]
         for trigger in (clear.click, chatbot.clear):
-            trigger(reset, None, outputs, api_visibility="private", show_progress="hidden")
-        app.load(refresh, None, [header, source], api_visibility="private", show_progress="hidden")
+            trigger(reset, [saved], after_reset, api_visibility="private", show_progress="hidden")
+        history.input(reopen, [history, saved], [*view, conversation_id, export], api_visibility="private",
+                      show_progress="hidden")
+        delete.click(forget, [conversation_id, saved], [saved, *after_reset], api_visibility="private",
+                     show_progress="hidden")
+        chatbot.example_select(use_example, None, [question], api_visibility="private", show_progress="hidden")
+        app.load(refresh, [saved], [header, source, author, chatbot, question, history], api_visibility="private",
+                 show_progress="hidden")
         gr.api(ask, api_name="ask", concurrency_id=_ANSWER_POOL, concurrency_limit=CONCURRENCY)
 
     app.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
@@ -348,7 +429,7 @@ def launch(app: gr.Blocks, *, host: str = "127.0.0.1", port: int = 7860, auth: t
     """Start the server (never a public share link) and return its local URL; `block` waits until Ctrl+C."""
     _, url, _ = app.launch(
         server_name=host, server_port=port, share=False, auth=auth, prevent_thread_lock=True, quiet=quiet,
-        inbrowser=False, show_error=False, theme=_theme(), css=CSS, footer_links=["api"], ssr_mode=False,
+        inbrowser=False, show_error=False, theme=_theme(), css=page.CSS, footer_links=["api"], ssr_mode=False,
         pwa=False, mcp_server=False, enable_monitoring=False, auth_message="newsdesk: sign in to continue",
     )
     if block:

@@ -267,6 +267,16 @@ class Catalog:
         return {"articles": n_articles, "chunks": n_chunks, "sources": sources, "authors": authors,
                 "date_range": [lo, hi] if lo else None, "undated": undated}
 
+    def authors(self, limit: int = 500) -> list[tuple[str, int]]:
+        """The authors with their article counts, most articles first; one spelling per filter key.
+
+        >>> # catalog.authors(2) -> [("Leyla Mammadova", 12), ("Tural Aliyev", 3)]
+        """
+        with self.db() as db:
+            rows = db.execute("SELECT MIN(author), COUNT(*) FROM articles WHERE author_key != '' GROUP BY author_key "
+                              "ORDER BY 2 DESC, 1 LIMIT ?", (limit,)).fetchall()
+        return [(str(name), int(n)) for name, n in rows]
+
     def list_articles(self, limit: int = 1000) -> list[dict[str, Any]]:
         with self.db() as db:
             rows = db.execute("SELECT id, title, subtitle, author, section, published, source, url, origin "

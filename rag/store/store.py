@@ -269,5 +269,11 @@ class Store:
             return {**base, "articles": 0, "chunks": 0, "sources": {}, "authors": 0, "date_range": None}
         return {**base, **self.catalog.stats()}
 
+    def authors(self, limit: int = 500) -> list[tuple[str, int]]:
+        """(author, articles) most articles first, for the web chat's author filter; [] for an empty store."""
+        if self.manifest is None or not self.catalog.exists:
+            return []
+        return self.catalog.authors(limit)
+
     def list_articles(self, limit: int = 1000) -> list[dict[str, Any]]:
         return self.catalog.list_articles(limit)

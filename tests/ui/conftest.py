@@ -54,15 +54,28 @@ def _ask(page, question: str) -> None:
 
 
 @pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    context.set_default_timeout(WAIT_MS)
-    pg = context.new_page()
-    pg.dialogs = []  # every alert/confirm/prompt the page tries to open; an inert page opens none
-    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
-    pg.ask = lambda question: _ask(pg, question)
-    pg.last_bot_message = lambda: pg.locator("#nd-chat .message.bot, #nd-chat [data-testid='bot']").last
-    pg.goto(server, wait_until="domcontentloaded")
-    pg.wait_for_selector("#nd-question textarea")
-    yield pg
-    context.close()
+def open_page(browser, server):
+    """Open the web chat in a new browser context (`context_args` as for `browser.new_context`), ready to ask."""
+    contexts = []
+
+    def open_(**context_args):
+        context = browser.new_context(**{"viewport": {"width": 1440, "height": 1000}, **context_args})
+        contexts.append(context)
+        context.set_default_timeout(WAIT_MS)
+        pg = context.new_page()
+        pg.dialogs = []  # every alert/confirm/prompt the page tries to open; an inert page opens none
+        pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+        pg.ask = lambda question: _ask(pg, question)
+        pg.last_bot_message = lambda: pg.locator("#nd-chat .message.bot, #nd-chat [data-testid='bot']").last
+        pg.goto(server, wait_until="domcontentloaded")
+        pg.wait_for_selector("#nd-question textarea")
+        return pg
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(open_page):
+    return open_page()

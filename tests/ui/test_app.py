@@ -9,8 +9,10 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +20,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from rag.errors import LLMError, UserError
 from rag.testing import free_port
-from rag.types import Answer, Partial
+from rag.types import Answer, Citation, Partial
 
 BRIDGE_Q = "How long will the bridge over the Astarachay river be?"
 CARGO_Q = "How much cargo did the Port of Baku handle in 2023?"
@@ -82,8 +84,9 @@ class FakeAssistant:
         self.outcomes = list(outcomes)
         self.histories = []
 
-    def stream(self, question, *, history=None, filters=None, answerer=None):
+    def stream(self, question, *, history=None, filters=None, answerer=None, as_of=None):
         self.histories.append(list(history or []))
+        self.as_of = as_of
         outcome = self.outcomes.pop(0)
         if isinstance(outcome, BaseException):
             yield Partial("Half an", "Half an")
@@ -101,7 +104,10 @@ def shown(content: str) -> str:
 
 
 def good_answer(question="q"):
-    return Answer(question=question, text="It is 100 meters long [1].", refused=False, timings_ms={"total": 12.0})
+    cite = Citation(n=1, article_id="astarachay-bridge", chunk_id="c1", title="Bridge", url=None,
+                    published="2023-09-28", source=None, passage="It is 100 meters long.", start=0, end=22, score=0.6)
+    return Answer(question=question, text="It is 100 meters long [1].", refused=False, citations=(cite,),
+                  timings_ms={"total": 12.0})
 
 
 @pytest.mark.parametrize("error", [LLMError("the LLM at http://127.0.0.1:9/v1 did not answer (timeout)"),
@@ -136,10 +142,29 @@ def test_run_turn__follow_up_gets_the_conversation_as_history():
                                  {"role": "assistant", "content": "It is 100 meters long [1]."}]
 
 
-def test_run_turn__empty_question_does_nothing():
+def test_run_turn__empty_question_asks_for_one_and_asks_nothing():
+    from ui.app import EMPTY_QUESTION, run_turn
+
+    fake = FakeAssistant([])
+    steps = list(run_turn(fake, "   ", [], []))
+    assert [s.phase for s in steps] == ["idle"] and steps[0].status == EMPTY_QUESTION and fake.histories == []
+
+
+def test_run_turn__as_of_reaches_the_assistant_and_the_status_line():
     from ui.app import run_turn
 
-    assert [s.phase for s in run_turn(FakeAssistant([]), "   ", [], [])] == ["idle"]
+    fake = FakeAssistant([good_answer("q?")])
+    last = list(run_turn(fake, "q?", [], [], filters={"source": "cnn.com"}, as_of="2023-06-01"))[-1]
+    assert fake.as_of == "2023-06-01"
+    assert shown(last.status) == "filtered: source cnn.com · as of 1 June 2023"
+
+
+def test_chat_of__a_reopened_conversation_shows_every_turn_with_live_references():
+    from ui.app import chat_of
+
+    chat = chat_of([("How long?", good_answer("How long?")), None, ("And wide?", good_answer("And wide?"))])
+    assert [m["role"] for m in chat] == ["user", "assistant"] * 2
+    assert 'href="#nd-cite-0-1"' in chat[1]["content"] and 'href="#nd-cite-2-1"' in chat[3]["content"]
 
 
 def test_parse_auth__user_password_or_a_settings_error():
@@ -162,6 +187,16 @@ def test_build_app__builds_without_launching_and_names_the_ask_endpoint(assistan
     assert isinstance(app, gr.Blocks) and not app.is_running
     names = {fn.api_name for fn in app.fns.values()}
     assert "ask" in names
+    by_id = {getattr(b, "elem_id", None): b for b in app.blocks.values()}
+    # Filters come from the catalog; no LLM is configured here, so the answerer choice is hidden behind a hint.
+    assert ("caspian.example (2)", "caspian.example") in by_id["nd-source"].choices
+    assert ("Leyla Mammadova (2)", "Leyla Mammadova") in by_id["nd-author"].choices
+    assert by_id["nd-answerer"].visible is False and by_id["nd-llm-hint"].visible is True
+    assert "NEWSDESK_LLM_MODEL" in by_id["nd-llm-hint"].value
+    # Example questions from this store's most recent titles (never a fixed sample question).
+    newest = sorted(ARTICLES, key=lambda a: a["published"], reverse=True)
+    assert [e["text"] for e in by_id["nd-chat"].examples] == [
+        f"What do the articles say about “{a['title']}”?" for a in newest]
 
 
 @pytest.mark.integration
@@ -208,7 +243,7 @@ def test_browser__streamed_answer_with_references_that_open_the_passage(page, tm
     refs = page.locator("#nd-chat a.nd-ref")
     assert refs.count() >= 1
     assert "as of 28 September 2023" in answer.inner_text()
-    assert "answered in" in page.inner_text("#nd-status")
+    assert answer.inner_text().count("answered in") == 1 and "answered in" not in page.inner_text("#nd-status")
 
     cards = page.locator("#nd-sources .nd-card")
     assert cards.count() >= 1
@@ -238,8 +273,7 @@ def test_browser__streamed_answer_with_references_that_open_the_passage(page, tm
 def test_browser__refusal_shows_a_clear_message_and_no_references(page):
     page.ask(REFUSED_Q)
     text = page.last_bot_message().inner_text()
-    assert "don't say" in text or "do not say" in text
-    assert "no sources are shown" in text
+    assert "The articles don't say." in text and "Try:" in text
     assert page.locator("#nd-chat a.nd-ref").count() == 0
     assert page.locator("#nd-sources .nd-card").count() == 0
 
@@ -263,29 +297,55 @@ def test_browser__article_with_xss_payload_renders_inert(page, tmp_path):
     assert page.dialogs == []
     assert page.locator("img[src='x']").count() == 0
     assert page.locator("a[href^='javascript']").count() == 0
-    assert page.evaluate("() => [...document.querySelectorAll('script')].every(s => !/alert/.test(s.textContent))")
+    # No script element holds a payload (the page's config holds the example questions as escaped JSON data).
+    assert page.evaluate("() => [...document.querySelectorAll('script')]"
+                         ".every(s => !/^\\s*alert\\(/.test(s.textContent))")
     page.screenshot(path=str(tmp_path / "xss.png"), full_page=True)
+
+
+def _pick(page, field: str, option: str) -> None:
+    page.click(f"{field} input")
+    page.get_by_role("option", name=option).click()
+
+
+def _date(page, field: str, value: str) -> None:
+    page.fill(f"{field} input", value)
+    page.press(f"{field} input", "Enter")
 
 
 @pytest.mark.integration
 @pytest.mark.browser
-def test_browser__bad_filter_is_a_chat_message_then_follow_up_and_reset_work(page):
-    page.click("#nd-filters button, #nd-filters .label-wrap")
-    page.fill("#nd-since input, #nd-since textarea", "not-a-date")
+def test_browser__catalog_filters_and_dates_then_follow_up_and_reset_work(page):
+    page.click("#nd-filters .label-wrap")
+    page.wait_for_selector("#nd-llm-hint", state="visible")  # no LLM configured: a hint, not the choice
+    assert not page.locator("#nd-answerer").is_visible()
+    _pick(page, "#nd-source", "agro.example (1)")
     page.ask(BRIDGE_Q)
-    assert "since must be a date" in page.last_bot_message().inner_text()
+    text = page.last_bot_message().inner_text()
+    assert "The articles don't say." in text and "Remove or widen the filters (source agro.example)" in text
+    assert "filtered: source agro.example" in page.inner_text("#nd-status")
 
-    page.fill("#nd-since input, #nd-since textarea", "")
+    _pick(page, "#nd-source", "Any source")
+    _pick(page, "#nd-author", "Leyla Mammadova (2)")
+    _date(page, "#nd-since", "2024-01-01")
+    _date(page, "#nd-until", "2023-01-01")
+    page.ask(BRIDGE_Q)
+    assert "since (2024-01-01) is after until (2023-01-01)" in page.last_bot_message().inner_text()
+
+    _date(page, "#nd-since", "2023-09-01")
+    _date(page, "#nd-until", "")
     page.ask(BRIDGE_Q)
     assert "100 meters" in page.last_bot_message().inner_text()
+    assert "author Leyla Mammadova · since 1 September 2023" in page.inner_text("#nd-status")
     page.ask("And how wide will it be?")
     assert "31 meters wide" in page.last_bot_message().inner_text()
     # References of an earlier answer stay live, also while the article tab is showing.
     page.locator("#nd-chat a.nd-ref").last.click()
     page.wait_for_selector("#nd-context mark.nd-span", state="visible")
-    page.locator("#nd-chat a[href='#nd-cite-1-1']").click()  # turn 0 failed; turn 1 is the first answer
+    page.locator("#nd-chat a[href='#nd-cite-2-1']").click()  # turn 1 failed; turn 2 is the first answer
+    page.wait_for_selector("#nd-ctx-2-1", state="visible")  # that reference's view is open before going back
     page.get_by_role("tab", name="Sources").click()
-    page.wait_for_selector("#nd-card-1-1.nd-selected", state="visible")
+    page.wait_for_selector("#nd-card-2-1.nd-selected", state="visible")
 
     page.click("#nd-reset")
     page.wait_for_function("() => document.querySelectorAll('#nd-chat .nd-small').length === 0")
@@ -307,3 +367,138 @@ def test_launch__basic_auth_keeps_the_page_and_api_closed_without_credentials(as
         assert "refused" in client.predict(REFUSED_Q, api_name="/ask")
     finally:
         app.close()
+
+
+# -- the reader's flow on a phone and a desktop, light and dark -----------------------------------------------------
+
+VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
+INTERNAL = re.compile(r"\d\.\d\d|\(\s*<|covers|relevance|verification|retrieved|extractive")
+
+# WCAG contrast of an element's text on what is rendered behind it (backgrounds composited up to an opaque one).
+_CONTRAST = """(el) => {
+  const rgba = (c) => {
+    const p = c.match(/[\\d.]+/g).map(Number);
+    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+  };
+  const over = (top, base) => base.map((v, i) => top[i] * top[3] + v * (1 - top[3]));
+  const layers = [];
+  for (let e = el; e; e = e.parentElement) {
+    const c = rgba(getComputedStyle(e).backgroundColor);
+    if (c[3] > 0) { layers.push(c); if (c[3] >= 1) break; }
+  }
+  let bg = [255, 255, 255];
+  for (const c of layers.reverse()) bg = over(c, bg);
+  const fg = over(rgba(getComputedStyle(el).color), bg);
+  const lum = (rgb) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(rgb[0]) + 0.7152 * f(rgb[1]) + 0.0722 * f(rgb[2]); };
+  const [a, b] = [lum(fg), lum(bg)];
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+_IN_VIEW = """(el) => { const r = el.getBoundingClientRect();
+  return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight && r.left >= 0
+    && r.right <= window.innerWidth; }"""
+
+
+@pytest.fixture(scope="module")
+def shots() -> Path:
+    """Where the browser tests leave their screenshots (NEWSDESK_UI_SHOTS, default /tmp/newsdesk-ui-shots)."""
+    out = Path(os.environ.get("NEWSDESK_UI_SHOTS", "/tmp/newsdesk-ui-shots"))
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _sections(md: str) -> list[tuple[str, list[int], list[int]]]:
+    """(question, [n] in the answer, numbers of the listed sources) for each answer of an export."""
+    out = []
+    for block in md.split("\n## ")[1:]:
+        question, _, rest = block.partition("\n")
+        body, _, listed = rest.partition("### Sources")
+        out.append((question, [int(x) for x in re.findall(r"\[(\d+)\]", body)],
+                    [int(x) for x in re.findall(r"^\*\*\[(\d+)\]\*\*", listed, flags=re.MULTILINE)]))
+    return out
+
+
+def _wait_in_view(page, selector: str) -> None:
+    page.wait_for_function(f"() => {{ const el = document.querySelector({json.dumps(selector)}); "
+                           f"return el && ({_IN_VIEW})(el); }}")
+
+
+@pytest.mark.integration
+@pytest.mark.browser
+@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize("view", ["phone", "desktop"])
+def test_browser__reader_asks_reads_the_passage_exports_and_comes_back(open_page, server, shots, view, theme):
+    phone = view == "phone"
+    page = open_page(viewport=VIEWPORTS[view], color_scheme=theme, has_touch=phone, is_mobile=phone,
+                     accept_downloads=True)
+    name = f"{view}-{theme}"
+    page.wait_for_selector("#nd-chat button.example")
+    assert page.evaluate("() => document.body.classList.contains('dark')") == (theme == "dark")
+    examples = page.locator("#nd-chat button.example").all_inner_texts()
+    assert any("Kura valley" in e for e in examples) and len(examples) <= 4  # from this store's titles
+    header = page.locator("#nd-header").bounding_box()
+    assert header["height"] < (60 if phone else 140), header  # a compact header on a phone
+
+    # An empty question gets a message, and nothing is asked.
+    page.click("#nd-send")
+    page.wait_for_selector("#nd-status .nd-warn")
+    assert "Type a question first" in page.inner_text("#nd-status")
+    assert page.locator("#nd-chat .message").count() == 0
+
+    page.ask(BRIDGE_Q)
+    if phone:  # the answer comes first: it sits above the sources on a phone
+        assert page.locator("#nd-chat").bounding_box()["y"] < page.locator("#nd-tabs").bounding_box()["y"]
+    page.screenshot(path=str(shots / f"{name}-1-answer.png"))
+    ref = page.locator("#nd-chat a.nd-ref").first
+    if phone:
+        ref.tap()
+    else:
+        ref.hover()
+        page.wait_for_selector("#nd-tip", state="visible")
+        assert "100 meters long" in page.inner_text("#nd-tip")  # the preview of the cited sentence
+        ref.click()
+    target = "#nd-ctx-0-1 .nd-article mark.nd-support"
+    page.wait_for_selector(target, state="visible")
+    _wait_in_view(page, target)  # the passage is on screen, in its article
+    if phone:
+        assert "100 meters long" in page.inner_text("#nd-tip")  # the tap's preview
+    for selector in (target, "#nd-ctx-0-1 .nd-article mark.nd-span", "#nd-chat a.nd-ref"):
+        ratio = page.locator(selector).first.evaluate(_CONTRAST)
+        print(f"contrast {name} {selector}: {ratio:.2f}")
+        assert ratio >= 4.5, (selector, theme, ratio)
+    page.screenshot(path=str(shots / f"{name}-2-passage.png"))
+    if phone:  # and back to the answer
+        page.click("#nd-ctx-0-1 a.nd-back")
+        _wait_in_view(page, "#nd-chat a.nd-ref[href='#nd-cite-0-1']")
+
+    # Export: the answer with its numbered sources, as Markdown.
+    page.get_by_role("tab", name="Sources").click()
+    cards = page.locator("#nd-sources .nd-card").count()
+    with page.expect_download() as download:
+        page.click("#nd-export")
+    assert download.value.suggested_filename.endswith(".md")
+    md = Path(download.value.path()).read_text(encoding="utf-8")
+    [(question, markers, listed)] = _sections(md)
+    assert question == BRIDGE_Q and sorted(set(markers)) == listed == list(range(1, cards + 1))
+    assert "100 meters long" in md
+
+    # A refusal in plain words, with no internal scores.
+    page.ask(REFUSED_Q)
+    refusal = page.last_bot_message().inner_text()
+    assert "The articles don't say." in refusal and "Try:" in refusal
+    assert not INTERNAL.search(refusal), refusal
+    page.screenshot(path=str(shots / f"{name}-3-refusal.png"))
+
+    # Back later: the conversation is in this browser's list and reopens with its earlier turns.
+    page.goto(server, wait_until="domcontentloaded")
+    page.wait_for_selector("#nd-question textarea")
+    page.click("#nd-history .label-wrap")
+    item = page.locator("#nd-conversations label").filter(has_text=BRIDGE_Q).first
+    item.click()
+    page.wait_for_function("() => document.querySelectorAll('#nd-chat .nd-small').length >= 2")
+    chat = page.inner_text("#nd-chat")
+    assert BRIDGE_Q in chat and "100 meters long" in chat and REFUSED_Q in chat
+    page.locator("#nd-chat a.nd-ref").first.click()
+    page.wait_for_selector("#nd-ctx-0-1 .nd-article mark.nd-support", state="visible")
+    page.screenshot(path=str(shots / f"{name}-4-reopened.png"), full_page=True)
+    assert not page.dialogs

@@ -1,5 +1,6 @@
 """ui.format: Answer/Citation/Article -> chat messages and HTML, tested without a server."""
 
+import html
 import re
 import subprocess
 import sys
@@ -158,13 +159,106 @@ def test_parse_ref_href__round_trips_ref_href():
     assert fmt.parse_ref_href("#elsewhere") is None
 
 
-def test_answer_message__has_links_as_of_latency_and_notes():
-    a = answer(notes=("fallback: the LLM failed; extractive answer",), answerer="extractive (fallback)")
+def test_answer_message__has_links_as_of_one_latency_and_plain_notes():
+    a = answer(notes=("the LLM failed (timeout); this is the extractive answer instead",
+                      "2 unsupported sentence(s) removed"), answerer="extractive (fallback)")
     content = fmt.answer_message(a, 5)["content"]
     assert 'href="#nd-cite-5-1"' in content
     assert "as of 28 September 2023" in content
-    assert "answered in 431 ms" in content
-    assert "fallback" in content
+    assert content.count("answered in") == 1 and "answered in 431 ms" in content
+    shown = content.replace("\\", "")
+    assert "The language model did not answer, so this answer quotes the articles directly." in shown
+    assert "2 sentences the articles do not back up were left out." in shown
+    assert "timeout" not in shown and "unsupported sentence(s)" not in shown
+
+
+@pytest.mark.parametrize("note", ["best sentence covers 0.17 of the question (< 0.4)",
+                                  "no sentence shares a word with the question",
+                                  "nothing relevant enough was retrieved", "verification removed every sentence",
+                                  "the LLM found no answer in the passages", "some future diagnostic 0.93 < 1.2"])
+def test_answer_message__refusal_tells_what_was_missing_without_internal_numbers(note):
+    a = answer(text="The articles don't say: nothing in the store answers this question.", cites=[], refused=True,
+               as_of=None, notes=(note,), timings_ms={})
+    shown = fmt.answer_message(a, 0)["content"].replace("\\", "")
+    assert "The articles don't say." in shown and "Try:" in shown
+    assert not re.search(r"\d\.\d|<\s*\d|covers|relevance|verification|LLM", shown), shown
+    assert "broader question" in shown and "pick dates" in shown
+
+
+def test_refusal_suggestions__active_filters_come_first_and_dates_only_when_unset():
+    tips = fmt.refusal_suggestions({"source": "cnn.com", "since": "2023-01-01", "author": None})
+    assert tips[0] == "Remove or widen the filters (source cnn.com · since 2023-01-01): the answer may be elsewhere."
+    assert not any("pick dates" in t for t in tips)
+    assert any("pick dates" in t for t in fmt.refusal_suggestions({}))
+    assert not any("pick dates" in t for t in fmt.refusal_suggestions({}, as_of="2023-01-01"))
+
+
+def test_answer_message__searched_for_shows_only_when_the_query_differs():
+    follow = answer(question="And how wide?", query="How wide will the Astarachay bridge be?")
+    shown = fmt.answer_message(follow, 1)["content"].replace("\\", "")
+    assert "searched for “How wide will the Astarachay bridge be?”" in shown
+    long = answer(question="And then?", query="And then? (" + "bridge river border " * 20 + ")")
+    small = fmt.answer_message(long, 0)["content"].replace("\\", "")
+    assert "searched for “And then? (bridge river border bridge" in small and "…”" in small
+    assert len(re.search(r"searched for “[^”]*”", small).group(0)) < 120
+    same = answer(question="How long is the bridge?", query="how long is the bridge")
+    assert "searched for" not in fmt.answer_message(same, 0)["content"]
+
+
+def test_answer_message__reference_title_previews_the_cited_sentence_escaped():
+    a = answer(cites=[citation(title='Bridge "<b>" talks',
+                               passage='Talks began. The bridge will be 100 meters long and 31 meters wide. Soon.')])
+    content = fmt.answer_message(a, 0)["content"]
+    m = re.search(r'title="([^"]*)"', content)
+    assert m and html.unescape(m.group(1)) == ('[1] Bridge "<b>" talks — “The bridge will be 100 meters long and 31 '
+                                               'meters wide.”')
+    assert "<b>" not in content
+
+
+def test_citation_previews__long_sentences_are_shortened_on_a_word():
+    long = "The bridge " + "very " * 60 + "long."
+    a = answer(text=f"{long} [1]", cites=[citation(passage=long)])
+    preview = fmt.citation_previews(a)[1]
+    assert preview.endswith("…”") and len(preview) < 230 and "very ver…" not in preview
+
+
+def test_metadata_citation__compact_line_card_and_details_view_without_a_span():
+    # The answerer's metadata citations quote "field: value" and have no offsets.
+    meta = citation(2, kind="metadata", field="author", passage="author: Leyla Mammadova", start=None, end=None)
+    a = answer(text="It is long [1]. The article is by Leyla Mammadova [2].", cites=[citation(), meta])
+    content = fmt.answer_message(a, 3)["content"].replace("\\", "")
+    assert 'href="#nd-cite-3-2"' in content and "author of “Bridge talks”: Leyla Mammadova" in content
+    card = fmt.sources_html(a, turn=3)
+    assert 'id="nd-card-3-2"' in card and "From the article's details: author" in card
+    assert '<mark class="nd-support">Leyla Mammadova</mark>' in card
+    art = Article(id="a1", title="Bridge talks", text="First paragraph.\n\nSecond.", author="Leyla Mammadova",
+                  published="2023-09-28")
+    view = fmt.context_html(meta, art, turn=3)
+    assert 'id="nd-ctx-3-2"' in view and "nd-span" not in view
+    assert 'author: <mark class="nd-support">Leyla Mammadova</mark>' in view and "First paragraph." in view
+    assert "date: 28 September 2023" in view
+
+
+def test_metadata_citation__a_date_reads_as_a_day_in_the_line_and_the_preview():
+    meta = citation(1, kind="metadata", field="published", passage="published: 2023-09-28", start=None, end=None)
+    a = answer(text="“Bridge talks” was published on 28 September 2023 [1].", cites=[meta])
+    assert "date of “Bridge talks”: 28 September 2023" in fmt.answer_message(a, 0)["content"].replace("\\", "")
+    assert fmt.citation_previews(a)[1] == "[1] Bridge talks — “date: 28 September 2023”"
+
+
+def test_answer_message__a_specific_refusal_keeps_what_it_says_is_missing():
+    a = answer(text="The articles don't say: the catalog has no author for “Bridge talks”.", cites=[], refused=True,
+               notes=("the catalog has no author for a1",))
+    shown = fmt.answer_message(a, 0)["content"].replace("\\", "")
+    assert "The articles don't say." in shown and "The catalog has no author for “Bridge talks”." in shown
+    assert "for a1" not in shown
+
+
+@pytest.mark.parametrize("score, label", [(0.72, "High"), (0.55, "High"), (0.44, "Medium"), (0.2, "Low")])
+def test_relevance_html__a_level_with_the_number_only_in_the_tooltip(score, label):
+    out = fmt.relevance_html(score)
+    assert f"{label} match" in out and f'title="relevance {score:.2f}' in out
+    assert re.sub(r'title="[^"]*"', "", out).count(f"{score:.2f}") == 0
 
 
 # -- refusals and errors ----------------------------------------------------------------------------------------
@@ -174,7 +268,7 @@ def test_answer_message__refusal_is_plain_with_no_references():
                as_of=None, notes=("nothing relevant enough was retrieved",))
     content = fmt.answer_message(a, 0)["content"]
     assert 'class="nd-ref"' not in content and "<sup" not in content
-    assert "nd-refusal" in content and "no sources are shown" in content
+    assert "nd-refusal" in content and "No article in the store is about this" in content.replace("\\", "")
     assert "as of" not in content
 
 
@@ -199,7 +293,7 @@ def test_error_message__escaped_and_from_the_assistant():
 def test_sources_html__card_has_title_source_date_url_score_and_highlight():
     out = fmt.sources_html(answer(), turn=2, selected=1)
     assert "Bridge talks" in out and "azernews.az" in out and "28 September 2023" in out
-    assert "relevance 0.44" in out and 'href="https://example.com/bridge"' in out
+    assert 'title="relevance 0.44' in out and "Medium match" in out and 'href="https://example.com/bridge"' in out
     assert '<mark class="nd-support">The bridge will be 100 meters long and 31 meters wide.</mark>' in out
     assert "nd-selected" in out and 'href="#nd-cite-2-1"' in out
 
@@ -254,8 +348,23 @@ def test_stats_html__counts_dates_model():
     assert "2 January 2023 – 28 September 2023" in out and "all-MiniLM-L6-v2" in out
 
 
-def test_source_choices__named_sources_only():
-    assert fmt.source_choices({"sources": {"cnn.com": 3, "": 2, "bbc.co.uk": 1}}) == ["cnn.com", "bbc.co.uk"]
+def test_source_choices__any_then_named_sources_with_counts():
+    assert fmt.source_choices({"sources": {"cnn.com": 3, "": 2, "bbc.co.uk": 1}}) == [
+        ("Any source", ""), ("cnn.com (3)", "cnn.com"), ("bbc.co.uk (1)", "bbc.co.uk")]
+    assert fmt.author_choices([("Ann Lee", 1200), ("", 3)]) == [("Any author", ""), ("Ann Lee (1,200)", "Ann Lee")]
+
+
+def test_example_questions__from_titles_deduplicated_at_most_four():
+    titles = ["Typhoon Maysak heads for the Philippines", None, "Short", "typhoon maysak heads for the philippines",
+              "x" * 200, "Pluto image sent back", "Cambridge may bring back tests", "Curry breaks his record",
+              "MH370 search area doubles"]
+    got = fmt.example_questions(titles)
+    assert got == ["What do the articles say about “Typhoon Maysak heads for the Philippines”?",
+                   "What do the articles say about “Pluto image sent back”?",
+                   "What do the articles say about “Cambridge may bring back tests”?",
+                   "What do the articles say about “Curry breaks his record”?"]
+    assert fmt.example_questions([]) == [] and "Ask a question" in fmt.question_placeholder({})
+    assert fmt.question_placeholder({"articles": 1}) == "Ask about the 1 article…"
 
 
 # -- layering ---------------------------------------------------------------------------------------------------
@@ -268,7 +377,15 @@ def test_format_and_cli_do_not_import_gradio():
     assert out.stdout.strip() == "False"
 
 
-def test_status_text__latency_and_active_filters():
+def test_filters_text__active_filters_and_as_of_no_latency():
     filters = {"source": "cnn.com", "author": None, "since": "2023-01-01"}
-    out = fmt.status_text(answer(timings_ms={"total": 431.4}), filters)
-    assert out.replace("\\", "") == "answered in 431 ms · source cnn.com · since 2023-01-01"
+    out = fmt.filters_text(filters, "2023-06-01")
+    assert out.replace("\\", "") == "filtered: source cnn.com · since 1 January 2023 · as of 1 June 2023"
+    assert fmt.filters_text({"source": None}) == ""
+
+
+@pytest.mark.parametrize("value, expected", [("2023-09-28", "2023-09-28"), ("2023-09-28 00:00:00", "2023-09-28"),
+                                             (1695859200.0, "2023-09-28"), ("", None), (None, None), ("  ", None),
+                                             ("28/09/2023", "28/09/2023")])
+def test_date_input__picker_values_become_iso_days_and_garbage_passes_through(value, expected):
+    assert fmt.date_input(value) == expected
