@@ -347,6 +347,8 @@ def ingest_paths(
                 article = item.article
                 assert article is not None
                 n_seen += 1
+                if progress:  # per article too: batches are written minutes apart on a slow machine
+                    progress(n_seen, result.chunks_embedded)
                 file_articles.setdefault(item.file, set()).add(article.id)
                 if article.id in seen_ids:  # two records with one id: the first one wins
                     result.duplicates.append({"path": item.origin, "duplicate_of": article.id,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.errors import NewsdeskError
+from rag.errors import NewsdeskError, UserError
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Any:
@@ -29,26 +29,19 @@ def _print_json(obj: Any) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from ingest import ingest_paths
+    from rag.progress import Progress
 
     settings = _settings(args)
-    bar = None
-    if sys.stderr.isatty() or os.environ.get("NEWSDESK_PROGRESS") == "1":
-        from tqdm import tqdm
-
-        bar = tqdm(desc="ingest", unit=" articles", file=sys.stderr, dynamic_ncols=True)
+    bar = Progress("ingest")  # a bar on a terminal, a line every few seconds when stderr is redirected
 
     def progress(articles: int, chunks: int) -> None:
-        if bar is not None:
-            bar.n = articles
-            bar.set_postfix(chunks_embedded=chunks, refresh=False)
-            bar.refresh()
+        bar.update(articles=articles, chunks_embedded=chunks)
 
     try:
         result = ingest_paths([Path(p) for p in args.paths], settings, sync=args.sync, dry_run=args.dry_run,
                               progress=progress)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     if args.json:
         _print_json(result.to_dict())
     else:
@@ -94,10 +87,15 @@ def format_answer(answer: Any, *, full: bool = False) -> str:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from rag.assistant import Assistant
+    from ui.service import open_assistant
 
-    assistant = Assistant.open(settings=_settings(args))
-    answer = assistant.ask(args.question, filters=_filters(args), top_k=args.top_k, answerer=args.answerer)
+    if args.batch:
+        return _ask_batch(args)
+    if args.question is None:
+        raise UserError('ask needs a question: newsdesk ask "QUESTION" (or --batch FILE)')
+    assistant = open_assistant(_settings(args))
+    answer = assistant.ask(args.question, filters=_filters(args), top_k=args.top_k, answerer=args.answerer,
+                           as_of=args.as_of)
     if args.json:
         _print_json(answer.to_dict())
     else:
@@ -105,16 +103,34 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_chat(args: argparse.Namespace) -> int:
-    from rag.assistant import Assistant
-    from rag.types import Answer
+def _ask_batch(args: argparse.Namespace) -> int:
+    from rag.progress import Progress
+    from ui.batch import read_questions, run_batch
+    from ui.service import open_assistant
 
-    assistant = Assistant.open(settings=_settings(args))
+    if args.question is not None:
+        raise UserError("give either a QUESTION or --batch FILE, not both")
+    items = read_questions(args.batch)  # a missing file fails before the model loads
+    assistant = open_assistant(_settings(args))
+    bar = Progress("ask", total=len(items))
+    try:
+        failed = run_batch(assistant, items, sys.stdout, workers=args.workers, top_k=args.top_k,
+                           answerer=args.answerer, progress=bar,
+                           defaults={"filters": {k: v for k, v in _filters(args).items() if v}, "as_of": args.as_of})
+    finally:
+        bar.close()
+    print(f"ask: {len(items) - failed} answered, {failed} failed", file=sys.stderr)
+    return 3 if failed else 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from rag.types import Answer
+    from ui.service import open_assistant
+
+    assistant = open_assistant(_settings(args))
     stats = assistant.stats()
     print(f"newsdesk chat over {stats['articles']} articles ({stats['chunks']} passages). "
           "Commands: /sources, /reset, /quit.")
-    if not stats["articles"]:
-        print("The store is empty: run `newsdesk ingest PATH` first.")
     history: list[dict[str, str]] = []
     last: Answer | None = None
     while True:
@@ -199,8 +215,25 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from ui.app import serve
+    from ui.service import require_store
+
+    settings = _settings(args)
+    require_store(settings)
+    serve(settings, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ui.api import serve
 
     serve(_settings(args), host=args.host, port=args.port)
+    return 0
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from ui.mcp_server import serve
+
+    serve(_settings(args), http=args.http, host=args.host, port=args.port)
     return 0
 
 
@@ -232,10 +265,14 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--until", metavar="YYYY-MM-DD", help="only articles published on or before")
         s.add_argument("--answerer", choices=["extractive", "openai"], default=None)
 
-    s = sub.add_parser("ask", help="answer one question")
-    s.add_argument("question")
+    s = sub.add_parser("ask", help="answer one question, or a file of them (--batch)")
+    s.add_argument("question", nargs="?")
     s.add_argument("--json", action="store_true")
     s.add_argument("--top-k", type=int, default=None)
+    s.add_argument("--as-of", metavar="YYYY-MM-DD", default=None, help="the day the question is asked")
+    s.add_argument("--batch", metavar="FILE", help="a question per line, or JSONL records {question, as_of?, "
+                   "filters?, history?}; one ask --json object per line on stdout ('-' reads stdin)")
+    s.add_argument("--workers", type=int, default=4, help="questions answered at once with --batch")
     add_filters(s)
     s.set_defaults(func=cmd_ask)
 
@@ -247,6 +284,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=7860)
     s.set_defaults(func=cmd_ui)
+
+    s = sub.add_parser("serve", help="HTTP API: OpenAI-compatible /v1/chat/completions, /v1/ask, /v1/search, ...")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("mcp", help="MCP server (stdio; --http for streamable HTTP): search_articles, ask, get_article")
+    s.add_argument("--http", action="store_true", help="serve streamable HTTP at http://HOST:PORT/mcp")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8001)
+    s.set_defaults(func=cmd_mcp)
 
     s = sub.add_parser("stats", help="what the store holds")
     s.add_argument("--json", action="store_true")
