@@ -280,7 +280,7 @@ class Assistant:
         _check_date("until", flt.until)
         if flt.since and flt.until and flt.since > flt.until:
             raise UserError(f"since ({flt.since}) is after until ({flt.until})")
-        k = top_k or self.settings.top_k
+        k = self.settings.top_k if top_k is None else top_k  # 0 is a mistake to report, not "the default"
         if not 1 <= k <= 100:
             raise UserError(f"top_k must be between 1 and 100, not {k}")
         name = answerer or self.settings.answerer
