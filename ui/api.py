@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from rag.errors import LLMError, NewsdeskError, StoreLockedError, UserError
 from rag.types import Answer
 from ui import service
-from ui.service import FiltersIn, Turn
+from ui.service import ArticleFilters, Turn
 
 MODEL = "newsdesk"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -45,7 +45,7 @@ class AskIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(description="the question about the articles")
     history: list[Turn] | None = Field(None, description="earlier turns, oldest first, for a follow-up question")
-    filters: FiltersIn | None = None
+    filters: ArticleFilters | None = None
     as_of: str | None = Field(None, description="the day the question is asked (YYYY-MM-DD; default today)")
     top_k: int | None = Field(None, description="passages to answer from (1-100; default the store's setting)")
     answerer: Literal["extractive", "openai"] | None = None
@@ -54,7 +54,7 @@ class AskIn(BaseModel):
 class SearchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     query: str = Field(description="what to search the articles for")
-    filters: FiltersIn | None = None
+    filters: ArticleFilters | None = None
     top_k: int | None = Field(None, description="passages to return (1-100)")
     history: list[Turn] | None = Field(None, description="earlier turns, when the query is a follow-up")
 
@@ -76,7 +76,7 @@ class ChatIn(BaseModel):
     stream: bool = False
     stream_options: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = Field(None, description="source, author, since, until, as_of, top_k")
-    filters: FiltersIn | None = None
+    filters: ArticleFilters | None = None
     as_of: str | None = None
     top_k: int | None = None
 

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from rag.errors import NewsdeskError
 from ui import service
-from ui.service import FiltersIn
+from ui.service import ArticleFilters
 
 INSTRUCTIONS = (
     "newsdesk answers questions from a private corpus of news and analysis articles. Prefer `ask` for a question "
@@ -25,7 +25,7 @@ INSTRUCTIONS = (
     "`get_article` to read a whole article named by an `article_id` from either. Quote the [n] citations (title, "
     "source, date, url) when you pass an answer on.")
 
-Filters = Annotated[FiltersIn | None, Field(description="optional metadata filters: source (e.g. cnn.com), "
+Filters = Annotated[ArticleFilters | None, Field(description="optional metadata filters: source (e.g. cnn.com), "
                                                         "author, since and until (YYYY-MM-DD, inclusive)")]
 
 
@@ -35,7 +35,8 @@ def build_mcp(assistant: Any) -> Any:
     from mcp.server.mcpserver.exceptions import ToolError
     from mcp.types import ToolAnnotations
 
-    server = MCPServer("newsdesk", instructions=INSTRUCTIONS)
+    # WARNING: the SDK logs every failed tool call at INFO on stderr, which an MCP client shows as server noise.
+    server = MCPServer("newsdesk", instructions=INSTRUCTIONS, log_level="WARNING")
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False, idempotent_hint=True)
 
     def call(fn: Any, *args: Any, **kwargs: Any) -> Any:

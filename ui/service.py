@@ -17,7 +17,7 @@ from rag.errors import SettingsError, UserError
 from rag.types import Article, Passage
 
 
-class FiltersIn(BaseModel):
+class ArticleFilters(BaseModel):
     """The metadata filters, as the HTTP API and the MCP tools take them."""
 
     model_config = ConfigDict(extra="forbid")
