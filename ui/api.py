@@ -151,7 +151,9 @@ def chat_arguments(body: ChatIn) -> dict[str, Any]:
     if not turns or turns[-1].role != "user":
         raise UserError("the last message must be the user's question (role \"user\")")
     question = _text_of(turns[-1])
-    history = [{"role": m.role, "content": _text_of(m)} for m in turns[:-1] if _text_of(m).strip()]
+    # An earlier reply of ours may end with its sources list (serve --sources): the conversation is the text above.
+    history = [{"role": m.role, "content": _text_of(m).split(SOURCES_HEADING, 1)[0]} for m in turns[:-1]
+               if _text_of(m).strip()]
     meta = dict(body.metadata or {})
     filters: dict[str, Any] = {k: meta.pop(k) for k in ("source", "author", "since", "until") if meta.get(k)}
     if body.filters is not None:
@@ -165,6 +167,29 @@ def chat_arguments(body: ChatIn) -> dict[str, Any]:
             raise UserError(f"top_k must be a whole number, not {top_k!r}") from None
     return {"question": question, "history": history, "filters": filters or None, "as_of": as_of or None,
             "top_k": top_k}
+
+
+SOURCES_HEADING = "\n\nSources:\n"
+
+
+def sources_footer(answer: Answer) -> str:
+    """The citations as a Markdown list to append to a reply, for chat apps that show only the text.
+
+    >>> from rag.types import Citation
+    >>> c = Citation(1, "a", "a-1", "Bridge deal", "https://x.example/b", "2023-09-28", "x.example", "...", 0, 3, 0.5)
+    >>> print(sources_footer(Answer("q", "It is long [1].", False, (c,))).strip())
+    Sources:
+    - [1] [Bridge deal](https://x.example/b) — x.example, 2023-09-28
+    """
+    if not answer.citations:
+        return ""
+    lines = []
+    for c in answer.citations:
+        title = (c.title or "Untitled").replace("[", "(").replace("]", ")")
+        shown = f"[{title}]({c.url})" if c.url and c.url.startswith(("http://", "https://")) else title
+        meta = ", ".join(x for x in (c.source, c.published) if x)
+        lines.append(f"- [{c.n}] {shown}" + (f" — {meta}" if meta else ""))  # a list: one line each
+    return SOURCES_HEADING + "\n".join(lines)
 
 
 def _usage(arguments: dict[str, Any], answer: Answer) -> dict[str, int]:
@@ -186,13 +211,13 @@ def _sse(obj: Any) -> str:
     return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n"
 
 
-def _stream_chunks(answer: Answer, arguments: dict[str, Any], include_usage: bool) -> Iterator[str]:
+def _stream_chunks(answer: Answer, text: str, arguments: dict[str, Any], include_usage: bool) -> Iterator[str]:
     """The verified answer as chat.completion.chunk events, the citations on the last one, then [DONE]."""
     base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk", "created": int(time.time()),
             "model": MODEL}
     yield _sse({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
                                      "finish_reason": None}]})
-    for piece in re.findall(r"\s*\S+", answer.text):  # word by word, as LLMs stream
+    for piece in re.findall(r"\s*\S+", text):  # word by word, as LLMs stream
         yield _sse({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
     yield _sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], **_extras(answer)})
     if include_usage:
@@ -216,8 +241,11 @@ def authorize(request: Request, credentials: Annotated[HTTPAuthorizationCredenti
                        "authentication_error", "invalid_api_key")
 
 
-def build_api(assistant: Any, *, token: str | None = None) -> FastAPI:
-    """The FastAPI app over one Assistant (thread-safe: FastAPI runs each request in its worker threads)."""
+def build_api(assistant: Any, *, token: str | None = None, sources: bool = False) -> FastAPI:
+    """The FastAPI app over one Assistant (thread-safe: FastAPI runs each request in its worker threads).
+
+    `sources`: chat replies end with a Markdown list of their citations (for apps that show only the text).
+    """
     from fastapi_offline import FastAPIOffline
 
     app = FastAPIOffline(title="newsdesk", version="1", description=(
@@ -273,13 +301,14 @@ def build_api(assistant: Any, *, token: str | None = None) -> FastAPI:
         # verification later cut), and a failure still gets its status code rather than a broken stream.
         answer = run(assistant.ask, arguments["question"], history=arguments["history"],
                      filters=arguments["filters"], as_of=arguments["as_of"], top_k=arguments["top_k"])
+        text = answer.text + (sources_footer(answer) if sources else "")
         if body.stream:
             include_usage = bool((body.stream_options or {}).get("include_usage"))
-            return StreamingResponse(_stream_chunks(answer, arguments, include_usage),
+            return StreamingResponse(_stream_chunks(answer, text, arguments, include_usage),
                                      media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
         return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
                 "model": MODEL, "choices": [{"index": 0, "finish_reason": "stop",
-                                             "message": {"role": "assistant", "content": answer.text}}],
+                                             "message": {"role": "assistant", "content": text}}],
                 "usage": _usage(arguments, answer), **_extras(answer)}
 
     @app.post("/v1/ask", dependencies=guarded, summary="one answer: the `newsdesk ask --json` object")
@@ -302,12 +331,12 @@ def build_api(assistant: Any, *, token: str | None = None) -> FastAPI:
     return app
 
 
-def serve(settings: Any, host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(settings: Any, host: str = "127.0.0.1", port: int = 8000, *, sources: bool = False) -> None:
     """`newsdesk serve`: check the store, open the Assistant, serve the API until Ctrl+C."""
     import uvicorn
 
     assistant = service.open_assistant(settings)
-    app = build_api(assistant, token=settings.api_token)
+    app = build_api(assistant, token=settings.api_token, sources=sources)
     if host in LOOPBACK:
         from starlette.middleware.trustedhost import TrustedHostMiddleware
 

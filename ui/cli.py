@@ -226,7 +226,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from ui.api import serve
 
-    serve(_settings(args), host=args.host, port=args.port)
+    serve(_settings(args), host=args.host, port=args.port, sources=args.sources)
     return 0
 
 
@@ -288,6 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="HTTP API: OpenAI-compatible /v1/chat/completions, /v1/ask, /v1/search, ...")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--sources", action="store_true", help="end each chat reply with a list of its sources, for "
+                   "chat apps that show only the text (Open WebUI, LibreChat)")
     s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("mcp", help="MCP server (stdio; --http for streamable HTTP): search_articles, ask, get_article")

@@ -17,7 +17,7 @@ import pytest
 from rag.assistant import Assistant
 from rag.testing import ErrorReply, FakeOpenAIServer, free_port
 from tests.ui.conftest import ROOT, newsdesk_env, newsdesk_process, serve_in_thread  # noqa: F401
-from ui.api import build_api, chat_arguments
+from ui.api import ChatIn, build_api, chat_arguments
 
 pytestmark = pytest.mark.integration
 
@@ -90,14 +90,28 @@ def test_chat__history_and_filters_from_extra_body_and_metadata(client):
 
 
 def test_chat__arguments_from_a_request():
-    from ui.api import ChatIn
-
     body = ChatIn(messages=[{"role": "user", "content": [{"type": "text", "text": "Who"}, {"type": "image_url"}]}],
                   metadata={"source": "cnn.com", "as_of": "2022-06-17", "top_k": "3"},
                   filters={"until": "2022-06-30"})
     args = chat_arguments(body)
     assert args == {"question": "Who", "history": [], "filters": {"source": "cnn.com", "until": "2022-06-30"},
                     "as_of": "2022-06-17", "top_k": 3}
+
+
+def test_chat__sources_option_appends_the_list_and_history_drops_it(sample_assistant):
+    with serve_in_thread(build_api(sample_assistant, sources=True)) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=60)
+        reply = client.chat.completions.create(model="newsdesk", messages=[{"role": "user", "content": BRIDGE_Q}])
+        text = reply.choices[0].message.content
+        answer, _, sources = text.partition("\n\nSources:\n")
+        title = reply.model_extra["citations"][0]["title"]
+        assert "[1]" in answer and sources.startswith(f"- [1] {title} — 2023-09-28")
+        streamed = client.chat.completions.create(model="newsdesk", stream=True,
+                                                  messages=[{"role": "user", "content": BRIDGE_Q}])
+        assert "".join(c.choices[0].delta.content or "" for c in streamed if c.choices) == text
+    body = ChatIn(messages=[{"role": "user", "content": "Tell me about the bridge."},
+                            {"role": "assistant", "content": text}, {"role": "user", "content": "How wide?"}])
+    assert chat_arguments(body)["history"][1]["content"] == answer
 
 
 def test_models__lists_newsdesk(client):
