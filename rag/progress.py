@@ -24,7 +24,7 @@ class Progress:
     while counts are known, one line "DESC: 120 articles, 840 chunks_embedded (35 s)".
     """
 
-    def __init__(self, desc: str, *, total: int | None = None, stream: TextIO | None = None,
+    def __init__(self, desc: str, *, total: int | None = None, unit: str = "it", stream: TextIO | None = None,
                  interval: float | None = None, bar: bool | None = None) -> None:
         self.desc, self.total = desc, total
         self.stream = stream or sys.stderr
@@ -37,11 +37,12 @@ class Progress:
         self._done = threading.Event()
         use_bar = bar if bar is not None else (self.stream.isatty() or os.environ.get("NEWSDESK_PROGRESS") == "1")
         self._bar: Any = None
+        self._drawn = 0.0
         self._thread: threading.Thread | None = None
         if use_bar:
             from tqdm import tqdm
 
-            self._bar = tqdm(desc=desc, total=total, file=self.stream, dynamic_ncols=True)
+            self._bar = tqdm(desc=desc, total=total, unit=unit, file=self.stream, dynamic_ncols=True)
         elif interval > 0:
             self._thread = threading.Thread(target=self._tick, daemon=True, name="newsdesk-progress")
             self._thread.start()
@@ -53,7 +54,10 @@ class Progress:
             first, *rest = counts.items()
             self._bar.n = first[1]
             self._bar.set_postfix(dict(rest), refresh=False)
-            self._bar.refresh()
+            now = time.monotonic()
+            if now - self._drawn >= 0.1:  # callers may update per item; a terminal needs ten frames a second
+                self._drawn = now
+                self._bar.refresh()
         elif self.interval <= 0:
             self._line()
 
@@ -76,4 +80,5 @@ class Progress:
     def close(self) -> None:
         self._done.set()
         if self._bar is not None:
+            self._bar.refresh()
             self._bar.close()

@@ -32,7 +32,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from rag.progress import Progress
 
     settings = _settings(args)
-    bar = Progress("ingest")  # a bar on a terminal, a line every few seconds when stderr is redirected
+    bar = Progress("ingest", unit=" articles")  # a bar on a terminal, else a line every few seconds
 
     def progress(articles: int, chunks: int) -> None:
         bar.update(articles=articles, chunks_embedded=chunks)
@@ -112,7 +112,7 @@ def _ask_batch(args: argparse.Namespace) -> int:
         raise UserError("give either a QUESTION or --batch FILE, not both")
     items = read_questions(args.batch)  # a missing file fails before the model loads
     assistant = open_assistant(_settings(args))
-    bar = Progress("ask", total=len(items))
+    bar = Progress("ask", total=len(items), unit=" questions")
     try:
         failed = run_batch(assistant, items, sys.stdout, workers=args.workers, top_k=args.top_k,
                            answerer=args.answerer, progress=bar,
