@@ -335,6 +335,7 @@ def serve(settings: Any, host: str = "127.0.0.1", port: int = 8000, *, sources: 
     """`newsdesk serve`: check the store, open the Assistant, serve the API until Ctrl+C."""
     import uvicorn
 
+    service.check_port(host, port)
     assistant = service.open_assistant(settings)
     app = build_api(assistant, token=settings.api_token, sources=sources)
     if host in LOOPBACK:

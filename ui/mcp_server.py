@@ -106,6 +106,8 @@ class BearerGuard:
 
 def serve(settings: Any, *, http: bool = False, host: str = "127.0.0.1", port: int = 8001) -> None:
     """`newsdesk mcp [--http]`: check the store, open the Assistant, serve MCP until the client (or Ctrl+C) ends."""
+    if http:
+        service.check_port(host, port)
     assistant = service.open_assistant(settings)
     server = build_mcp(assistant)
     if not http:

@@ -58,6 +58,26 @@ def require_store(settings: Any) -> None:
         raise SettingsError(f"the store {root} holds no articles; {fix}")
 
 
+def check_port(host: str, port: int) -> None:
+    """Fail before any model loads when the server could not listen on host:port."""
+    import socket
+
+    if not 0 < port < 65536:
+        raise UserError(f"--port must be between 1 and 65535, not {port}")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        raise UserError(f"cannot listen on --host {host!r}: not an address of this machine") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            why = "is in use" if exc.errno == 98 else f"cannot be opened ({exc.strerror})"
+            raise UserError(f"port {port} on {host} {why}; choose another with --port") from None
+
+
 def open_assistant(settings: Any) -> Any:
     """The Assistant over `settings.store`, after `require_store`."""
     from rag.assistant import Assistant

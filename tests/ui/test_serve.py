@@ -243,3 +243,17 @@ def test_store_trap__missing_or_empty_store_fails_with_the_fix(tmp_path, command
         assert run.returncode == 2, run.stderr
         line = run.stderr.strip()
         assert "\n" not in line and "--store" in line and "NEWSDESK_STORE" in line and "newsdesk ingest" in line
+
+
+@pytest.mark.parametrize("command", [["serve"], ["mcp", "--http"]])
+def test_port_in_use__fails_with_one_line_before_loading_the_model(sample_store, command):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        run = subprocess.run([sys.executable, "-m", "ui.cli", "--store", str(sample_store.store), *command, "--port",
+                              str(port)], cwd=ROOT, env=newsdesk_env(), capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and run.stderr.strip() == \
+        f"newsdesk: error: port {port} on 127.0.0.1 is in use; choose another with --port"
