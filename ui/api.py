@@ -176,8 +176,9 @@ def sources_footer(answer: Answer) -> str:
     """The citations as a Markdown list to append to a reply, for chat apps that show only the text.
 
     >>> from rag.types import Citation
-    >>> c = Citation(1, "a", "a-1", "Bridge deal", "https://x.example/b", "2023-09-28", "x.example", "...", 0, 3, 0.5)
-    >>> print(sources_footer(Answer("q", "It is long [1].", False, (c,))).strip())
+    >>> c = Citation(n=1, article_id="a", chunk_id="a-1", title="Bridge deal", url="https://x.example/b",
+    ...              published="2023-09-28", source="x.example", passage="...", start=0, end=3, score=0.5)
+    >>> print(sources_footer(Answer(question="q", text="It is long [1].", refused=False, citations=(c,))).strip())
     Sources:
     - [1] [Bridge deal](https://x.example/b) — x.example, 2023-09-28
     """

@@ -11,7 +11,7 @@ cites each one. It needs no LLM and no network, and it never writes a word the a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from rag.store.bm25 import tokenize
@@ -173,6 +173,7 @@ class ExtractiveAnswerer:
     """
 
     name = "extractive"
+    streams = False
 
     def __init__(self, *, idf: Callable[[Sequence[str]], dict[str, float]] | None = None,
                  min_coverage: float = 0.4, max_sentences: int = 3) -> None:
@@ -254,3 +255,8 @@ class ExtractiveAnswerer:
         chosen.sort(key=lambda c: (c.passage_index, c.start))
         text = " ".join(cite(c.text, [c.passage_index + 1]) for c in chosen)
         return Draft(text, tuple(chosen))
+
+    def write(self, question: str, query: str, passages: Sequence[Passage],
+              history: Sequence[dict[str, str]] | None = None) -> Iterator[Draft]:
+        """The Answerer seam (rag.answer.base): no deltas, since the draft is chosen whole, then the draft."""
+        yield self.draft(question, passages, query)
