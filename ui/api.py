@@ -291,9 +291,18 @@ def build_api(assistant: Any, *, token: str | None = None, sources: bool = False
         return {"status": "ok", "articles": stats.get("articles", 0), "chunks": stats.get("chunks", 0),
                 "embedding_model": stats.get("embedding_model")}
 
+    model_card = {"id": MODEL, "object": "model", "created": 0, "owned_by": "newsdesk"}
+
     @app.get("/v1/models", dependencies=guarded, summary="the one model, `newsdesk`")
     def models() -> dict[str, Any]:
-        return {"object": "list", "data": [{"id": MODEL, "object": "model", "created": 0, "owned_by": "newsdesk"}]}
+        return {"object": "list", "data": [model_card]}
+
+    @app.get("/v1/models/{model}", dependencies=guarded, summary="the model `newsdesk`")
+    def model(model: str) -> dict[str, Any]:
+        if model != MODEL:
+            raise ApiError(404, f"the model {model!r} does not exist; this server answers as {MODEL!r}",
+                           "invalid_request_error", "model_not_found")
+        return model_card
 
     @app.post("/v1/chat/completions", dependencies=guarded, summary="OpenAI chat completions, plus `citations`")
     def chat_completions(body: ChatIn) -> Any:

@@ -116,6 +116,9 @@ def test_chat__sources_option_appends_the_list_and_history_drops_it(sample_assis
 
 def test_models__lists_newsdesk(client):
     assert [m.id for m in client.models.list()] == ["newsdesk"]
+    assert client.models.retrieve("newsdesk").owned_by == "newsdesk"
+    with pytest.raises(openai.NotFoundError, match="does not exist"):
+        client.models.retrieve("gpt-4o")
 
 
 # -- the newsdesk endpoints ---------------------------------------------------------------------------------------
