@@ -260,3 +260,20 @@ def test_port_in_use__fails_with_one_line_before_loading_the_model(sample_store,
                               str(port)], cwd=ROOT, env=newsdesk_env(), capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and run.stderr.strip() == \
         f"newsdesk: error: port {port} on 127.0.0.1 is in use; choose another with --port"
+
+
+def test_errors__status_codes_of_the_failures():
+    import sqlite3
+
+    from rag.errors import LLMError, SettingsError, StoreLockedError
+    from ui.api import _classify
+    from ui.service import ArticleNotFoundError
+
+    cases = {StoreLockedError("another newsdesk ingest is writing"): (503, "store_locked"),
+             sqlite3.OperationalError("database is locked"): (503, "store_locked"),
+             LLMError("the LLM at http://x timed out"): (503, "llm_unavailable"),
+             ArticleNotFoundError("no article"): (404, "article_not_found"),
+             SettingsError("the openai answerer needs llm_model"): (400, None)}
+    for exc, (status, code) in cases.items():
+        error = _classify(exc)
+        assert (error.status, error.code) == (status, code), exc
