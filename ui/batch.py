@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from rag.console import Progress
 from rag.errors import NewsdeskError, UserError
-from rag.progress import Progress
 from rag.types import Answer
 
 

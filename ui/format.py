@@ -93,7 +93,8 @@ def latency_text(answer: Answer) -> str:
 def status_text(answer: Answer, filters: Mapping[str, str | None] | None = None) -> str:
     """The line under the question box: latency, and the filters the answer was given, escaped for markdown.
 
-    >>> print(status_text(Answer(question="q", text="a", refused=False, timings_ms={"total": 12.0}), {"source": "cnn.com", "since": None}))
+    >>> answer = Answer(question="q", text="a", refused=False, timings_ms={"total": 12.0})
+    >>> print(status_text(answer, {"source": "cnn.com", "since": None}))
     answered in 12 ms · source cnn\\.com
     """
     parts = [latency_text(answer)] + [f"{k} {v}" for k, v in (filters or {}).items() if v]

@@ -8,8 +8,8 @@ import json
 import subprocess
 import sys
 
+from rag.console import Progress
 from rag.errors import UserError
-from rag.progress import Progress
 from tests.ui.conftest import ROOT, newsdesk_env
 from ui.cli import main
 

@@ -1,20 +1,44 @@
-"""Progress on stderr for long commands: a bar on a terminal, and a plain line every few seconds otherwise
-(output redirected to a file or a CI log), so a long ingest never sits silent.
+"""What the command-line packages (ingest, ui, eval) share: settings from the global flags, one JSON line on
+stdout, and progress on stderr: a bar when someone is watching, else (`Progress`) a plain line every few seconds,
+so a long command with its output redirected to a file or a CI log never sits silent.
 
->>> import io
->>> p = Progress("ingest", stream=io.StringIO(), interval=0)
->>> p.update(articles=3, chunks_embedded=12); p.close()
->>> p.stream.getvalue().splitlines()[0].startswith("ingest: 3 articles, 12 chunks_embedded")
-True
+>>> print_json({"answer": "Über 100 m", "n": 1})
+{"answer": "Über 100 m", "n": 1}
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import sys
 import threading
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from rag.settings import Settings
+
+
+def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
+    """Settings for a command: `--store` from the command line, the rest from the environment and newsdesk.toml."""
+    from rag.settings import load_settings  # pydantic: a quarter second, paid only by commands that need it
+
+    return load_settings(store=args.store, **extra)
+
+
+def print_json(obj: Any) -> None:
+    """One JSON document on one line of stdout (UTF-8 as is, not escaped)."""
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def progress_bar(desc: str, unit: str) -> Any:
+    """A tqdm bar on stderr when stderr is a terminal (or NEWSDESK_PROGRESS=1); else None."""
+    if not (sys.stderr.isatty() or os.environ.get("NEWSDESK_PROGRESS") == "1"):
+        return None
+    from tqdm import tqdm
+
+    return tqdm(desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True)
 
 
 class Progress:
