@@ -15,6 +15,7 @@ bad suite, threshold or setting. For example `newsdesk eval run eval/suites/seed
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -108,11 +109,10 @@ def cmd_run(args: argparse.Namespace, settings: Any) -> int:
         print(f"warning: {missing} of {total} gold article ids in {args.suite} are not in the store {settings.store} "
               f"({cases} case(s) can never retrieve their article); was the store built from the suite's corpus?",
               file=sys.stderr)
-    try:
-        # The first question pays for loading indexes; keep that out of the latency figures.
+    # The first question pays for loading indexes; keep that out of the latency figures. A failing warm-up
+    # surfaces again, per case, in the run itself.
+    with contextlib.suppress(Exception):
         assistant.ask(WARMUP_QUESTION, answerer="extractive")
-    except Exception:  # noqa: BLE001 - a failing warm-up surfaces again, per case, in the run itself
-        pass
 
     info = {"store": str(settings.store), "embedding_model": settings.embedding_model, "answerer": answerer,
             "judge": args.judge, "fusion": settings.fusion, "candidates": settings.candidates,

@@ -6,7 +6,7 @@ Documents) — imported lazily so that importing the package stays cheap.
 
 from typing import Any
 
-__all__ = ["ingest_documents", "ingest_paths", "IngestResult"]
+__all__ = ["IngestResult", "ingest_documents", "ingest_paths"]
 
 
 def __getattr__(name: str) -> Any:

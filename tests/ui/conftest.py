@@ -1,77 +1,68 @@
-"""Helpers for the tests that start newsdesk's own servers (HTTP API, MCP) on free ports."""
+"""What the browser tests of the web chat share (test_app.py, test_security.py): the real Gradio server over the
+module's `assistant` fixture on 127.0.0.1, headless Chromium, and a page with `page.ask(question)` and
+`page.last_bot_message()`. Browser tests need /usr/bin/chromium (`make chromium`); without it they skip with that
+reason. Every wait is bounded.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import subprocess
-import sys
-import threading
-import time
-import urllib.request
+import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+
+import pytest
 
 from rag.testing import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+WAIT_MS = 60_000  # one answer, including a cold first query; the answers themselves take well under a second
 
 
-@contextlib.contextmanager
-def serve_in_thread(app: Any, timeout: float = 30.0) -> Iterator[str]:
-    """Run an ASGI app under uvicorn on a free 127.0.0.1 port in a thread; yields its base URL."""
-    import uvicorn
+@pytest.fixture(scope="module")
+def server(assistant) -> Iterator[str]:
+    """The web chat over the test module's `assistant`, launched on a free port of 127.0.0.1."""
+    from ui.app import build_app, launch
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True, name="test-uvicorn")
-    thread.start()
-    deadline = time.monotonic() + timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout)
+    app = build_app(assistant)
+    url = launch(app, host="127.0.0.1", port=free_port(), block=False)
+    assert url.startswith("http://127.0.0.1:"), url
+    yield url
+    app.close()
 
 
-def newsdesk_env(**extra: str) -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "GRADIO_ANALYTICS_ENABLED": "False",
-           "ANONYMIZED_TELEMETRY": "False", "HF_HUB_OFFLINE": "1"}
-    env.pop("NEWSDESK_API_TOKEN", None)
-    env.update(extra)
-    return env
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing; install it with `make chromium`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=WAIT_MS)
+        yield b
+        b.close()
 
 
-@contextlib.contextmanager
-def newsdesk_process(args: list[str], url: str, *, env: dict[str, str] | None = None,
-                     timeout: float = 120.0) -> Iterator[subprocess.Popen[str]]:
-    """Start `newsdesk ARGS` and wait until `url` answers (any HTTP status); stop it afterwards."""
-    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", *args], cwd=ROOT, env=env or newsdesk_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"newsdesk {' '.join(args)} exited {proc.returncode}: {proc.stderr.read()}")
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except urllib.error.HTTPError:
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"newsdesk {' '.join(args)} did not come up") from None
-                time.sleep(0.2)
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def _ask(page, question: str) -> None:
+    """Type a question, send it, and wait until its answer (or error) is final in the chat."""
+    finished = "#nd-chat .nd-small, #nd-chat .nd-error"
+    before = page.locator(finished).count()
+    page.fill("#nd-question textarea", question)
+    page.click("#nd-send")
+    page.wait_for_function(f"n => document.querySelectorAll({json.dumps(finished)}).length > n", arg=before)
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    context.set_default_timeout(WAIT_MS)
+    pg = context.new_page()
+    pg.dialogs = []  # every alert/confirm/prompt the page tries to open; an inert page opens none
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    pg.ask = lambda question: _ask(pg, question)
+    pg.last_bot_message = lambda: pg.locator("#nd-chat .message.bot, #nd-chat [data-testid='bot']").last
+    pg.goto(server, wait_until="domcontentloaded")
+    pg.wait_for_selector("#nd-question textarea")
+    yield pg
+    context.close()

@@ -10,7 +10,7 @@ import sys
 
 from rag.console import Progress
 from rag.errors import UserError
-from tests.ui.conftest import ROOT, newsdesk_env
+from tests.ui.servers import ROOT, newsdesk_env
 from ui.cli import main
 
 BRIDGE_Q = "How long will the Astarachay bridge be?"

@@ -15,7 +15,7 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from rag.testing import free_port
-from tests.ui.conftest import ROOT, newsdesk_env, newsdesk_process
+from tests.ui.servers import ROOT, newsdesk_env, newsdesk_process
 
 pytestmark = pytest.mark.integration
 
