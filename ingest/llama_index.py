@@ -2,8 +2,14 @@
 an unchanged document embeds nothing, a changed one replaces its chunks, and `sync=True` deletes the articles of
 documents (of this `namespace`) that are no longer given.
 
->>> # from llama_index.core import SimpleDirectoryReader
->>> # ingest_documents(SimpleDirectoryReader("articles/").load_data(), settings)  -> IngestResult
+>>> import tempfile
+>>> from llama_index.core import Document
+>>> from rag import load_settings
+>>> settings = load_settings(store=tempfile.mkdtemp(), embedding_model="hash")  # hash: the test embedder
+>>> docs = [Document(text="The council approved the budget on Monday.", metadata={"url": "https://x.example/a"})]
+>>> ingest_documents(docs, settings).added, ingest_documents(docs, settings).unchanged
+(1, 1)
+
 Identity: a document's article id is its metadata "id"; else its own `id_` unless that is the random uuid4
 llama-index gives documents by default; else a hash of its metadata "url"; else a hash of its "file_path" (with
 the page label or its position in the file). Documents with none of these (a random id and no url or path) get

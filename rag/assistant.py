@@ -236,7 +236,16 @@ class Assistant:
         ending the run, and so does an LLMError for a question the LLM failed on. Bad settings raise before any
         question is asked.
 
-        >>> # [a.text for a in assistant.ask_many(["Who won?", {"question": "When?", "as_of": "2022-06-17"}])]
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import ingest
+        >>> settings = load_settings(store=tempfile.mkdtemp(), embedding_model="hash")
+        >>> _ = ingest.ingest_paths([Path(ingest.__file__).parent / "sample" / "azerbaijan-iran-normalization.txt"],
+        ...                         settings)
+        >>> results = Assistant.open(settings=settings).ask_many(
+        ...     ["How long will the Astarachay bridge be?", {"question": "  "}], workers=2)
+        >>> [r.text[:24] if isinstance(r, Answer) else f"error: {r}" for r in results]
+        ['The bridge will be about', 'error: the question is empty; ask something about the articles']
         """
         if not 1 <= workers <= 64:
             raise UserError(f"workers must be between 1 and 64, not {workers}")

@@ -9,9 +9,18 @@
 - Documents go into the store with `ingest_documents`, which lives in `ingest` (rag imports no ingestion code):
   `from ingest import ingest_documents`.
 
->>> # retriever = NewsdeskRetriever(Assistant.open("./.newsdesk"), top_k=3, filters={"since": "2023-01-01"})
->>> # [n.node.metadata["title"] for n in retriever.retrieve("Astarachay bridge")]
->>> # str(NewsdeskQueryEngine(assistant).query("How long will the bridge be?"))
+>>> import tempfile
+>>> from pathlib import Path
+>>> import ingest
+>>> from rag import Assistant, load_settings
+>>> settings = load_settings(store=tempfile.mkdtemp(), embedding_model="hash")  # hash: the test embedder
+>>> _ = ingest.ingest_paths([Path(ingest.__file__).parent / "sample" / "azerbaijan-iran-normalization.txt"], settings)
+>>> assistant = Assistant.open(settings=settings)
+>>> hit = NewsdeskRetriever(assistant, top_k=3, filters={"since": "2023-01-01"}).retrieve("Astarachay bridge")[0]
+>>> hit.node.metadata["title"], hit.node.metadata["published"]
+('Azerbaijan – Iran normalization process may foster regional partnership', '2023-09-28')
+>>> print(NewsdeskQueryEngine(assistant).query("How long will the Astarachay bridge be?"))  # doctest: +ELLIPSIS
+The bridge will be about 100 meters long ... [1].
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ __all__ = ["NewsdeskQueryEngine", "NewsdeskRetriever", "citation_node", "passage
 
 # Metadata an LLM prompt gains nothing from (ids and offsets): kept on the node, left out of the prompt text.
 _NOT_FOR_LLM = ["article_id", "chunk_id", "start", "end", "score", "n", "kind", "field"]
-_NOT_FOR_EMBEDDING = _NOT_FOR_LLM + ["url"]
+_NOT_FOR_EMBEDDING = [*_NOT_FOR_LLM, "url"]
 
 
 def _node(chunk_id: str, article_id: str, text: str, start: int | None, end: int | None,
@@ -70,9 +79,8 @@ def _filters(filters: Filters | dict[str, Any] | None) -> Filters:
 
 
 class NewsdeskRetriever(BaseRetriever):
-    """A llama-index retriever over a newsdesk Assistant (dense + BM25, fused, filtered inside the stores).
-
-    >>> # RetrieverQueryEngine.from_args(NewsdeskRetriever(assistant, top_k=5), llm=my_llm)
+    """A llama-index retriever over a newsdesk Assistant (dense + BM25, fused, filtered inside the stores);
+    `RetrieverQueryEngine.from_args(NewsdeskRetriever(assistant), llm=...)` lets a llama-index LLM answer from it.
     """
 
     def __init__(self, assistant: Any, top_k: int | None = None, filters: Filters | dict[str, Any] | None = None,

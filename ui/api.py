@@ -7,7 +7,8 @@ and the OpenAPI page at /docs (served from local files, no CDN). Errors are `{"e
 "code"}}` (the shape the openai client reads) with the CLI's one-line message: 400 bad input, 401 missing or
 wrong bearer token (when NEWSDESK_API_TOKEN is set), 404 unknown article or model, 503 store locked or LLM down.
 
->>> # app = build_api(Assistant.open("./.newsdesk")); uvicorn.run(app, host="127.0.0.1", port=8000)
+`build_api(assistant)` is the app (tests/ui/test_serve.py drives it with the openai client); `serve` runs it
+under uvicorn after checking the store, the port and the host.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ class ChatMessage(BaseModel):
 class ChatIn(BaseModel):
     """An OpenAI chat-completions request. Fields newsdesk has no use for (temperature, max_tokens, ...) are
     accepted and ignored; `filters`, `as_of` and `top_k` may come as top-level fields (the openai client's
-    `extra_body`) or as string values in `metadata`."""
+    `extra_body`) or as string values in `metadata`.
+    """
 
     model_config = ConfigDict(extra="allow")
     model: str = Field(MODEL, description="always `newsdesk`")
@@ -280,7 +282,7 @@ def build_api(assistant: Any, *, token: str | None = None, sources: bool = False
     def run(fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - mapped to a status code and one line
+        except Exception as exc:
             raise _classify(exc) from exc
 
     guarded = [Depends(authorize)]

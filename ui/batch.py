@@ -63,8 +63,8 @@ def run_batch(assistant: Any, items: list[tuple[int, Any]], out: TextIO, *, work
     good = [(n, _with_defaults(item, defaults)) for n, item in items if not isinstance(item, _BadLine)]
     answers: Iterator[Answer | NewsdeskError] = assistant.ask_many([q for _, q in good], workers=workers,
                                                                     top_k=top_k, answerer=answerer)
-    failed = done = 0
-    for number, item in items:
+    failed = 0
+    for done, (number, item) in enumerate(items, start=1):
         if isinstance(item, _BadLine):
             result: Answer | NewsdeskError | str = item.error
         else:
@@ -80,7 +80,6 @@ def run_batch(assistant: Any, items: list[tuple[int, Any]], out: TextIO, *, work
                 obj["id"] = item["id"]
         out.write(json.dumps(obj, ensure_ascii=False) + "\n")
         out.flush()
-        done += 1
         if progress is not None:
             progress.update(questions=done, errors=failed)
     return failed

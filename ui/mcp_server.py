@@ -2,7 +2,18 @@
 and `get_article`. stdio by default (what desktop assistants and editors launch); `--http` serves streamable
 HTTP at http://127.0.0.1:PORT/mcp, with the bearer token of NEWSDESK_API_TOKEN when it is set.
 
->>> # build_mcp(Assistant.open("./.newsdesk")).run("stdio")
+>>> import anyio, tempfile
+>>> from pathlib import Path
+>>> import ingest
+>>> from mcp import Client
+>>> from rag import Assistant, load_settings
+>>> settings = load_settings(store=tempfile.mkdtemp(), embedding_model="hash")  # hash: the test embedder
+>>> _ = ingest.ingest_paths([Path(ingest.__file__).parent / "sample" / "azerbaijan-iran-normalization.txt"], settings)
+>>> async def ask(question):
+...     async with Client(build_mcp(Assistant.open(settings=settings))) as client:  # in-process, as in a test
+...         return (await client.call_tool("ask", {"question": question})).structured_content["answer"]
+>>> anyio.run(ask, "How long will the Astarachay bridge be?")[:40]
+'The bridge will be about 100 meters long'
 """
 
 from __future__ import annotations
@@ -75,7 +86,7 @@ def build_mcp(assistant: Any) -> Any:
         "Read one whole article by its article_id (from a citation or a search result): title, subtitle, author, "
         "section, published date, source, url and the cleaned text that citation offsets (start, end) index."))
     def get_article(
-        id: Annotated[str, Field(description="the article_id")],  # noqa: A002 - the tool's argument name
+        id: Annotated[str, Field(description="the article_id")],
     ) -> dict[str, Any]:
         return call(service.get_article, assistant, id)
 

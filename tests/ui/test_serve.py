@@ -16,7 +16,7 @@ import pytest
 
 from rag.assistant import Assistant
 from rag.testing import ErrorReply, FakeOpenAIServer, free_port
-from tests.ui.servers import ROOT, newsdesk_env, newsdesk_process, serve_in_thread  # noqa: F401
+from tests.ui.servers import ROOT, newsdesk_env, newsdesk_process, serve_in_thread
 from ui.api import ChatIn, build_api, chat_arguments
 
 pytestmark = pytest.mark.integration
