@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 # The harness (eval.judge, eval.report, eval.runner, eval.suite) is imported by the commands that use it, so that
 # registering `eval` costs the other commands nothing at start-up.
 
-__all__ = ["make_judge", "register", "run_eval_command"]
+__all__ = ["make_judge", "missing_gold_ids", "register", "run_eval_command"]
 
 WARMUP_QUESTION = "What is in the news?"
 
@@ -63,6 +63,18 @@ def _progress() -> Any:
     return bar, update
 
 
+def missing_gold_ids(cases: Any, stored: set[str]) -> tuple[int, int, int]:
+    """(gold ids not in `stored`, distinct gold ids, cases none of whose gold ids are stored).
+
+    >>> from types import SimpleNamespace as C
+    >>> missing_gold_ids([C(gold_ids=("a", "b")), C(gold_ids=("c",)), C(gold_ids=())], {"a"})
+    (2, 3, 1)
+    """
+    gold = {g for case in cases for g in case.gold_ids}
+    lost = sum(1 for case in cases if case.gold_ids and not set(case.gold_ids) & stored)
+    return len(gold - stored), len(gold), lost
+
+
 def cmd_run(args: argparse.Namespace, settings: Any) -> int:
     """Run a suite, print metrics (table or JSON), write the report, apply the gate."""
     from eval.report import compare_results, format_table, load_result, write_report
@@ -92,6 +104,11 @@ def cmd_run(args: argparse.Namespace, settings: Any) -> int:
     if not stats.get("articles"):
         raise UserError(f"the store {settings.store} is empty; run `newsdesk --store {settings.store} ingest PATH` "
                         "first")
+    missing, total, cases = missing_gold_ids(suite.cases, set(assistant.store.known_articles()))
+    if missing:
+        print(f"warning: {missing} of {total} gold article ids in {args.suite} are not in the store {settings.store} "
+              f"({cases} case(s) can never retrieve their article); was the store built from the suite's corpus?",
+              file=sys.stderr)
     # The first question pays for loading indexes; keep that out of the latency figures. A failing warm-up
     # surfaces again, per case, in the run itself.
     with contextlib.suppress(Exception):
@@ -100,7 +117,7 @@ def cmd_run(args: argparse.Namespace, settings: Any) -> int:
     info = {"store": str(settings.store), "embedding_model": settings.embedding_model, "answerer": answerer,
             "judge": args.judge, "fusion": settings.fusion, "candidates": settings.candidates,
             "min_relevance": settings.min_relevance, "limit": args.limit, "articles": stats.get("articles"),
-            "thresholds": thresholds}
+            "thresholds": thresholds, "gold_ids_missing": missing}
     bar, progress = _progress()
     try:
         result = run_suite(assistant, suite, judge, k=k, top_k=top_k, answerer=answerer, settings=info,

@@ -13,27 +13,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rag.console import print_json, progress_bar, settings_from
+from rag.console import Progress, print_json, settings_from
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from ingest import ingest_paths
 
     settings = settings_from(args)
-    bar = progress_bar("ingest", " articles")
+    bar = Progress("ingest", unit=" articles")  # a bar on a terminal, else a line every few seconds
 
     def progress(articles: int, chunks: int) -> None:
-        if bar is not None:
-            bar.n = articles
-            bar.set_postfix(chunks_embedded=chunks, refresh=False)
-            bar.refresh()
+        bar.update(articles=articles, chunks_embedded=chunks)
 
     try:
         result = ingest_paths([Path(p) for p in args.paths], settings, sync=args.sync, dry_run=args.dry_run,
                               progress=progress)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     if args.json:
         print_json(result.to_dict())
     else:

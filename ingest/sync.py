@@ -267,6 +267,28 @@ def ingest_paths(
     `progress(articles_seen, chunks_embedded)` is called as work advances (the CLI draws a bar with it).
     `workers`: processes that chunk while this one embeds (default `default_chunk_workers()`; 0 chunks here).
     """
+    roots = [Path(p).resolve() for p in paths]
+    return ingest_prepared(_prepare(roots), lambda file: _in_scope(file, roots), settings, sync=sync,
+                           dry_run=dry_run, embedder=embedder, progress=progress, workers=workers)
+
+
+def ingest_prepared(
+    items: Iterator[_Prepared | FileError | tuple[str, bool]],
+    in_scope: Callable[[str], bool],
+    settings: Settings | None = None,
+    *,
+    sync: bool = False,
+    dry_run: bool = False,
+    embedder: Embedder | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
+) -> IngestResult:
+    """The sync behind `ingest_paths`, for any source of articles (see ingest.llama_index for Documents).
+
+    `items` yields, per source (a file, or whatever names a group of articles), its cleaned articles as
+    `_Prepared`, its errors as `FileError`, then `(source, read_ok)`; `in_scope(source)` says whether a stored
+    source this run did not yield is gone (deleted with `sync`) or merely outside the run.
+    """
     settings = settings or load_settings()
     started = time.perf_counter()
     embedder = embedder or make_embedder(settings.embedding_model, api_key=settings.api_key,
@@ -274,7 +296,6 @@ def ingest_paths(
     signature = chunker_signature(settings)
     store_exists = (Path(settings.store) / "manifest.json").exists()
     store = Store.open(settings, embedder, create=not dry_run, chunker=signature)
-    roots = [Path(p).resolve() for p in paths]
     result = IngestResult(dry_run=dry_run)
 
     with store.lock():
@@ -353,7 +374,7 @@ def ingest_paths(
                     flush()
 
         try:
-            for item in _background(_prepare(roots)):
+            for item in _background(items):
                 if isinstance(item, FileError):
                     result.failed.append({"path": item.path, "error": item.error})
                     continue
@@ -363,6 +384,8 @@ def ingest_paths(
                 article = item.article
                 assert article is not None
                 n_seen += 1
+                if progress:  # per article too: batches are written minutes apart on a slow machine
+                    progress(n_seen, result.chunks_embedded)
                 file_articles.setdefault(item.file, set()).add(article.id)
                 if article.id in seen_ids:  # two records with one id: the first one wins
                     result.duplicates.append({"path": item.origin, "duplicate_of": article.id,
@@ -408,7 +431,7 @@ def ingest_paths(
         if sync:
             gone: list[tuple[str, str]] = []
             for file, ids in old_sources.items():
-                if not _in_scope(file, roots):
+                if not in_scope(file):
                     continue
                 if file not in read_ok:  # the file vanished
                     gone.extend((file, a) for a in ids)

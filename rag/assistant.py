@@ -19,7 +19,9 @@ import contextlib
 import datetime as _dt
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from rag.answer.base import Answerer, Drafted
 from rag.answer.condense import condense
 from rag.answer.extractive import REFUSAL, ExtractiveAnswerer, passage_coverage
 from rag.answer.llm import LLMAnswerer
-from rag.errors import LLMError, UserError
+from rag.errors import LLMError, NewsdeskError, UserError
 from rag.models.chat import ChatModel
 from rag.models.embedding import Embedder, make_embedder
 from rag.retrieve.retriever import Reranker, Retrieval, Retriever
@@ -61,6 +63,30 @@ def _check_date(name: str, value: str | None) -> None:
             _dt.date.fromisoformat(value)
         except ValueError:
             raise UserError(f"{name} must be a date like 2023-09-28, not {value!r}") from None
+
+
+def _question_record(item: str | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The question and the ask() keywords of one `ask_many` item; a malformed record is a UserError."""
+    if isinstance(item, str):
+        return item, {}
+    if not isinstance(item, Mapping):
+        raise UserError(f"a question must be a string or an object with a \"question\", not {type(item).__name__}")
+    question = item.get("question")
+    if not isinstance(question, str):
+        raise UserError('the record has no "question" string')
+    filters = item.get("filters")
+    if filters is not None and not isinstance(filters, Mapping):
+        raise UserError('"filters" must be an object with source, author, since, until')
+    history = item.get("history")
+    if history is not None and not (isinstance(history, list) and all(
+            isinstance(t, Mapping) and isinstance(t.get("content"), str) and t.get("role") in ("user", "assistant")
+            for t in history)):
+        raise UserError('"history" must be a list of {"role": "user"|"assistant", "content": str}')
+    as_of = item.get("as_of")
+    if as_of is not None and not isinstance(as_of, str):
+        raise UserError('"as_of" must be a date string YYYY-MM-DD')
+    _as_of_date(as_of)
+    return question, {"filters": dict(filters) if filters else None, "history": history, "as_of": as_of}
 
 
 def _pieces(text: str, size: int = 3) -> Iterator[str]:
@@ -191,6 +217,58 @@ class Assistant:
                 yield Partial(so_far, piece)
         yield answer
 
+    def search(self, query: str, *, filters: Filters | dict[str, Any] | None = None, top_k: int | None = None,
+               history: Sequence[dict[str, str]] | None = None) -> tuple[str, list[Passage]]:
+        """(the standalone query searched, the passages best first) for `query`, with no answer drafted.
+
+        The passages carry their cosine similarity to the query as `score`; arguments as for `stream`.
+        """
+        query, flt, k, _ = self._validate(query, filters, top_k, None)
+        standalone = condense(query, history)
+        return standalone, self.retriever.retrieve(standalone, k, flt).passages
+
+    def ask_many(self, questions: Iterable[str | Mapping[str, Any]], *, workers: int = 4,
+                 top_k: int | None = None, answerer: str | None = None) -> Iterator[Answer | NewsdeskError]:
+        """Answer many questions on `workers` threads; yields one result per question, in input order.
+
+        A question is a string or a record {"question", "as_of"?, "filters"?, "history"?} (other keys, such as a
+        suite's "id" or "answers", are ignored). A bad question yields its UserError in its place instead of
+        ending the run, and so does an LLMError for a question the LLM failed on. Bad settings raise before any
+        question is asked.
+
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import ingest
+        >>> settings = load_settings(store=tempfile.mkdtemp(), embedding_model="hash")
+        >>> _ = ingest.ingest_paths([Path(ingest.__file__).parent / "sample" / "azerbaijan-iran-normalization.txt"],
+        ...                         settings)
+        >>> results = Assistant.open(settings=settings).ask_many(
+        ...     ["How long will the Astarachay bridge be?", {"question": "  "}], workers=2)
+        >>> [r.text[:24] if isinstance(r, Answer) else f"error: {r}" for r in results]
+        ['The bridge will be about', 'error: the question is empty; ask something about the articles']
+        """
+        if not 1 <= workers <= 64:
+            raise UserError(f"workers must be between 1 and 64, not {workers}")
+        if (answerer or self.settings.answerer) == "openai":
+            self.chat()  # an unconfigured LLM fails once, here, not once per question
+
+        def one(item: str | Mapping[str, Any]) -> Answer | NewsdeskError:
+            try:
+                question, kwargs = _question_record(item)
+                return self.ask(question, top_k=top_k, answerer=answerer, **kwargs)
+            except (UserError, LLMError) as exc:
+                return exc
+
+        with ThreadPoolExecutor(workers, thread_name_prefix="newsdesk-ask") as pool:
+            pending: deque[Future[Answer | NewsdeskError]] = deque()
+            items = iter(questions)
+            for item in items:  # a bounded window: a million-line file is not read into futures at once
+                pending.append(pool.submit(one, item))
+                if len(pending) >= 4 * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
     def _finish(self, turn: _Turn, text: str | None, answer_ms: float, used: str, notes: tuple[str, ...]) -> Answer:
         """Verify the draft `text` (None: no answer) and build the Answer, or the refusal."""
         passages = turn.retrieval.passages
@@ -239,7 +317,7 @@ class Assistant:
         _check_date("until", flt.until)
         if flt.since and flt.until and flt.since > flt.until:
             raise UserError(f"since ({flt.since}) is after until ({flt.until})")
-        k = top_k or self.settings.top_k
+        k = self.settings.top_k if top_k is None else top_k  # 0 is a mistake to report, not "the default"
         if not 1 <= k <= 100:
             raise UserError(f"top_k must be between 1 and 100, not {k}")
         name = answerer or self.settings.answerer

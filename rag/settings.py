@@ -51,9 +51,11 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
 
     ui_auth: str | None = None  # "user:password" for basic auth in the web chat
+    api_token: str | None = None  # bearer token `newsdesk serve` / `newsdesk mcp --http` require when set
     max_question_chars: int = Field(2000, ge=10)
 
-    @field_validator("chroma_url", "llm_base_url", "llm_model", "llm_api_key", "ui_auth", mode="before")
+    @field_validator("chroma_url", "llm_base_url", "llm_model", "llm_api_key", "ui_auth", "api_token",
+                     mode="before")
     @classmethod
     def _blank_is_none(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v

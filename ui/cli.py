@@ -1,7 +1,7 @@
 """The `newsdesk` command line, and its composition root: `build_parser` gathers the subcommands each package
-registers (ingest.cli: ingest; this module: ask, chat, ui, stats; eval.cli: eval), `main` runs one. Domain errors
-become one line on stderr and an exit code: 0 ok, 2 usage or settings error, 3 partial failure (some inputs
-failed), 1 anything else.
+registers (ingest.cli: ingest; this module: ask, chat, ui, serve, mcp, stats; eval.cli: eval), `main` runs one.
+Domain errors become one line on stderr and an exit code: 0 ok, 2 usage or settings error, 3 partial failure
+(some inputs failed), 1 anything else.
 
 >>> build_parser().parse_args(["--store", "s", "ask", "How long is the bridge?", "--json"]).json
 True
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import eval.cli
 import ingest.cli
 from rag.console import print_json, settings_from
-from rag.errors import NewsdeskError
+from rag.errors import NewsdeskError, UserError
 
 if TYPE_CHECKING:
     from rag.types import Answer
@@ -55,10 +55,15 @@ def format_answer(answer: Answer, *, full: bool = False) -> str:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from rag.assistant import Assistant
+    from ui.service import open_assistant
 
-    assistant = Assistant.open(settings=settings_from(args))
-    answer = assistant.ask(args.question, filters=_filters(args), top_k=args.top_k, answerer=args.answerer)
+    if args.batch:
+        return _ask_batch(args)
+    if args.question is None:
+        raise UserError('ask needs a question: newsdesk ask "QUESTION" (or --batch FILE)')
+    assistant = open_assistant(settings_from(args))
+    answer = assistant.ask(args.question, filters=_filters(args), top_k=args.top_k, answerer=args.answerer,
+                           as_of=args.as_of)
     if args.json:
         print_json(answer.to_dict())
     else:
@@ -66,16 +71,34 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_chat(args: argparse.Namespace) -> int:
-    from rag.assistant import Assistant
-    from rag.types import Answer
+def _ask_batch(args: argparse.Namespace) -> int:
+    from rag.console import Progress
+    from ui.batch import read_questions, run_batch
+    from ui.service import open_assistant
 
-    assistant = Assistant.open(settings=settings_from(args))
+    if args.question is not None:
+        raise UserError("give either a QUESTION or --batch FILE, not both")
+    items = read_questions(args.batch)  # a missing file fails before the model loads
+    assistant = open_assistant(settings_from(args))
+    bar = Progress("ask", total=len(items), unit=" questions")
+    try:
+        failed = run_batch(assistant, items, sys.stdout, workers=args.workers, top_k=args.top_k,
+                           answerer=args.answerer, progress=bar,
+                           defaults={"filters": {k: v for k, v in _filters(args).items() if v}, "as_of": args.as_of})
+    finally:
+        bar.close()
+    print(f"ask: {len(items) - failed} answered, {failed} failed", file=sys.stderr)
+    return 3 if failed else 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from rag.types import Answer
+    from ui.service import open_assistant
+
+    assistant = open_assistant(settings_from(args))  # a missing or empty store fails here, naming the fix
     stats = assistant.stats()
     print(f"newsdesk chat over {stats['articles']} articles ({stats['chunks']} passages). "
           "Commands: /sources, /reset, /quit.")
-    if not stats["articles"]:
-        print("The store is empty: run `newsdesk ingest PATH` first.")
     history: list[dict[str, str]] = []
     last: Answer | None = None
     while True:
@@ -160,15 +183,32 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from ui.app import serve
+    from ui.service import require_store
 
-    serve(settings_from(args), host=args.host, port=args.port)
+    settings = settings_from(args)
+    require_store(settings)
+    serve(settings, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ui.api import serve
+
+    serve(settings_from(args), host=args.host, port=args.port, sources=args.sources)
+    return 0
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from ui.mcp_server import serve
+
+    serve(settings_from(args), http=args.http, host=args.host, port=args.port)
     return 0
 
 
 # -- parser -----------------------------------------------------------------------------------------------------
 
 def register(sub: Any) -> None:
-    """Add this package's subcommands (ask, chat, ui, stats) to the `newsdesk` parser's subparsers."""
+    """Add this package's subcommands (ask, chat, ui, serve, mcp, stats) to the `newsdesk` parser's subparsers."""
 
     def add_filters(s: argparse.ArgumentParser) -> None:
         s.add_argument("--source", help="only articles from this source, e.g. cnn.com")
@@ -177,10 +217,14 @@ def register(sub: Any) -> None:
         s.add_argument("--until", metavar="YYYY-MM-DD", help="only articles published on or before")
         s.add_argument("--answerer", choices=["extractive", "openai"], default=None)
 
-    s = sub.add_parser("ask", help="answer one question")
-    s.add_argument("question")
+    s = sub.add_parser("ask", help="answer one question, or a file of them (--batch)")
+    s.add_argument("question", nargs="?")
     s.add_argument("--json", action="store_true")
     s.add_argument("--top-k", type=int, default=None)
+    s.add_argument("--as-of", metavar="YYYY-MM-DD", default=None, help="the day the question is asked")
+    s.add_argument("--batch", metavar="FILE", help="a question per line, or JSONL records {question, as_of?, "
+                   "filters?, history?}; one ask --json object per line on stdout ('-' reads stdin)")
+    s.add_argument("--workers", type=int, default=4, help="questions answered at once with --batch")
     add_filters(s)
     s.set_defaults(func=cmd_ask)
 
@@ -192,6 +236,19 @@ def register(sub: Any) -> None:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=7860)
     s.set_defaults(func=cmd_ui)
+
+    s = sub.add_parser("serve", help="HTTP API: OpenAI-compatible /v1/chat/completions, /v1/ask, /v1/search, ...")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--sources", action="store_true", help="end each chat reply with a list of its sources, for "
+                   "chat apps that show only the text (Open WebUI, LibreChat)")
+    s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("mcp", help="MCP server (stdio; --http for streamable HTTP): search_articles, ask, get_article")
+    s.add_argument("--http", action="store_true", help="serve streamable HTTP at http://HOST:PORT/mcp")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8001)
+    s.set_defaults(func=cmd_mcp)
 
     s = sub.add_parser("stats", help="what the store holds")
     s.add_argument("--json", action="store_true")

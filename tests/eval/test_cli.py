@@ -129,3 +129,18 @@ def test_eval_judge__llm_without_settings_names_the_setting(run, tmp_path, monke
     data.write_text(json.dumps({"id": "j", "context": "c", "claim": "c", "label": "supported"}) + "\n")
     code, _, err = run("eval", "judge", data, "--judge", "llm")
     assert code == 2 and "NEWSDESK_LLM_MODEL" in err
+
+
+def test_eval_run__warns_when_gold_ids_are_missing_from_the_store(run, tmp_path):
+    from ingest.clean import article_id
+
+    bridge = article_id(None, None, "azerbaijan-iran-normalization.txt")  # the sample page's id
+    cases = [{"id": "wide", "question": SUITE[0]["question"], "answers": ["31 meters"], "gold_ids": [bridge]},
+             {"id": "gone", "question": "What did the mayor say?", "answers": ["no"], "gold_ids": ["not-ingested"]}]
+    for name, lines, warned in (("gold.jsonl", cases, True), ("held.jsonl", cases[:1], False)):
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(c) + "\n" for c in lines))
+        code, out, err = run("eval", "run", path, "--json")
+        assert code == 0, err
+        assert ("warning: 1 of 2 gold article ids" in err and "1 case(s)" in err) is warned, err
+        assert json.loads(out)["settings"]["gold_ids_missing"] == int(warned)
