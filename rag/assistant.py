@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from rag.answer.answerable import answerable
 from rag.answer.condense import condense
 from rag.answer.extractive import REFUSAL, ExtractiveAnswerer, passage_coverage
 from rag.answer.prompts import answer_messages, is_refusal
@@ -22,8 +23,8 @@ from rag.models.embedding import Embedder, make_embedder
 from rag.retrieve.retriever import Reranker, Retriever
 from rag.settings import Settings, load_settings
 from rag.store.store import Store
-from rag.types import Answer, Filters, Partial, Passage
-from rag.verify.check import verify
+from rag.types import Answer, Citation, Filters, Partial, Passage
+from rag.verify.check import Verified, verify
 from rag.verify.support import OfflineSupportScorer, SupportScorer
 
 ANSWERERS = ("extractive", "openai")
@@ -118,7 +119,7 @@ class Assistant:
         """
         started = time.perf_counter()
         question, flt, k, name = self._validate(question, filters, top_k, answerer)
-        asked_on = _as_of_date(as_of)  # noqa: F841 - used by retrieval's date prior and the answerer's news time
+        asked_on = _as_of_date(as_of)
         chat = self.chat() if name == "openai" else None  # fails before any work when the LLM is not configured
 
         t0 = time.perf_counter()
@@ -127,18 +128,23 @@ class Assistant:
         passages = retrieval.passages
         t1 = time.perf_counter()
         timings = {"retrieve": (t1 - t0) * 1e3}
-        extractive = ExtractiveAnswerer(idf=self._idf())
+        extractive = self._extractive_answerer()
 
-        def finish(text: str | None, answer_ms: float, used: str, notes: tuple[str, ...] = ()) -> Answer:
+        def finish(text: str | None, answer_ms: float, used: str, notes: tuple[str, ...] = (), *,
+                   cited: Sequence[Passage] | None = None, refusal: str = "",
+                   final: tuple[Citation, ...] = ()) -> Answer:
             tv = time.perf_counter()
-            verified = verify(text, passages, self.scorer) if text else None
+            # Metadata answers quote the catalog (`final` citations): there is no passage to verify them against.
+            verified = (Verified(text, final, ()) if final else verify(text, cited or passages, self.scorer)) \
+                if text else None
             timings["answer"] = answer_ms
             timings["verify"] = (time.perf_counter() - tv) * 1e3
             timings["total"] = (time.perf_counter() - started) * 1e3
             timings.update({f"retrieve_{k}": v for k, v in retrieval.timings_ms.items()})
             if verified is None or not verified.citations:
                 why = notes + (("verification removed every sentence",) if verified is not None else ())
-                return Answer(question, REFUSAL, True, (), timings, used, why, None, tuple(passages), query=query)
+                return Answer(question, refusal or REFUSAL, True, (), timings, used, why, None, tuple(passages),
+                              query=query)
             dropped = len(verified.dropped)
             extra = (f"{dropped} unsupported sentence(s) removed",) if dropped else ()
             as_of = max((c.published for c in verified.citations if c.published), default=None)
@@ -150,6 +156,10 @@ class Assistant:
             return
 
         if chat is not None:
+            gap = answerable(question, passages, extractive)
+            if gap:  # the same answerability check as the extractive answer: no LLM call for a missing constraint
+                yield finish(None, 0.0, name, (f"not answerable: {gap}",), refusal=gap)
+                return
             ta = time.perf_counter()
             parts: list[str] = []
             try:
@@ -160,8 +170,8 @@ class Assistant:
                 if self.settings.fallback != "extractive":
                     raise
                 note = f"the LLM failed ({exc}); this is the extractive answer instead"
-                yield from self._extractive(question, query, passages, extractive, finish, "extractive (fallback)",
-                                            (note,))
+                yield from self._extractive(question, query, retrieval, asked_on, extractive, finish,
+                                            "extractive (fallback)", (note,))
                 return
             draft = "".join(parts)
             answer_ms = (time.perf_counter() - ta) * 1e3
@@ -170,14 +180,17 @@ class Assistant:
                 return
             yield finish(draft, answer_ms, name)
             return
-        yield from self._extractive(question, query, passages, extractive, finish, name, ())
+        yield from self._extractive(question, query, retrieval, asked_on, extractive, finish, name, ())
 
-    def _extractive(self, question: str, query: str, passages: list[Passage], extractive: ExtractiveAnswerer,
-                    finish: Any, used: str, notes: tuple[str, ...]) -> Iterator[Partial | Answer]:
+    def _extractive(self, question: str, query: str, retrieval: Any, asked_on: _dt.date,
+                    extractive: ExtractiveAnswerer, finish: Any, used: str,
+                    notes: tuple[str, ...]) -> Iterator[Partial | Answer]:
         ta = time.perf_counter()
-        draft = extractive.draft(question, passages, query)
-        answer = finish(draft.text, (time.perf_counter() - ta) * 1e3, used,
-                        notes + ((draft.reason,) if draft.reason else ()))
+        draft = extractive.draft(question, retrieval.passages, query, query_vector=retrieval.query_vector,
+                                 asked_on=asked_on)
+        notes += (draft.reason,) if draft.reason else ()
+        answer = finish(draft.text, (time.perf_counter() - ta) * 1e3, used, notes, cited=draft.passages,
+                        refusal=draft.refusal, final=draft.citations)
         so_far = ""
         for piece in _pieces(answer.text):
             so_far += piece
@@ -219,9 +232,19 @@ class Assistant:
             raise UserError(f"unknown answerer {name!r}; use one of {', '.join(ANSWERERS)}")
         return question, flt, k, name
 
-    def _idf(self) -> Any:
+    def _extractive_answerer(self) -> ExtractiveAnswerer:
         index = self.store.bm25_index() if self.store.manifest is not None else None
-        return index.idf if index is not None else None
+        texts: dict[str, str | None] = {}
+
+        def article_text(article_id: str) -> str | None:
+            if article_id not in texts:
+                art = self.store.article(article_id)
+                texts[article_id] = art.text if art else None
+            return texts[article_id]
+
+        return ExtractiveAnswerer(idf=index.idf if index else None,
+                                  in_corpus=(lambda t: t in index.vocab) if index else None,
+                                  article_text=article_text, embed=self.embedder.embed)
 
     def _relevant(self, top_similarity: float, question: str, query: str, passages: Sequence[Passage],
                   extractive: ExtractiveAnswerer) -> bool:

@@ -70,8 +70,9 @@ def _filters(args: argparse.Namespace) -> dict[str, str | None]:
 
 
 def format_answer(answer: Any, *, full: bool = False) -> str:
-    """Plain-text rendering of an Answer for the terminal."""
-    lines = [answer.text]
+    """Plain-text rendering of an Answer for the terminal; a follow-up shows the standalone query it searched."""
+    query = getattr(answer, "query", "")
+    lines = [answer.text] + ([f"(searched for: {query})"] if query and query != answer.question else [])
     if answer.as_of and not answer.refused:
         from ui.format import human_date
 
