@@ -58,7 +58,7 @@ def _key(term: str) -> str:
     return re.sub(r"['’]s$", "", term.lower())
 
 
-def topic(history: Sequence[dict[str, str]], limit: int = 4) -> list[str]:
+def topic(history: Sequence[dict[str, str]], limit: int = 6) -> list[str]:
     """The conversation's topic: names of user and assistant turns (and the user's content words), weighted
     by recency (most recent first) and repetition; user turns weigh more than answers."""
     scores: dict[str, float] = {}

@@ -129,6 +129,7 @@ class Context:
     title: str = ""
     published: str | None = None
     article: str = ""  # the whole article text, for names first given in full far from the sentence
+    sentence: str = ""  # when given, the question's names must be here (and in the title), not just near
 
 
 @dataclass(frozen=True)
@@ -169,12 +170,15 @@ def missing(q: Question, ctx: Context, absent_terms: tuple[str, ...] = ()) -> li
     then words the store holds nowhere)."""
     near = f"{ctx.title}\n{ctx.text}"
     words = _words(near)
+    own = f"{ctx.title}\n{ctx.sentence}" if ctx.sentence else near
+    own_words = _words(own) if ctx.sentence else words
     article_words = _words(ctx.article) if ctx.article else words
     out: list[Missing] = []
     later: list[Missing] = []  # a lone demonym ("British") says less than a year or a figure
     for e in q.entities:
-        if mentions(e, near, words):
+        if mentions(e, own, own_words):
             continue
+        words = own_words
         tokens = entity_tokens(e)
         # "Carlos Alcaraz" named in full once, then "Alcaraz": the surname near the sentence and the full name
         # in the same article.
@@ -182,6 +186,7 @@ def missing(q: Question, ctx: Context, absent_terms: tuple[str, ...] = ()) -> li
             continue
         (later if len(tokens) == 1 and re.search(r"(?:ish|ian|an|ese|i)$", tokens[0]) else out).append(
             Missing("entity", e))
+    words = _words(near)
     years_here = set(_YEAR.findall(near))
     for y in q.years:
         if y not in years_here and not (ctx.published or "").startswith(y):
@@ -238,6 +243,8 @@ def refusal(miss: Missing, nearest: str = "", published: str | None = None) -> s
         return f"{head}nothing retrieved is about {miss.text}."
     if miss.kind == "date":
         return f"{head}nothing retrieved is dated {miss.text}."
+    if miss.kind == "word":
+        return f"{head}the closest passages do not mention “{miss.text}”."
     if miss.kind == "figure":
         return f"{head}no article mentions {miss.text}."
     return f"{head}no article mentions “{miss.text}”."

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from rag.answer import evidence, summary
+from rag.answer import question as question_mod
 from rag.answer.metadata import metadata_answer
 from rag.answer.question import Question, analyze, topic_terms
 from rag.store.bm25 import tokenize
@@ -56,9 +57,16 @@ _BOILERPLATE = re.compile(r"^(read more|sign up|subscribe|follow .* on (twitter|
                           r"contributing:|related:|photos?:|video:|►)|\b(newsletter|all rights reserved|cookie)\b",
                           re.I)
 
+_KIND_NOUNS = frozenset(tokenize(" ".join(re.findall(r"[a-z]+", "|".join(
+    (question_mod._PERSON_NOUNS, question_mod._ORG_NOUNS, question_mod._PLACE_NOUNS, question_mod._TIME_NOUNS,
+     "organisation organization neighbourhood neighborhood spokesman spokesmen"))))))
+_ABSENT = "\uffff"  # a term no text holds: its IDF is the store's ceiling
 # What the extractive answer says when the passages do not answer (a refusal names what was missing instead
 # when it can).
 REFUSAL = "The articles don't say: nothing in the store answers this question."
+# How well a sentence must hold the asked-for slot: a name for who/which organisation/where, a date for when,
+# a figure not already in the question for how many/much.
+_SLOT_MATCH = {"person": 0.8, "organisation": 0.8, "place": 0.8, "date": 1.0, "number": 0.6}
 _SLOT_WORDS = {"person": "a person's name", "organisation": "an organisation's name", "place": "a place name",
                "date": "a date", "number": "the figure asked for"}
 _UNITS = {
@@ -77,23 +85,29 @@ _UNITS = {
     "often": r"(times|daily|weekly|monthly|annually|a (day|week|month|year)|per (day|week|month|year))",
     "much": r"(\$|£|€|dollars?|pounds?|euros?|yuan|yen|rupees?|million|billion|trillion|per ?cent|%|tons?|tonnes?)",
 }
-_HOW = re.compile(r"\bhow (many|much|long|wide|tall|high|far|big|large|old|deep|heavy|often|fast)\b\s*(\w+)?", re.I)
+_HOW = re.compile(r"\bhow (many|much|long|wide|tall|high|far|big|large|old|deep|heavy|often|fast)\b\s*([\w.]+)?"
+                  r"(?:\s+(\w+))?", re.I)
 _MONTH_DAY = re.compile(rf"\b{_MONTHS}\.?\s+\d{{1,2}}\b|\b\d{{1,2}}\s+{_MONTHS}\b", re.I)
 _YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
 
 
-def _number_match(sentence: str, question: str) -> float:
+def _number_match(sentence: str, question: str, asked: str | None = None) -> float:
     """How well the sentence holds the quantity a "how many/much/long ..." question asks for:
     1.0 a figure with the asked-for unit or counted noun ("239 people", "100 meters long"), 0.6 a figure,
-    0.3 a number word only, 0.0 nothing."""
+    0.3 a number word only, 0.0 nothing. The question's own figures do not count. `asked` is the unit word when
+    the question has no "how X" ("much" for "what is the price ...")."""
     q_figs = set(_figures(question))
     figs = [f for f in _figures(sentence) if f not in q_figs]
+    for f in q_figs:  # "$5" of "fell below $5" is not an answer to it
+        sentence = re.sub(rf"(?<![\d.,]){re.escape(f)}(?![\d,]|\.\d)", " ", sentence)
     m = _HOW.search(question)
-    unit = None
+    unit = _UNITS.get(asked) if asked and not m else None
     if m:
         word = m.group(1).lower()
         if word == "many" and m.group(2):
-            noun = tokenize(m.group(2))
+            # The counted noun: "how many US subscribers" counts subscribers, not the US.
+            counted = m.group(3) if m.group(2)[:1].isupper() and m.group(3) else m.group(2)
+            noun = tokenize(counted)
             unit = rf"({re.escape(noun[0])}\w*)" if noun else None
         else:
             unit = _UNITS.get(word)
@@ -101,7 +115,7 @@ def _number_match(sentence: str, question: str) -> float:
         return 1.0
     number = r"(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a dozen|dozens|hundreds|" \
              r"thousands|millions)"
-    money = m is not None and m.group(1).lower() in ("much", "high")
+    money = (m.group(1).lower() if m else asked) in ("much", "high")
     if unit and re.search(rf"{number}(\s*(million|billion|thousand|hundred))?[\s-]+(\w+[\s-]+){{0,2}}{unit}\b"
                           + (rf"|\${number}|{number}\s*%" if money else ""), sentence, re.I):
         if figs or not unit:
@@ -112,10 +126,10 @@ def _number_match(sentence: str, question: str) -> float:
     return 0.3 if _NUMBER.search(sentence) else 0.0
 
 
-def _type_match(kind: str, sentence: str, question: str) -> float:
+def _type_match(kind: str, sentence: str, question: str, unit: str | None = None) -> float:
     """1.0 when the sentence holds the kind of thing asked for (and not only the question's own words)."""
     if kind == "number":
-        return _number_match(sentence, question)
+        return _number_match(sentence, question, unit)
     if kind == "date":
         q_dates = {m.group(0).lower() for m in _DATE.finditer(question)}
         return 1.0 if any(m.group(0).lower() not in q_dates for m in _DATE.finditer(sentence)) else 0.0
@@ -177,6 +191,19 @@ def _figures(text: str) -> list[str]:
     return [f.rstrip(".,") for f in _FIGURE.findall(cleaned) if not _YEAR.fullmatch(f.rstrip(".,"))]
 
 
+def _conflicting_figures(question: str) -> list[re.Pattern[str]]:
+    """Patterns of the same unit with another figure than the question's ("2,554-pound" -> any other
+    "N-pound")."""
+    out = []
+    for m in re.finditer(r"(?<![\w.])\$?(\d[\d,.]*)[\s-]+([a-z]{3,})\b", question):
+        number, unit = m.group(1).rstrip(".,"), m.group(2)
+        if _YEAR.fullmatch(number):
+            continue
+        stem = re.escape(unit[:-1] if unit.endswith("s") else unit)
+        out.append(re.compile(rf"(?<![\w.,])(?!{re.escape(number)}\b)\d[\d,.]*[\s-]+{stem}s?\b", re.I))
+    return out
+
+
 def passage_coverage(query: str, passage: Passage, idf: Callable[[Sequence[str]], dict[str, float]] | None) -> float:
     """Share of the query's term weight (IDF) that the passage and its title contain: 1.0 = every term."""
     q_terms = list(dict.fromkeys(tokenize(query)))
@@ -190,8 +217,10 @@ def passage_coverage(query: str, passage: Passage, idf: Callable[[Sequence[str]]
 def _usable(text: str) -> bool:
     """A sentence that can answer: long enough, has words, is not page furniture or text aimed at the reader's
     assistant."""
+    stripped = text.strip()
+    heading = len(stripped) < 90 and not re.search(r"[.!?\"”’')\]]$", stripped)
     return (len(text) >= 12 and re.search(r"[a-z]", text) is not None and not is_instruction_like(text)
-            and not _BOILERPLATE.search(text.strip()))
+            and not _BOILERPLATE.search(stripped) and not heading)
 
 
 @dataclass
@@ -220,7 +249,7 @@ class ExtractiveAnswerer:
                  in_corpus: Callable[[str], bool] | None = None,
                  article_text: Callable[[str], str | None] | None = None,
                  embed: Callable[[Sequence[str]], np.ndarray] | None = None,
-                 window: int = 3, semantic_top: int = 4) -> None:
+                 window: int = 3, semantic_top: int = 0) -> None:
         self.idf = idf
         self.min_coverage = min_coverage
         self.max_sentences = max_sentences
@@ -267,6 +296,7 @@ class ExtractiveAnswerer:
         weights = self._weights(q_terms)
         total = sum(weights.values()) or 1.0
         wanted = set(q_terms)
+        conflicts = _conflicting_figures(q.text)
         seen: set[tuple[str, int]] = set()
         out = []
         for i, p in enumerate(passages):
@@ -285,18 +315,22 @@ class ExtractiveAnswerer:
                 terms = frozenset(tokenize(text)) & wanted
                 own = sum(weights[t] for t in terms) / total
                 coverage = own + 0.5 * sum(weights[t] for t in context - terms) / total
-                match = _type_match(q.kind, text, question) if q.factoid or q.kind == "thing" else (
+                match = _type_match(q.kind, text, q.text, q.unit) if q.factoid or q.kind == "thing" else (
                     0.6 if q.kind == "reason" and _CAUSAL.search(text) else 0.0)
+                if conflicts and any(c.search(text) for c in conflicts):
+                    match *= 0.75  # "a 2,528-pound pumpkin" does not answer about "the 2,554-pound pumpkin"
                 brevity = 1.0 / (1.0 + max(0, len(text) - 250) / 500)
                 weight = 0.1 if q.kind == "thing" else 0.25  # "which show ...": any name will do, so it says little
-                score = (0.55 * coverage + weight * match + 0.2 * prior) * brevity * (1.0 if inside else 0.93)
+                named = sum(evidence.mentions(e, text) for e in q.entities) / len(q.entities) if q.entities else 0.0
+                score = (0.55 * coverage + weight * match + 0.2 * prior + 0.08 * named) * brevity * (
+                    1.0 if inside else 0.93)
                 out.append(Candidate(i, s, e, text, coverage, score, terms, match, inside, order))
         out.sort(key=lambda c: (-c.score, c.passage_index, c.start))
         return out
 
     def _semantic(self, cands: list[Candidate], query_vector: np.ndarray | None) -> list[Candidate]:
         """Blend MiniLM similarity to the question into the scores of the best few candidates."""
-        if self.embed is None or query_vector is None or not cands:
+        if self.embed is None or query_vector is None or not cands or not self.semantic_top:
             return cands
         top = cands[: self.semantic_top]
         vecs = np.asarray(self.embed([c.text[:300] for c in top]), dtype=np.float32)
@@ -326,6 +360,26 @@ class ExtractiveAnswerer:
                     out.append(word)
         return tuple(dict.fromkeys(out))
 
+    def _key_term(self, q: Question) -> tuple[str, frozenset[str]] | None:
+        """The question's rarest content word that is not part of a name ("actress" in "Who won the Academy
+        Award for best actress?"): an answer's context must hold it. (word, its stems) or None."""
+        if self.idf is None:
+            return None
+        m = re.search(r"\b(?:which|what|who|whom|where|when)\b((?:\W+\w+){1,4})", q.text, re.I)
+        head = set(tokenize(m.group(1))) & _KIND_NOUNS if m else set()  # the asked-for kind: "which company"
+        names = {t for e in q.entities for t in tokenize(e)} | head
+        topic = set(topic_terms(q.text))
+        words = [(w, frozenset(tokenize(w)) & topic - names) for w in re.findall(r"[A-Za-z][\w'’-]+", q.text)]
+        words = [(w, st) for w, st in words if st and len(w) > 3]
+        if len(words) < 2:
+            return None
+        weights = self.idf(sorted({t for _, st in words for t in st}))
+        word = max(words, key=lambda ws: max(weights[t] for t in ws[1]))
+        # Only a rare word (a handful of passages in the store hold it) is a constraint; common words are
+        # often paraphrased ("beat" for "victory over").
+        ceiling = self.idf([_ABSENT])[_ABSENT]
+        return word if max(weights[t] for t in word[1]) >= 0.7 * ceiling else None
+
     # -- answering -----------------------------------------------------------------------------------------
 
     def draft(self, question: str, passages: Sequence[Passage], query: str | None = None, *,
@@ -335,7 +389,7 @@ class ExtractiveAnswerer:
             # An elliptical follow-up ("And the premium plan?") asks what its standalone query asks.
             qq = analyze(query)
             if qq.kind not in ("other", "thing"):
-                q = replace(q, kind=qq.kind, unit=qq.unit)
+                q = replace(q, text=query, kind=qq.kind, unit=qq.unit)
         if asked_on is not None:
             passages = [p for p in passages if not p.published or p.published[:10] <= asked_on.isoformat()] \
                 or list(passages)
@@ -360,6 +414,7 @@ class ExtractiveAnswerer:
         floor = 0.6 * self.min_coverage
         need_slot = q.factoid
         first_missing: tuple[evidence.Missing, Candidate] | None = None
+        key = self._key_term(q)
         qualified: list[Candidate] = []
         for c in cands[:40]:
             if c.score < 0.5 * top.score or c.coverage < floor:
@@ -367,12 +422,15 @@ class ExtractiveAnswerer:
             if c.coverage < self.min_coverage and not (need_slot and c.match >= 1.0):
                 continue
             p = passages[c.passage_index]
-            gaps = evidence.missing(q, self._context(c, p, articles.get(p.article_id)), absent)
+            ctx = self._context(c, p, articles.get(p.article_id))
+            gaps = evidence.missing(q, ctx, absent)
+            if key and not (set(tokenize(f"{ctx.title} {ctx.text}")) & key[1]):
+                gaps.append(evidence.Missing("word", key[0]))
             if gaps:
                 if first_missing is None:
                     first_missing = (gaps[0], c)
                 continue
-            if need_slot and c.match < 0.8:
+            if need_slot and c.match < _SLOT_MATCH[q.kind]:
                 continue
             qualified.append(c)
         if not qualified:
@@ -383,6 +441,13 @@ class ExtractiveAnswerer:
         chosen = [best]
         if q.explains:
             chosen += self._more(q, best, qualified, passages)
+            if q.kind == "reason" and not any(_CAUSAL.search(c.text) for c in chosen):
+                # The sentence that restates the event is often followed by the one that explains it.
+                article = passages[best.passage_index].article_id
+                nxt = next((c for c in cands if c.order == best.order + 1 and
+                            passages[c.passage_index].article_id == article), None)
+                if nxt is not None and all(nxt.text != c.text for c in chosen):
+                    chosen.append(nxt)
         chosen.sort(key=lambda c: (c.passage_index, c.start))
         return self._cite(chosen, passages, articles)
 

@@ -54,7 +54,7 @@ _SUMMARY = re.compile(r"\bsumm(?:ari[sz]e|ary|ing up)\b|\bsum up\b|\boverview\b|
                       r"\bmain points\b|\bkey points\b|\bwhat (?:is|was) the (?:article|story|piece|analysis|"
                       r"report) (?:about|on)\b|\bwhat does the (?:article|story|piece|analysis|report) say\b", re.I)
 _NUMBER = re.compile(r"\bhow (?:many|much|long|wide|tall|high|far|big|large|old|deep|heavy|often|fast|short|"
-                     r"low|expensive)\b|\bwhat (?:\w+ ){0,4}?(?:percentage|percent|share|number|amount|proportion|size|"
+                     r"low|expensive)\b|\bwhat (?:\w+ ){0,5}?(?:percentage|percent|share|number|amount|proportion|size|"
                      r"length|width|height|cost|price|population|age|rate|total|sum|figure|value|weight|"
                      r"distance|speed|score|count|budget|salary|fine|fee|toll|tally)\b|\bby how much\b", re.I)
 _DATE = re.compile(rf"^\s*(?:and |but |so )?when\b|\b(?:which|what|on what|in what) (?:\w+ )?(?:{_TIME_NOUNS})s?\b"
@@ -87,6 +87,8 @@ _META = (
 _PRESENT = re.compile(r"\b(?:latest|most recent|newest|current(?:ly)?|now|today|at present|presently|so far|"
                       r"as of (?:now|today)|still|up to date|these days|right now)\b|^\s*(?:who|what|which|where|how "
                       r"much|how many)(?: \w+){0,3}? (?:is|are|has|have|holds?|leads?|runs?|owns?|costs?)\b", re.I)
+_MONEY = re.compile(r"\b(?:price|cost|fee|fine|salary|budget|bill|wage|toll|value|worth|revenue|profit|sales)\b",
+                    re.I)
 _SENTENCE_COUNT = {"one": 1, "a single": 1, "1": 1, "two": 2, "2": 2, "three": 3, "3": 3, "four": 4, "4": 4,
                    "five": 5, "5": 5, "six": 6, "6": 6}
 _COUNT = re.compile(r"\b(?:in|with|using|to)? ?(one|a single|two|three|four|five|six|[1-6]) (?:short )?sentences?\b",
@@ -216,7 +218,7 @@ def analyze(question: str) -> Question:
     unit = None
     if kind == "number":
         m = re.search(r"\bhow (\w+)", question, re.I)
-        unit = m.group(1).lower() if m else None
+        unit = m.group(1).lower() if m else "much" if _MONEY.search(question) else None
     return Question(question, kind, entities(question), years, dates, figures, bool(_PRESENT.search(question)),
                     field, count, unit)
 
