@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from rag.answer.question import _NOT_NAMES, Question
 from rag.text.sentences import split_sentences
+from rag.text.words import MONTH_NAMES
 
 _ALIASES = {
     "us": ("us", "united states", "america", "american", "americans"),
@@ -45,8 +46,7 @@ _GENERIC = frozenset("the of and for de la le du von van inc co corp ltd plc llc
 _WORDS = re.compile(r"[a-z0-9][a-z0-9'’.&]*")
 _NAME = re.compile(r"(?:[A-Z][\w'’&.-]*|[A-Z]{2,})(?:\s+(?:of\s+(?:the\s+)?|de\s+|the\s+)?(?:[A-Z][\w'’&.-]*|\d+))*")
 _YEAR = re.compile(r"(?<![\d,.$£€])\b(1[89]\d\d|20\d\d)\b(?![\d,])")
-_MONTHS = {m: i for i, m in enumerate("january february march april may june july august september october "
-                                       "november december".split(), 1)}
+_MONTHS = {m.lower(): i for i, m in enumerate(MONTH_NAMES) if m}
 _MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items())})
 _MONTHS["sept"] = 9
 

@@ -33,14 +33,14 @@ from rag.answer.question import Question, analyze, topic_terms
 from rag.store.bm25 import tokenize
 from rag.text.markers import cite
 from rag.text.sentences import sentence_spans
+from rag.text.words import MONTH_PATTERN
 from rag.types import Citation, Passage
 from rag.verify.injection import is_instruction_like
 
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
                      r"fifty|hundred|thousand|million|billion|trillion|dozen|half|quarter)\b", re.I)
 _FIGURE = re.compile(r"(?<![A-Za-z\d.,])\d[\d,.]*")
-_MONTHS = (r"(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?|oct(ober)?|"
-           r"nov(ember)?|dec(ember)?)")
+_MONTHS = f"({MONTH_PATTERN})"
 _DATE = re.compile(rf"\b{_MONTHS}\b|\b(1[89]|20)\d\d\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
                    r"yesterday|today|tomorrow|last (week|month|year)|next (week|month|year)|this (week|month|year)|"
                    r"(early|mid|late)[- ](\d{4}|\w+ \d{4}))\b", re.I)

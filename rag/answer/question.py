@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from rag.store.bm25 import tokenize
+from rag.text.words import MONTH_PATTERN
 
 _PERSON_NOUNS = ("person|people|leader|president|minister|official|man|woman|player|senator|governor|mayor|chief|"
                  "head|writer|actor|actress|singer|star|coach|manager|ceo|founder|judge|lawyer|spokesm[ae]n|"
@@ -104,8 +105,7 @@ _NOT_NAMES = _QUESTION_WORDS | frozenset("""monday tuesday wednesday thursday fr
 sen gov rep st ceo cfo coo every each all some many most two three four five six seven eight nine ten
 both several former last next new after before during while since today yesterday tomorrow however meanwhile
 still also january february march april may june july august september october november december""".split())
-_MONTH_NAMES = ("january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|"
-                "mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
+_MONTH_NAMES = MONTH_PATTERN
 _MONTH_DAY = re.compile(rf"\b(?:{_MONTH_NAMES})\.? (\d{{1,2}})(?:st|nd|rd|th)?\b|\b(\d{{1,2}})(?:st|nd|rd|th)? "
                         rf"(?:of )?(?:{_MONTH_NAMES})\b", re.I)
 _YEAR = re.compile(r"(?<![\d,.$£€])\b(1[89]\d\d|20\d\d)\b(?![\d,])")
