@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rag.answer.question import _NOT_NAMES, Question
 from rag.text.sentences import split_sentences
@@ -57,8 +58,15 @@ def _norm(text: str) -> str:
     return re.sub(r"['’]s\b", "", text.lower())
 
 
-def _words(text: str) -> set[str]:
-    return {w.strip(".'’&") for w in _WORDS.findall(_norm(text).replace("-", " "))}
+@lru_cache(maxsize=256)
+def _sequence(text: str) -> tuple[str, ...]:
+    """The text's words in order, normalised (cached: an article is read for many candidate sentences)."""
+    return tuple(w.strip(".'’&") for w in _WORDS.findall(_norm(text).replace("-", " ")))
+
+
+@lru_cache(maxsize=256)
+def _words(text: str) -> frozenset[str]:
+    return frozenset(_sequence(text))
 
 
 def _stems(token: str) -> list[str]:
@@ -69,7 +77,7 @@ def _stems(token: str) -> list[str]:
     return out
 
 
-def _token_in(token: str, words: set[str]) -> bool:
+def _token_in(token: str, words: frozenset[str] | set[str]) -> bool:
     if token in words:
         return True
     for stem in _stems(token)[1:] if len(token) > 4 else ():
@@ -88,7 +96,7 @@ def entity_tokens(entity: str) -> list[str]:
     return [t for t in (_norm(p).strip(".'&") for p in keep) if t and t not in _GENERIC]
 
 
-def mentions(entity: str, text: str, words: set[str] | None = None) -> bool:
+def mentions(entity: str, text: str, words: frozenset[str] | None = None) -> bool:
     """Does `text` mention `entity`, by its words or a known alias ("U.S." = "United States" = "American")?"""
     words = _words(text) if words is None else words
     key = " ".join(entity_tokens(entity))
@@ -106,7 +114,7 @@ def mentions(entity: str, text: str, words: set[str] | None = None) -> bool:
 def _phrase_in(tokens: list[str], text: str) -> bool:
     """The tokens in order, at most two other words apart: "Aras River" is not "Aras Corridor ... Astarachay
     River"."""
-    seq = [w.strip(".'’&") for w in _WORDS.findall(_norm(text).replace("-", " "))]
+    seq = _sequence(text)
     for i, w in enumerate(seq):
         if not _token_in(tokens[0], {w}):
             continue
@@ -172,7 +180,7 @@ def missing(q: Question, ctx: Context, absent_terms: tuple[str, ...] = ()) -> li
     words = _words(near)
     own = f"{ctx.title}\n{ctx.sentence}" if ctx.sentence else near
     own_words = _words(own) if ctx.sentence else words
-    article_words = _words(ctx.article) if ctx.article else words
+    article_words = _words(ctx.article) if ctx.article else words  # cached per article
     out: list[Missing] = []
     later: list[Missing] = []  # a lone demonym ("British") says less than a year or a figure
     for e in q.entities:

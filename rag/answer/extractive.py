@@ -49,10 +49,10 @@ _OPENER = re.compile(r"^(?:The|A|An|In|On|At|But|And|After|Before|When|While|Thi
                      r"Their|Our|It|As|If|For|From|With|Since|So|Then|Now|Last|Next|New|Former|Both|Some|Many|"
                      r"Most|Every|Each|Another|Other|Such|Despite|During|Under|Over|By|To|Of|Why|How|What|Who|"
                      r"Where|Which|According)\s+")
-_CAUSAL = re.compile(r"\b(because|due to|as a result|in order to|so that|reasons?|caused|causing|amid|blamed|after|"
-                     r"since|led to|prompted|triggered|thanks to|owing to|driven by|fueled by|fuelled by|to fight|"
-                     r"to help|to tackle|aimed at|part of a plan|in an effort|seeking to|over fears?|concerns?)\b",
-                     re.I)
+_CAUSAL = re.compile(r"\b(because|due to|as a result|so that|reasons?|caused|causing|amid|blamed|led to|prompted|"
+                     r"triggered|thanks to|owing to|driven by|fueled by|fuelled by|to fight|to tackle|aimed at|"
+                     r"part of a plan|in an effort|seeking to|over fears?|concerns? (?:about|over|that)|stemmed|"
+                     r"stems from|the result of|in response to)\b", re.I)
 _BOILERPLATE = re.compile(r"^(read more|sign up|subscribe|follow .* on (twitter|instagram|facebook)|click here|"
                           r"contributing:|related:|photos?:|video:|►)|\b(newsletter|all rights reserved|cookie)\b",
                           re.I)
@@ -60,6 +60,7 @@ _BOILERPLATE = re.compile(r"^(read more|sign up|subscribe|follow .* on (twitter|
 _KIND_NOUNS = frozenset(tokenize(" ".join(re.findall(r"[a-z]+", "|".join(
     (question_mod._PERSON_NOUNS, question_mod._ORG_NOUNS, question_mod._PLACE_NOUNS, question_mod._TIME_NOUNS,
      "organisation organization neighbourhood neighborhood spokesman spokesmen"))))))
+_MARGIN = 1500  # characters read on either side of the retrieved chunks of an article
 _ABSENT = "\uffff"  # a term no text holds: its IDF is the store's ceiling
 # What the extractive answer says when the passages do not answer (a refusal names what was missing instead
 # when it can).
@@ -265,12 +266,22 @@ class ExtractiveAnswerer:
         out: dict[str, _Article] = {}
         if self.article_text is None:
             return out
+        regions: dict[str, tuple[int, int]] = {}
         for p in passages:
-            if p.article_id in out:
+            lo, hi = regions.get(p.article_id, (p.start, p.end))
+            regions[p.article_id] = (min(lo, p.start), max(hi, p.end))
+        for aid, (lo, hi) in regions.items():
+            text = self.article_text(aid)
+            if not text or not any(p.article_id == aid and text[p.start:p.end] == p.text for p in passages):
                 continue
-            text = self.article_text(p.article_id)
-            if text and text[p.start:p.end] == p.text:
-                out[p.article_id] = _Article(text, sentence_spans(text))
+            # Only the stretch around the retrieved chunks is split: a 100,000-character live blog is not.
+            a, b = max(0, lo - _MARGIN), min(len(text), hi + _MARGIN)
+            spans = sentence_spans(text, a, b)
+            if a > 0 and spans:
+                spans = spans[1:]  # may start mid-sentence
+            if b < len(text) and spans:
+                spans = spans[:-1]
+            out[aid] = _Article(text, spans)
         return out
 
     def _spans(self, p: Passage, art: _Article | None) -> list[tuple[int, int, bool, int]]:

@@ -78,7 +78,7 @@ def summarize(q: Question, passages: Sequence[Passage], query: str, *, articles:
         return Draft(None, reason="no retrieved article is clearly the one asked about",
                      refusal="The articles don't say: no article in the store is clearly the one asked about.")
     art = articles.get(p.article_id)
-    text, spans = (art.text, art.spans) if art else (p.text, [(p.start + s, p.start + e)
+    text, spans = (art.text, sentence_spans(art.text)) if art else (p.text, [(p.start + s, p.start + e)
                                                               for s, e in sentence_spans(p.text)])
     base = 0 if art else p.start
     sents = [(s, e) for s, e in spans if _usable(text[s - base:e - base]) and len(text[s - base:e - base]) >= 40
