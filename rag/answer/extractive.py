@@ -67,7 +67,7 @@ _ABSENT = "\uffff"  # a term no text holds: its IDF is the store's ceiling
 REFUSAL = "The articles don't say: nothing in the store answers this question."
 # How well a sentence must hold the asked-for slot: a name for who/which organisation/where, a date for when,
 # a figure not already in the question for how many/much.
-_SLOT_MATCH = {"person": 0.8, "organisation": 0.8, "place": 0.8, "date": 1.0, "number": 0.6}
+_SLOT_MATCH = {"person": 0.8, "organisation": 0.8, "place": 0.8, "date": 0.6, "number": 0.6}
 _SLOT_WORDS = {"person": "a person's name", "organisation": "an organisation's name", "place": "a place name",
                "date": "a date", "number": "the figure asked for"}
 _UNITS = {
@@ -133,7 +133,13 @@ def _type_match(kind: str, sentence: str, question: str, unit: str | None = None
         return _number_match(sentence, question, unit)
     if kind == "date":
         q_dates = {m.group(0).lower() for m in _DATE.finditer(question)}
-        return 1.0 if any(m.group(0).lower() not in q_dates for m in _DATE.finditer(sentence)) else 0.0
+        found = [m.group(0) for m in _DATE.finditer(sentence) if m.group(0).lower() not in q_dates]
+        if not found:
+            return 0.0
+        # A calendar date or a year answers "when" better than a month alone, and that better than "Thursday".
+        if _MONTH_DAY.search(sentence) or any(_YEAR.fullmatch(f) for f in found):
+            return 1.0
+        return 0.8 if any(re.fullmatch(_MONTHS, f, re.I) for f in found) else 0.6
     if kind in ("person", "place", "organisation", "thing"):
         q_lower = question.lower()
         names = [n for n in (_OPENER.sub("", m) for m in _NAME.findall(sentence))
