@@ -198,6 +198,19 @@ def _figures(text: str) -> list[str]:
     return [f.rstrip(".,") for f in _FIGURE.findall(cleaned) if not _YEAR.fullmatch(f.rstrip(".,"))]
 
 
+_SCOPE_FRAME = re.compile(r"^(?:\(CNN\)\s*)?(?:In|For|Across|Outside) (?:the )?([A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*)*),")
+_WORLD = re.compile(r"\b(?:in the world|world record|worldwide|globally|around the world)\b", re.I)
+
+
+def _other_scope(sentence: str, q: Question) -> bool:
+    """The sentence is framed for another place than the question names: it opens with "In Canada, ..." (a name
+    the question lacks) or speaks of the world when the question does not."""
+    m = _SCOPE_FRAME.match(sentence)
+    if m and not any(evidence.mentions(e, m.group(1)) for e in q.entities):
+        return True
+    return bool(_WORLD.search(sentence)) and not re.search(r"\b(?:world|global|worldwide)\b", q.text, re.I)
+
+
 def _conflicting_figures(question: str) -> list[re.Pattern[str]]:
     """Patterns of the same unit with another figure than the question's ("2,554-pound" -> any other
     "N-pound")."""
@@ -339,6 +352,8 @@ class ExtractiveAnswerer:
                 brevity = 1.0 / (1.0 + max(0, len(text) - 250) / 500)
                 weight = 0.1 if q.kind == "thing" else 0.25  # "which show ...": any name will do, so it says little
                 named = sum(evidence.mentions(e, text) for e in q.entities) / len(q.entities) if q.entities else 0.0
+                if q.entities and named < 1.0 and _other_scope(text, q):
+                    match *= 0.4  # "In Canada, ..." does not answer about the US; "in the world" not about a country
                 score = (0.55 * coverage + weight * match + 0.2 * prior + 0.08 * named) * brevity * (
                     1.0 if inside else 0.93)
                 out.append(Candidate(i, s, e, text, coverage, score, terms, match, inside, order))
