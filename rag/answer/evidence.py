@@ -106,9 +106,13 @@ def mentions(entity: str, text: str, words: frozenset[str] | None = None) -> boo
         norm = " " + " ".join(_WORDS.findall(_norm(text))) + " "
         return any((f" {a} " in norm) if " " in a else (a in words) for a in aliases) or low.find(f" {key} ") >= 0
     tokens = entity_tokens(entity)
-    if not tokens or not all(_token_in(t, words) for t in tokens):
+    if not tokens:
         return False
-    return len(tokens) == 1 or _phrase_in(tokens, text)
+    missing = [t for t in tokens if not _token_in(t, words)]
+    acronyms = {p.lower().strip(".") for p in re.split(r"[\s-]+", entity) if re.fullmatch(r"[A-Z]{2,}\.?", p)}
+    if len(tokens) >= 3 and len(missing) == 1 and missing[0] in acronyms:
+        return True  # "NHL Stanley Cup Finals" is "the Stanley Cup Final" without the league's acronym
+    return not missing and (len(tokens) == 1 or _phrase_in(tokens, text))
 
 
 def _phrase_in(tokens: list[str], text: str) -> bool:
@@ -192,6 +196,8 @@ def missing(q: Question, ctx: Context, absent_terms: tuple[str, ...] = ()) -> li
         # in the same article.
         if len(tokens) >= 2 and _token_in(tokens[-1], words) and mentions(e, ctx.article, article_words):
             continue
+        if len(tokens) == 1 and _sequence(ctx.article).count(tokens[0]) >= 3:
+            continue  # a name the article keeps returning to is what it is about, near the sentence or not
         (later if len(tokens) == 1 and re.search(r"(?:ish|ian|an|ese|i)$", tokens[0]) else out).append(
             Missing("entity", e))
     words = _words(near)

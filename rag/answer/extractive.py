@@ -211,6 +211,16 @@ def _other_scope(sentence: str, q: Question) -> bool:
     return bool(_WORLD.search(sentence)) and not re.search(r"\b(?:world|global|worldwide)\b", q.text, re.I)
 
 
+def _thing_match(q: Question, sentence: str, terms: frozenset[str]) -> float:
+    """For "which condiment ...": a sentence naming the kind asked for ("the condiment") next to something the
+    question does not say, or a name or quoted title the question lacks."""
+    base = _type_match("thing", sentence, q.text)
+    words = set(tokenize(sentence))
+    if q.head and words & set(q.head) and words - set(tokenize(q.text)):
+        return max(base, 1.0)
+    return base
+
+
 def _conflicting_figures(question: str) -> list[re.Pattern[str]]:
     """Patterns of the same unit with another figure than the question's ("2,554-pound" -> any other
     "N-pound")."""
@@ -345,7 +355,8 @@ class ExtractiveAnswerer:
                 terms = frozenset(tokenize(text)) & wanted
                 own = sum(weights[t] for t in terms) / total
                 coverage = own + 0.5 * sum(weights[t] for t in context - terms) / total
-                match = _type_match(q.kind, text, q.text, q.unit) if q.factoid or q.kind == "thing" else (
+                match = _thing_match(q, text, terms) if q.kind == "thing" else \
+                    _type_match(q.kind, text, q.text, q.unit) if q.factoid else (
                     0.6 if q.kind == "reason" and _CAUSAL.search(text) else 0.0)
                 if conflicts and any(c.search(text) for c in conflicts):
                     match *= 0.75  # "a 2,528-pound pumpkin" does not answer about "the 2,554-pound pumpkin"
@@ -392,26 +403,6 @@ class ExtractiveAnswerer:
                     out.append(word)
         return tuple(dict.fromkeys(out))
 
-    def _key_term(self, q: Question) -> tuple[str, frozenset[str]] | None:
-        """The question's rarest content word that is not part of a name ("actress" in "Who won the Academy
-        Award for best actress?"): an answer's context must hold it. (word, its stems) or None."""
-        if self.idf is None:
-            return None
-        m = re.search(r"\b(?:which|what|who|whom|where|when)\b((?:\W+\w+){1,4})", q.text, re.I)
-        head = set(tokenize(m.group(1))) & _KIND_NOUNS if m else set()  # the asked-for kind: "which company"
-        names = {t for e in q.entities for t in tokenize(e)} | head
-        topic = set(topic_terms(q.text))
-        words = [(w, frozenset(tokenize(w)) & topic - names) for w in re.findall(r"[A-Za-z][\w'’-]+", q.text)]
-        words = [(w, st) for w, st in words if st and len(w) > 3]
-        if len(words) < 2:
-            return None
-        weights = self.idf(sorted({t for _, st in words for t in st}))
-        word = max(words, key=lambda ws: max(weights[t] for t in ws[1]))
-        # Only a rare word (a handful of passages in the store hold it) is a constraint; common words are
-        # often paraphrased ("beat" for "victory over").
-        ceiling = self.idf([_ABSENT])[_ABSENT]
-        return word if max(weights[t] for t in word[1]) >= 0.7 * ceiling else None
-
     # -- answering -----------------------------------------------------------------------------------------
 
     def draft(self, question: str, passages: Sequence[Passage], query: str | None = None, *,
@@ -446,18 +437,15 @@ class ExtractiveAnswerer:
         floor = 0.6 * self.min_coverage
         need_slot = q.factoid
         first_missing: tuple[evidence.Missing, Candidate] | None = None
-        key = self._key_term(q)
         qualified: list[Candidate] = []
         for c in cands[:40]:
             if c.score < 0.5 * top.score or c.coverage < floor:
                 continue
-            if c.coverage < self.min_coverage and not (need_slot and c.match >= 1.0):
+            if c.coverage < self.min_coverage and not ((need_slot or q.kind == "thing") and c.match >= 1.0):
                 continue
             p = passages[c.passage_index]
             ctx = self._context(c, p, articles.get(p.article_id))
             gaps = evidence.missing(q, ctx, absent)
-            if key and not (set(tokenize(f"{ctx.title} {ctx.text}")) & key[1]):
-                gaps.append(evidence.Missing("word", key[0]))
             if gaps:
                 if first_missing is None:
                     first_missing = (gaps[0], c)
@@ -471,6 +459,8 @@ class ExtractiveAnswerer:
         if q.present:
             best = self._newest(best, qualified, passages)
         chosen = [best]
+        if not q.explains:
+            chosen += self._also(q, best, qualified, passages)
         if q.explains:
             chosen += self._more(q, best, qualified, passages)
             if q.kind == "reason" and not any(_CAUSAL.search(c.text) for c in chosen):
@@ -491,6 +481,20 @@ class ExtractiveAnswerer:
         if not dated:
             return best
         return max(dated, key=lambda c: (passages[c.passage_index].published or "", c.score))
+
+    def _also(self, q: Question, best: Candidate, qualified: list[Candidate],
+              passages: Sequence[Passage]) -> list[Candidate]:
+        """A factoid answer is one sentence, or two when another sentence of the same article holds the asked-for
+        slot nearly as well (an answer given as "X said ... . The deal, worth $5m, ..."); never a sentence of
+        another article."""
+        article = passages[best.passage_index].article_id
+        slot = _SLOT_MATCH.get(q.kind, 1.0)
+        for c in qualified[1:6]:
+            if passages[c.passage_index].article_id != article or c.text == best.text:
+                continue
+            if c.score >= 0.75 * best.score and c.match >= slot and c.coverage >= self.min_coverage:
+                return [c]
+        return []
 
     def _more(self, q: Question, best: Candidate, qualified: list[Candidate],
               passages: Sequence[Passage]) -> list[Candidate]:

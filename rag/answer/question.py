@@ -60,12 +60,12 @@ _NUMBER = re.compile(r"\bhow (?:many|much|long|wide|tall|high|far|big|large|old|
                      r"distance|speed|score|count|budget|salary|fine|fee|toll|tally)\b|\bby how much\b", re.I)
 _DATE = re.compile(rf"^\s*(?:and |but |so )?when\b|\b(?:which|what|on what|in what) (?:\w+ )?(?:{_TIME_NOUNS})s?\b"
                    r"|\bsince when\b|\bhow soon\b", re.I)
-_PERSON = re.compile(rf"^\s*(?:and |but |so )?(?:who|whom|whose)\b|\b{_WH}(?:{_PERSON_NOUNS})s?\b|\bwho(?:m|se)?\b",
-                     re.I)
+_PERSON = re.compile(rf"^\s*(?:and |but |so )?(?:who|whom|whose)\b|\b{_WH}(?:{_PERSON_NOUNS})s?\b|"
+                     r"(?<!, )(?<!,)\bwho(?:m|se)?\b", re.I)  # ", who ..." is a relative clause, not the question
 _ORG = re.compile(rf"\b{_WH}(?:{_ORG_NOUNS})\b", re.I)
 _PLACE = re.compile(rf"^\s*(?:and |but |so )?where\b|\b{_WH}(?:{_PLACE_NOUNS})\b|\bwhere\b", re.I)
 _WHAT_DID = re.compile(r"\s*(?:and |but |so )?what (?:did|does|do|will|has|have)\b", re.I)
-_THING = re.compile(r"^\s*(?:and |but |so )?(?:which|what)\b", re.I)
+_THING = re.compile(r"\b(?:which|what)\b", re.I)
 
 # Metadata of the article itself: "Who wrote ...", "When was the article ... published", "Which outlet ...".
 _DOC = r"(?:article|story|piece|analysis|report|op-?ed|column|essay|commentary|post|feature|interview|review)"
@@ -126,6 +126,7 @@ class Question:
     metadata_field: str | None = None  # author | published | source | url | title
     summary_sentences: int = 0  # for kind "summary": how many sentences the question asks for (0 = default)
     unit: str | None = None  # for kind "number": the "how X" word ("long", "many", "much")
+    head: tuple[str, ...] = ()  # for kind "thing": the stemmed words after "which/what" ("condiment")
 
     @property
     def factoid(self) -> bool:
@@ -190,12 +191,16 @@ def entities(question: str) -> tuple[str, ...]:
                 i == 0 and word.lower() in _QUESTION_WORDS):
             run.append(word)
             continue
-        if run and tok.lower() in ("of", "the", "and", "de", "for") and i + 1 < len(tokens) \
+        if run and tok.lower() in ("of", "the", "de", "for") and i + 1 < len(tokens) \
                 and _NAME_TOKEN.fullmatch(tokens[i + 1]) and tokens[i + 1].lower() not in _NOT_NAMES:
             run.append(tok)
             continue
         close()
     close()
+    # A capitalised first word alone ("Approximately ...", "Baseball legend ...") is the sentence's opening,
+    # not a name, unless it is an acronym.
+    if out and tokens and out[0] == re.sub(r"['’]s?$", "", tokens[0]) and not re.fullmatch(r"[A-Z]{2,}\.?", out[0]):
+        out = out[1:]
     return tuple(dict.fromkeys(out))
 
 
@@ -219,8 +224,12 @@ def analyze(question: str) -> Question:
     if kind == "number":
         m = re.search(r"\bhow (\w+)", question, re.I)
         unit = m.group(1).lower() if m else "much" if _MONEY.search(question) else None
+    head: tuple[str, ...] = ()
+    if kind == "thing":
+        m = re.search(rf"\b(?:which|what)((?: (?!{_AUX}\b)[\w'’-]+){{1,3}})", question, re.I)
+        head = tuple(tokenize(m.group(1))) if m else ()
     return Question(question, kind, entities(question), years, dates, figures, bool(_PRESENT.search(question)),
-                    field, count, unit)
+                    field, count, unit, head)
 
 
 def topic_terms(question: str) -> list[str]:
