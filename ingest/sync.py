@@ -102,6 +102,13 @@ def _prepare(paths: Sequence[Path]) -> Iterator[_Prepared | FileError | tuple[st
         yield (abs_file, not result.errors or bool(result.articles))
 
 
+def read_articles(paths: Sequence[Path]) -> Iterator[Article]:
+    """The articles ingest would read from `paths`, cleaned, in order (unreadable files and records skipped)."""
+    for item in _prepare(paths):
+        if isinstance(item, _Prepared) and item.article is not None:
+            yield item.article
+
+
 def _background(gen: Iterator[Any], depth: int = 256) -> Iterator[Any]:
     """Run a generator in a thread so reading/cleaning overlaps with embedding (which releases the GIL)."""
     q: queue.Queue[Any] = queue.Queue(maxsize=depth)

@@ -207,9 +207,9 @@ def child_ingest(args: argparse.Namespace) -> int:
 
     if args.workers is not None:
         sync.default_chunk_workers = lambda: args.workers  # type: ignore[assignment]
-    from ui.cli import main
+    from eval.bench import newsdesk_main
 
-    return main(["--store", args.store, "ingest", *args.paths, "--json"])
+    return newsdesk_main()(["--store", args.store, "ingest", *args.paths, "--json"])
 
 
 def child_naive(args: argparse.Namespace) -> int:
@@ -256,8 +256,7 @@ def _chunk_texts(corpus: Path) -> tuple[list[str], list[tuple[str, int, int, int
     """The embed texts newsdesk would embed for `corpus` (read, cleaned, de-duplicated, chunked as ingest does),
     and (article_id, text length, start, end) per chunk for the coverage measurement."""
     from ingest.chunk import chunk_article
-    from ingest.readers import FileError
-    from ingest.sync import _prepare, _Prepared, text_hash
+    from ingest.sync import read_articles, text_hash
     from rag.models.minilm import MiniLMEmbedder
     from rag.settings import Settings
 
@@ -267,10 +266,7 @@ def _chunk_texts(corpus: Path) -> tuple[list[str], list[tuple[str, int, int, int
     spans: list[tuple[str, int, int, int]] = []
     seen_ids: set[str] = set()
     seen_text: set[str] = set()
-    for item in _prepare([corpus.resolve()]):
-        if isinstance(item, (FileError, tuple)) or not isinstance(item, _Prepared) or item.article is None:
-            continue
-        a = item.article
+    for a in read_articles([corpus.resolve()]):
         th = text_hash(a)
         if a.id in seen_ids or th in seen_text:
             continue
@@ -285,9 +281,9 @@ def _chunk_texts(corpus: Path) -> tuple[list[str], list[tuple[str, int, int, int
 
 def _model_tokens(texts: Sequence[str], truncate: bool = True) -> list[int]:
     """Word pieces the model runs on per text ([CLS]/[SEP] included, cut at 256 unless truncate=False)."""
-    from rag.models.minilm import MAX_SEQ_LENGTH, _tokenizer, default_model_dir
+    from rag.models.minilm import MAX_SEQ_LENGTH, default_model_dir, load_tokenizer
 
-    tok = _tokenizer(default_model_dir())
+    tok = load_tokenizer(default_model_dir())
     lengths = [len(e.ids) for e in tok.encode_batch(list(texts))]
     return [min(n, MAX_SEQ_LENGTH) for n in lengths] if truncate else lengths
 
@@ -327,10 +323,10 @@ def _newsdesk_coverage(spans: list[tuple[str, int, int, int]], texts: list[str])
 
 def _naive_coverage(nodes_file: Path, corpus: Path, articles: int) -> dict[str, Any]:
     """Share of the documents' characters that fall in the first 256 word pieces of some node's embed text."""
-    from rag.models.minilm import MAX_SEQ_LENGTH, _tokenizer, default_model_dir
+    from rag.models.minilm import MAX_SEQ_LENGTH, default_model_dir, load_tokenizer
 
     data = json.loads(nodes_file.read_text())
-    tok = _tokenizer(default_model_dir())
+    tok = load_tokenizer(default_model_dir())
     window = int(data.get("max_seq_length") or MAX_SEQ_LENGTH) - 2
     by_doc: dict[str, list[tuple[int, int]]] = {}
     truncated = 0

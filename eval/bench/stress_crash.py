@@ -371,11 +371,12 @@ def _fork_server() -> None:
     import chromadb.api.rust  # noqa: F401 - what the first PersistentClient would import (0.6 s)
 
     import rag.faults
-    import ui.cli
+    from eval.bench import newsdesk_main
     from ingest import sync  # noqa: F401
     from rag.testing import HashEmbedder
     from rag.text.tokens import count_tokens_batch
 
+    main = newsdesk_main()  # imports the command line and what it imports at start-up, once
     count_tokens_batch(["warm the tokenizer"])  # loads tiktoken's tables before forking
     HashEmbedder().embed(["warm"])
     out = sys.stdout
@@ -397,7 +398,7 @@ def _fork_server() -> None:
                 os.dup2(null, 1)
                 sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 - lives until os._exit
                 sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
-                code = ui.cli.main(request["argv"])
+                code = main(request["argv"])
             except BaseException:  # noqa: BLE001 - the child must never return into the server's loop
                 code = 1
             finally:

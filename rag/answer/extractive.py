@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -273,13 +273,15 @@ class ExtractiveAnswerer:
     """
 
     name = "extractive"
+    streams = False
 
     def __init__(self, *, idf: Callable[[Sequence[str]], dict[str, float]] | None = None,
                  min_coverage: float = 0.4, max_sentences: int = 3,
                  in_corpus: Callable[[str], bool] | None = None,
                  article_text: Callable[[str], str | None] | None = None,
                  embed: Callable[[Sequence[str]], np.ndarray] | None = None,
-                 window: int = 3, semantic_top: int = 0) -> None:
+                 window: int = 3, semantic_top: int = 0, query_vector: np.ndarray | None = None,
+                 asked_on: _dt.date | None = None) -> None:
         self.idf = idf
         self.min_coverage = min_coverage
         self.max_sentences = max_sentences
@@ -288,6 +290,8 @@ class ExtractiveAnswerer:
         self.embed = embed
         self.window = window
         self.semantic_top = semantic_top
+        self.query_vector = query_vector  # the retrieval's query vector, for `write` (the seam passes none)
+        self.asked_on = asked_on  # the date the question is asked, for `write`
 
     # -- reading -------------------------------------------------------------------------------------------
 
@@ -553,3 +557,8 @@ class ExtractiveAnswerer:
                          refusal=f"The articles don't say: the closest passages do not give {slot} for this.")
         return Draft(None, reason=f"the best sentence covers {top.coverage:.2f} of the question's terms",
                      refusal=REFUSAL)
+
+    def write(self, question: str, query: str, passages: Sequence[Passage],
+              history: Sequence[dict[str, str]] | None = None) -> Iterator[Draft]:
+        """The Answerer seam (rag.answer.base): no deltas, since the draft is chosen whole, then the draft."""
+        yield self.draft(question, passages, query, query_vector=self.query_vector, asked_on=self.asked_on)
