@@ -204,3 +204,23 @@ def test_assistant__follow_up_answer_carries_the_standalone_query_and_the_cli_sh
     assert f"(searched for: {ans.query})" in format_answer(ans)
     fresh = sample_assistant.ask("How long is the planned bridge over the Astarachay River?")
     assert fresh.query == fresh.question and "searched for" not in format_answer(fresh)
+
+
+def test_extractive__sentence_similarity_breaks_a_tie_between_close_candidates():
+    import numpy as np
+
+    p = passage("Shelves of the condiment stood empty in Paris. Shoppers found the condiment missing in Lyon.",
+                title="Shortage")
+    vectors = {"Shelves of the condiment stood empty in Paris.": [1.0, 0.0],
+               "Shoppers found the condiment missing in Lyon.": [0.0, 1.0]}
+
+    def embed(texts):
+        return np.array([vectors[t] for t in texts], dtype=np.float32)
+
+    question = "Which condiment had a shortage?"
+    reader = ExtractiveAnswerer(embed=embed, semantic_top=2)
+    cands = reader.candidates(question, [p])
+    assert cands[1].score >= 0.9 * cands[0].score  # close: similarity decides
+    first = reader._semantic(cands, np.array([1.0, 0.0]))[0].text
+    second = reader._semantic(cands, np.array([0.0, 1.0]))[0].text
+    assert first.startswith("Shelves") and second.startswith("Shoppers")
