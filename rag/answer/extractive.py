@@ -64,6 +64,7 @@ _BOILERPLATE = re.compile(r"^(read more|sign up|subscribe|follow .* on (twitter|
 _KIND_NOUNS = frozenset(tokenize(" ".join(re.findall(r"[a-z]+", "|".join(
     (question_mod._PERSON_NOUNS, question_mod._ORG_NOUNS, question_mod._PLACE_NOUNS, question_mod._TIME_NOUNS,
      "organisation organization neighbourhood neighborhood spokesman spokesmen"))))))
+_LEAD_CHARS = 600  # an article's opening sentences
 _MARGIN = 1500  # characters read on either side of the retrieved chunks of an article
 _ABSENT = "\uffff"  # a term no text holds: its IDF is the store's ceiling
 # What the extractive answer says when the passages do not answer (a refusal names what was missing instead
@@ -378,7 +379,9 @@ class ExtractiveAnswerer:
                     if entity_stems else 0.0
                 if q.entities and named < 1.0 and _other_scope(text, q):
                     match *= 0.4  # "In Canada, ..." does not answer about the US; "in the world" not about a country
-                score = (0.55 * coverage + weight * match + 0.2 * prior + 0.08 * named) * brevity * (
+                # News puts the gist in its first sentences (for a factoid; a why-question's lead restates it).
+                lead = 0.05 if s < _LEAD_CHARS and not q.explains else 0.0
+                score = (0.55 * coverage + weight * match + 0.2 * prior + 0.08 * named + lead) * brevity * (
                     1.0 if inside else 0.93)
                 out.append(Candidate(i, s, e, text, coverage, score, terms, match, inside, order))
         out.sort(key=lambda c: (-c.score, c.passage_index, c.start))
