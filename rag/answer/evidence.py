@@ -257,8 +257,6 @@ def refusal(miss: Missing, nearest: str = "", published: str | None = None) -> s
         return f"{head}nothing retrieved is about {miss.text}."
     if miss.kind == "date":
         return f"{head}nothing retrieved is dated {miss.text}."
-    if miss.kind == "word":
-        return f"{head}the closest passages do not mention “{miss.text}”."
     if miss.kind == "figure":
         return f"{head}no article mentions {miss.text}."
     return f"{head}no article mentions “{miss.text}”."

@@ -31,7 +31,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from rag.answer import evidence, summary
-from rag.answer import question as question_mod
 from rag.answer.metadata import metadata_answer
 from rag.answer.question import Question, analyze, topic_terms
 from rag.store.bm25 import tokenize
@@ -61,12 +60,8 @@ _BOILERPLATE = re.compile(r"^(read more|sign up|subscribe|follow .* on (twitter|
                           r"contributing:|related:|photos?:|video:|►)|\b(newsletter|all rights reserved|cookie)\b",
                           re.I)
 
-_KIND_NOUNS = frozenset(tokenize(" ".join(re.findall(r"[a-z]+", "|".join(
-    (question_mod._PERSON_NOUNS, question_mod._ORG_NOUNS, question_mod._PLACE_NOUNS, question_mod._TIME_NOUNS,
-     "organisation organization neighbourhood neighborhood spokesman spokesmen"))))))
 _LEAD_CHARS = 600  # an article's opening sentences
 _MARGIN = 1500  # characters read on either side of the retrieved chunks of an article
-_ABSENT = "\uffff"  # a term no text holds: its IDF is the store's ceiling
 # What the extractive answer says when the passages do not answer (a refusal names what was missing instead
 # when it can).
 REFUSAL = "The articles don't say: nothing in the store answers this question."
@@ -474,7 +469,7 @@ class ExtractiveAnswerer:
                 continue
             qualified.append(c)
         if not qualified:
-            return self._refuse(q, top, first_missing, passages)
+            return self._refuse(q, top, first_missing, passages, articles)
         best = qualified[0]
         if q.present:
             best = self._newest(best, qualified, passages)
@@ -560,11 +555,11 @@ class ExtractiveAnswerer:
         return Draft(" ".join(parts), tuple(chosen), passages=tuple(cited))
 
     def _refuse(self, q: Question, top: Candidate, first_missing: tuple[evidence.Missing, Candidate] | None,
-                passages: Sequence[Passage]) -> Draft:
+                passages: Sequence[Passage], articles: dict[str, _Article]) -> Draft:
         if first_missing is not None:
             gap, c = first_missing
             p = passages[c.passage_index]
-            ctx_text = self._context(c, p, self._articles([p]).get(p.article_id)).text
+            ctx_text = self._context(c, p, articles.get(p.article_id)).text
             return Draft(None, reason=f"the question's {gap.kind} {gap.text!r} is not in the best passages",
                          refusal=evidence.refusal(gap, f"{c.text} {ctx_text}", p.published))
         if q.factoid:
