@@ -44,7 +44,7 @@ _ALIASES = {
 }
 _DEMONYM = ("ians", "ian", "ans", "an", "ese", "ish", "i", "s")
 _GENERIC = frozenset("the of and for de la le du von van inc co corp ltd plc llc".split())
-_WORDS = re.compile(r"[a-z0-9][a-z0-9'’.&]*")
+_WORDS = re.compile(r"[^\W_][\w'’.&]*")  # letters of any script: "Türkiye" is one word
 _NAME = re.compile(r"(?:[A-Z][\w'’&.-]*|[A-Z]{2,})(?:\s+(?:of\s+(?:the\s+)?|de\s+|the\s+)?(?:[A-Z][\w'’&.-]*|\d+))*")
 _YEAR = re.compile(r"(?<![\d,.$£€])\b(1[89]\d\d|20\d\d)\b(?![\d,])")
 _MONTHS = {m.lower(): i for i, m in enumerate(MONTH_NAMES) if m}

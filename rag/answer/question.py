@@ -56,14 +56,16 @@ _SUMMARY = re.compile(r"\bsumm(?:ari[sz]e|ary|ing up)\b|\bsum up\b|\boverview\b|
                       r"report) (?:about|on)\b|\bwhat does the (?:article|story|piece|analysis|report) say\b", re.I)
 _NUMBER = re.compile(r"\bhow (?:many|much|long|wide|tall|high|far|big|large|old|deep|heavy|often|fast|short|"
                      r"low|expensive)\b|\bwhat (?:\w+ ){0,5}?(?:percentage|percent|share|number|amount|proportion|size|"
-                     r"length|width|height|cost|price|population|age|rate|total|sum|figure|value|weight|"
-                     r"distance|speed|score|count|budget|salary|fine|fee|toll|tally)\b|\bby how much\b", re.I)
+                     r"length|width|height|cost|price|population|age|rate|total|sum|figure|value|weight|level|"
+                     r"distance|speed|score|count|budget|salary|fine|fee|toll|tally)\b|\bby how much\b|"
+                     r"^\s*what (?:is|was|are|were)\b.*\bworth\b", re.I)
 _DATE = re.compile(rf"^\s*(?:and |but |so )?when\b|\b(?:which|what|on what|in what) (?:\w+ )?(?:{_TIME_NOUNS})s?\b"
                    r"|\bsince when\b|\bhow soon\b", re.I)
 _PERSON = re.compile(rf"^\s*(?:and |but |so )?(?:who|whom|whose)\b|\b{_WH}(?:{_PERSON_NOUNS})s?\b|"
                      r"(?<!, )(?<!,)\bwho(?:m|se)?\b", re.I)  # ", who ..." is a relative clause, not the question
 _ORG = re.compile(rf"\b{_WH}(?:{_ORG_NOUNS})\b", re.I)
 _PLACE = re.compile(rf"^\s*(?:and |but |so )?where\b|\b{_WH}(?:{_PLACE_NOUNS})\b|\bwhere\b", re.I)
+_NAME_OF = re.compile(r"\bwhat (?:is|was|are|were) the (?:full )?names? of (?:the |a |an )?", re.I)
 _WHAT_DID = re.compile(r"\s*(?:and |but |so )?what (?:did|does|do|will|has|have)\b", re.I)
 _THING = re.compile(r"\b(?:which|what)\b", re.I)
 
@@ -148,6 +150,8 @@ def answer_kind(question: str) -> str:
     signed?" the question asks for a person; the "when" belongs to a clause."""
     if _SUMMARY.search(question):
         return "summary"
+    # "What is the name of the prime minister ..." asks what "Which prime minister ..." asks.
+    question = _NAME_OF.sub("which ", question)
     if _REASON.search(question):
         return "reason"
     if _WHAT_DID.match(question) and _EVENT.search(question):

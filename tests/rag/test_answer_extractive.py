@@ -224,3 +224,17 @@ def test_extractive__sentence_similarity_breaks_a_tie_between_close_candidates()
     first = reader._semantic(cands, np.array([1.0, 0.0]))[0].text
     second = reader._semantic(cands, np.array([0.0, 1.0]))[0].text
     assert first.startswith("Shelves") and second.startswith("Shoppers")
+
+
+def test_evidence__names_with_letters_beyond_ascii_are_found():
+    q = analyze("What is the trade route through northern Iran to Türkiye called?")
+    assert missing(q, Context("A new trade route through northern Iran to Türkiye is dubbed the Aras Corridor.")) == []
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("What was bilateral trade between Azerbaijan and Iran worth in the year to March 2023?", "number"),
+    ("What is the name of the South Korean prime minister who offered to resign?", "person"),
+    ("Kanye West, who changed his name, is buying which social media platform?", "organisation"),
+])
+def test_question__wording_that_hides_the_kind(question, kind):
+    assert analyze(question).kind == kind
