@@ -1,6 +1,15 @@
 """Sync files into the store: read -> clean -> chunk -> embed -> write, embedding only what changed.
 
->>> # ingest_paths([Path("articles/")], settings) -> IngestResult(added=..., chunks_embedded=..., failed=[...])
+>>> import tempfile
+>>> from rag.settings import load_settings
+>>> settings = load_settings(store=tempfile.mkdtemp(), embedding_model="hash")  # hash: the test embedder
+>>> seed = Path(__file__).parent / "sample" / "azerbaijan-iran-normalization.txt"
+>>> first = ingest_paths([seed], settings)
+>>> first.added, first.chunks_embedded == first.chunks_total, first.failed
+(1, True, [])
+>>> again = ingest_paths([seed], settings)  # nothing changed: nothing embedded
+>>> again.unchanged, again.chunks_embedded
+(1, 0)
 """
 
 from __future__ import annotations

@@ -1,12 +1,21 @@
 """The Assistant: question (+ history, filters) -> retrieval -> answerer -> verification -> Answer.
 
->>> # assistant = Assistant.open("./.newsdesk")
->>> # assistant.ask("How long will the Astarachay bridge be?").text
->>> # 'The bridge will be about 100 meters long with a width of 31 meters ... [1].'
+>>> import tempfile
+>>> from pathlib import Path
+>>> import ingest
+>>> settings = load_settings(store=tempfile.mkdtemp(), embedding_model="hash")  # hash: the test embedder
+>>> seed = Path(ingest.__file__).parent / "sample" / "azerbaijan-iran-normalization.txt"
+>>> _ = ingest.ingest_paths([seed], settings)
+>>> answer = Assistant.open(settings=settings).ask("How long will the Astarachay bridge be?")
+>>> print(answer.text[:64], "...", answer.text[-20:])
+The bridge will be about 100 meters long with a width of 31 mete ... s capital, Baku [1].
+>>> answer.citations[0].title
+'Azerbaijan – Iran normalization process may foster regional partnership'
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import threading
 import time
@@ -120,10 +129,8 @@ class Assistant:
         return assistant
 
     def _warm_store(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # the same error surfaces on first real use, with its message
             self.store.warm()
-        except Exception:  # noqa: BLE001 - the same error surfaces on first real use, with its message
-            pass
 
     # -- public API -----------------------------------------------------------------------------------------
 
@@ -196,7 +203,8 @@ class Assistant:
                 cited: Sequence[Passage] = (), refusal: str = "", final: tuple[Citation, ...] = ()) -> Answer:
         """Verify the draft `text` (None: no answer) against `cited` (default: the retrieved passages) and build
         the Answer, or the refusal (`refusal`: its plain-words reason). `final` citations (metadata answers quote
-        the catalog) have no passage to be verified against."""
+        the catalog) have no passage to be verified against.
+        """
         passages = turn.retrieval.passages
         timings = turn.timings
         tv = time.perf_counter()
@@ -255,7 +263,8 @@ class Assistant:
 
     def _extractive_answerer(self, retrieval: Retrieval, asked_on: _dt.date) -> ExtractiveAnswerer:
         """The extractive answerer for one question: the store's term statistics, the articles' full texts
-        (cached for the question), the embedder and the retrieval's query vector."""
+        (cached for the question), the embedder and the retrieval's query vector.
+        """
         index = self.store.bm25_index() if self.store.manifest is not None else None
         texts: dict[str, str | None] = {}
 

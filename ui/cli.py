@@ -229,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 - the boundary: one line, not a traceback
+    except Exception as exc:
         if os.environ.get("NEWSDESK_DEBUG"):
             raise
         print(f"newsdesk: error: {type(exc).__name__}: {exc} (set NEWSDESK_DEBUG=1 for a traceback)",

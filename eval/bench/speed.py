@@ -1,9 +1,12 @@
 r"""Speed and scale benchmarks: ingest throughput, re-sync, query latency, cold start and peak memory.
 
+A script (about 850 lines): each benchmark is a subcommand with its child processes next to it, so one
+figure's measuring code is read in one place.
+
 Every figure that has a target is a ratio (or a percentile) measured within one run: the machine may be shared,
 so the runs of the two sides of a ratio alternate and medians are reported, together with the load average.
 Stores go under /tmp (--work), never into the repository. The embedding runtime against sentence-transformers is
-eval/bench_embed.py; the web chat under concurrent clients is eval/bench_ui.py.
+eval/bench/embed.py; the web chat under concurrent clients is eval/bench/ui.py.
 
     python -m eval.bench coldstart --runs 9
     python -m eval.bench ingest ../shared/corpus/cnndm/articles.jsonl.gz --articles 100 --runs 3 --naive --full \
@@ -31,6 +34,7 @@ coldstart  wall time of `newsdesk ask "..." --json` in a new process on a store 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import hashlib
 import json
@@ -130,10 +134,8 @@ class _TreeRSS:
                 procs = [root, *root.children(recursive=True)]
                 total = 0
                 for p in procs:
-                    try:
+                    with contextlib.suppress(psutil.Error):  # a child that exited meanwhile
                         total += p.memory_info().rss
-                    except psutil.Error:
-                        pass
                 self.peak = max(self.peak, total)
             except psutil.Error:
                 return
@@ -254,7 +256,8 @@ def child_naive(args: argparse.Namespace) -> int:
 
 def _chunk_texts(corpus: Path) -> tuple[list[str], list[tuple[str, int, int, int]]]:
     """The embed texts newsdesk would embed for `corpus` (read, cleaned, de-duplicated, chunked as ingest does),
-    and (article_id, text length, start, end) per chunk for the coverage measurement."""
+    and (article_id, text length, start, end) per chunk for the coverage measurement.
+    """
     from ingest.chunk import chunk_article
     from ingest.sync import read_articles, text_hash
     from rag.models.minilm import MiniLMEmbedder
@@ -539,7 +542,8 @@ def _store_chunk_tokens(store: Path) -> int:
 
 def copy_store(source: Path, dest: Path, max_chunks: int | None) -> dict[str, Any]:
     """A store holding the first articles (catalog order) of `source` up to `max_chunks` chunks, with the same
-    chunk ids, texts, metadata and vectors, written through Store exactly as an ingest writes them."""
+    chunk ids, texts, metadata and vectors, written through Store exactly as an ingest writes them.
+    """
     import numpy as np
 
     from rag.settings import Settings
@@ -714,7 +718,8 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 def _store_facts(store: Path) -> dict[str, Any]:
     """Sizes on disk, the BM25 index's arrays in memory, and the time of a full BM25 rebuild (what every ingest
-    that changes something pays at its end)."""
+    that changes something pays at its end).
+    """
     from rag.store.store import Store, read_manifest
 
     def du(path: Path) -> float:

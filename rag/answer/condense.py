@@ -19,6 +19,7 @@ import re
 from collections.abc import Sequence
 
 from rag.answer.question import entities
+from rag.text.words import SUBJECT_STOPWORDS
 
 _WORD = re.compile(r"[\w'’-]+")
 _PRONOUNS = frozenset("it its it's they them their theirs he him his she her hers this that these those there "
@@ -30,21 +31,18 @@ _WH_FRAME = re.compile(r"^\s*((?:how (?:much|many|long|far|old|big|wide|tall|hig
                        re.I)
 _WH = re.compile(r"\b(?:who|whom|whose|what|when|where|which|why|how)\b", re.I)
 _MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
-_STOP = frozenset("""a an the and or but if of to in on at by for with from as is are was were be been being do does
-did done have has had will would shall should can could may might must what which who whom whose when where why how
-that this these those it its they them their he she his her we you i me my our your there here about into over under
-than then so not no yes also just only very more most much many some any all each other such own same too again
-long wide big large tall high far old new many much say said says tell told know""".split())
 
 
 def content_words(text: str) -> list[str]:
     """Words of `text` that carry meaning (not function words), in order, original case."""
-    return [w for w in _WORD.findall(text) if w.lower() not in _STOP and not w.isdigit() or any(c.isdigit() for c in w)]
+    return [w for w in _WORD.findall(text)
+            if (w.lower() not in SUBJECT_STOPWORDS and not w.isdigit()) or any(c.isdigit() for c in w)]
 
 
 def is_follow_up(question: str) -> bool:
     """Leans on the conversation: opens with "and/what about", or names no entity of its own and points back
-    with a pronoun or has at most three content words. "why"/"how" alone do not make a follow-up."""
+    with a pronoun or has at most three content words. "why"/"how" alone do not make a follow-up.
+    """
     q = question.strip().lower()
     if q.startswith(_OPENERS):
         return True
@@ -60,7 +58,8 @@ def _key(term: str) -> str:
 
 def topic(history: Sequence[dict[str, str]], limit: int = 6) -> list[str]:
     """The conversation's topic: names of user and assistant turns (and the user's content words), weighted
-    by recency (most recent first) and repetition; user turns weigh more than answers."""
+    by recency (most recent first) and repetition; user turns weigh more than answers.
+    """
     scores: dict[str, float] = {}
     first: dict[str, int] = {}
     shown: dict[str, str] = {}
@@ -86,7 +85,8 @@ def topic(history: Sequence[dict[str, str]], limit: int = 6) -> list[str]:
 
 def condense(question: str, history: Sequence[dict[str, str]] | None) -> str:
     """The standalone question: `question` unchanged unless it is a follow-up; then the conversation's topic
-    words it lacks are added in parentheses (and an elliptical question takes the previous question's frame)."""
+    words it lacks are added in parentheses (and an elliptical question takes the previous question's frame).
+    """
     if not history or not is_follow_up(question):
         return question
     have = {w.lower() for w in _WORD.findall(question)}

@@ -117,7 +117,8 @@ def mentions(entity: str, text: str, words: frozenset[str] | None = None) -> boo
 
 def _phrase_in(tokens: list[str], text: str) -> bool:
     """The tokens in order, at most two other words apart: "Aras River" is not "Aras Corridor ... Astarachay
-    River"."""
+    River".
+    """
     seq = _sequence(text)
     for i, w in enumerate(seq):
         if not _token_in(tokens[0], {w}):
@@ -165,7 +166,8 @@ def _month_day(expr: str) -> tuple[int, int] | None:
 
 def _date_near(expr: str, published: str | None) -> bool:
     """A month-day of the question matches an article published on that day or up to a week later (the text
-    then says "Thursday" rather than the date)."""
+    then says "Thursday" rather than the date).
+    """
     md = _month_day(expr)
     if not md or not published:
         return False
@@ -179,7 +181,8 @@ def _date_near(expr: str, published: str | None) -> bool:
 
 def missing(q: Question, ctx: Context, absent_terms: tuple[str, ...] = ()) -> list[Missing]:
     """The constraints of `q` that `ctx` does not carry, most telling first (entities, years, dates, figures,
-    then words the store holds nowhere)."""
+    then words the store holds nowhere).
+    """
     near = f"{ctx.title}\n{ctx.text}"
     words = _words(near)
     own = f"{ctx.title}\n{ctx.sentence}" if ctx.sentence else near

@@ -96,7 +96,8 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
     """How well the sentence holds the quantity a "how many/much/long ..." question asks for:
     1.0 a figure with the asked-for unit or counted noun ("239 people", "100 meters long"), 0.6 a figure,
     0.3 a number word only, 0.0 nothing. The question's own figures do not count. `asked` is the unit word when
-    the question has no "how X" ("much" for "what is the price ...")."""
+    the question has no "how X" ("much" for "what is the price ...").
+    """
     q_figs = set(_figures(question))
     figs = [f for f in _figures(sentence) if f not in q_figs]
     for f in q_figs:  # "$5" of "fell below $5" is not an answer to it
@@ -193,7 +194,8 @@ def answer_type(question: str) -> str:
 
 def _figures(text: str) -> list[str]:
     """Numbers written with digits that are not part of a date ("March 8, 2014" holds none) nor of a name
-    ("MH370", "Boeing 777" count as names only when glued to letters)."""
+    ("MH370", "Boeing 777" count as names only when glued to letters).
+    """
     cleaned = _MONTH_DAY.sub(" ", text)
     return [f.rstrip(".,") for f in _FIGURE.findall(cleaned) if not _YEAR.fullmatch(f.rstrip(".,"))]
 
@@ -204,7 +206,8 @@ _WORLD = re.compile(r"\b(?:in the world|world record|worldwide|globally|around t
 
 def _other_scope(sentence: str, q: Question) -> bool:
     """The sentence is framed for another place than the question names: it opens with "In Canada, ..." (a name
-    the question lacks) or speaks of the world when the question does not."""
+    the question lacks) or speaks of the world when the question does not.
+    """
     m = _SCOPE_FRAME.match(sentence)
     if m and not any(evidence.mentions(e, m.group(1)) for e in q.entities):
         return True
@@ -213,7 +216,8 @@ def _other_scope(sentence: str, q: Question) -> bool:
 
 def _thing_match(q: Question, sentence: str, terms: frozenset[str]) -> float:
     """For "which condiment ...": a sentence naming the kind asked for ("the condiment") next to something the
-    question does not say, or a name or quoted title the question lacks."""
+    question does not say, or a name or quoted title the question lacks.
+    """
     base = _type_match("thing", sentence, q.text)
     words = set(tokenize(sentence))
     if q.head and words & set(q.head) and words - set(tokenize(q.text)):
@@ -223,7 +227,8 @@ def _thing_match(q: Question, sentence: str, terms: frozenset[str]) -> float:
 
 def _conflicting_figures(question: str) -> list[re.Pattern[str]]:
     """Patterns of the same unit with another figure than the question's ("2,554-pound" -> any other
-    "N-pound")."""
+    "N-pound").
+    """
     out = []
     for m in re.finditer(r"(?<![\w.])\$?(\d[\d,.]*)[\s-]+([a-z]{3,})\b", question):
         number, unit = m.group(1).rstrip(".,"), m.group(2)
@@ -246,7 +251,8 @@ def passage_coverage(query: str, passage: Passage, idf: Callable[[Sequence[str]]
 
 def _usable(text: str) -> bool:
     """A sentence that can answer: long enough, has words, is not page furniture or text aimed at the reader's
-    assistant."""
+    assistant.
+    """
     stripped = text.strip()
     heading = len(stripped) < 90 and not re.search(r"[.!?\"”’')\]]$", stripped)
     return (len(text) >= 12 and re.search(r"[a-z]", text) is not None and not is_instruction_like(text)
@@ -490,7 +496,8 @@ class ExtractiveAnswerer:
 
     def _newest(self, best: Candidate, qualified: list[Candidate], passages: Sequence[Passage]) -> Candidate:
         """For a question about the present, the newest article that answers about as well wins: an older
-        article's fact may have been superseded."""
+        article's fact may have been superseded.
+        """
         rivals = [c for c in qualified if c.score >= 0.8 * best.score and c.match >= best.match - 0.2]
         dated = [c for c in rivals if passages[c.passage_index].published]
         if not dated:
@@ -501,7 +508,8 @@ class ExtractiveAnswerer:
               passages: Sequence[Passage]) -> list[Candidate]:
         """A factoid answer is one sentence, or two when another sentence of the same article holds the asked-for
         slot nearly as well (an answer given as "X said ... . The deal, worth $5m, ..."); never a sentence of
-        another article."""
+        another article.
+        """
         article = passages[best.passage_index].article_id
         slot = _SLOT_MATCH.get(q.kind, 1.0)
         for c in qualified[1:6]:
@@ -514,7 +522,8 @@ class ExtractiveAnswerer:
     def _more(self, q: Question, best: Candidate, qualified: list[Candidate],
               passages: Sequence[Passage]) -> list[Candidate]:
         """Up to two more sentences of the same article for a why/how/what-happened question, each one that
-        answers too (not just shares words)."""
+        answers too (not just shares words).
+        """
         article = passages[best.passage_index].article_id
         extra: list[Candidate] = []
         covered = set(best.terms)

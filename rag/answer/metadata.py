@@ -35,7 +35,8 @@ def human_date(iso: str) -> str:
 def best_article(q: Question, passages: Sequence[Passage], query: str,
                  weights: Callable[[Sequence[str]], dict[str, float]]) -> tuple[Passage | None, float]:
     """The retrieved article the question is about: the best topic coverage of title + passage among those that
-    mention every entity of the question; ties go to the higher-ranked passage. Returns (passage, coverage)."""
+    mention every entity of the question; ties go to the higher-ranked passage. Returns (passage, coverage).
+    """
     terms = list(dict.fromkeys(topic_terms(query)))
     w = weights(terms) if terms else {}
     total = sum(w.values()) or 1.0

@@ -27,7 +27,8 @@ REFUSAL_PHRASES = ("the articles don't say", "the articles do not say", "not in 
 
 def format_passages(passages: Sequence[Passage]) -> str:
     """Numbered passages with their title, date, author and source (the model answers "who wrote it" and
-    "as of when" from these), each fenced so its text cannot pose as instructions."""
+    "as of when" from these), each fenced so its text cannot pose as instructions.
+    """
     blocks = []
     for i, p in enumerate(passages, start=1):
         head = f"[{i}] {p.title or 'Untitled'}"
@@ -56,4 +57,4 @@ def answer_messages(question: str, passages: Sequence[Passage],
 
 def is_refusal(text: str) -> bool:
     t = " ".join(text.lower().replace("’", "'").split())
-    return not t or any(p in t for p in REFUSAL_PHRASES) and len(t) < 160
+    return not t or (any(p in t for p in REFUSAL_PHRASES) and len(t) < 160)

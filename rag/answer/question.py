@@ -147,7 +147,8 @@ def _earliest(question: str, patterns: tuple[tuple[str, re.Pattern[str]], ...]) 
 
 def answer_kind(question: str) -> str:
     """The kind of answer asked for. The earliest cue wins: in "Which minister was visiting when the deal was
-    signed?" the question asks for a person; the "when" belongs to a clause."""
+    signed?" the question asks for a person; the "when" belongs to a clause.
+    """
     if _SUMMARY.search(question):
         return "summary"
     # "What is the name of the prime minister ..." asks what "Which prime minister ..." asks.
