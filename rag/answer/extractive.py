@@ -515,7 +515,7 @@ class ExtractiveAnswerer:
         for c in qualified[1:6]:
             if passages[c.passage_index].article_id != article or c.text == best.text:
                 continue
-            if c.score >= 0.75 * best.score and c.match >= slot and c.coverage >= self.min_coverage:
+            if c.score >= 0.75 * best.score and c.match >= max(slot, best.match) and c.coverage >= self.min_coverage:
                 return [c]
         return []
 
