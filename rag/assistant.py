@@ -20,12 +20,13 @@ import datetime as _dt
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rag.answer.answerable import answerable
 from rag.answer.base import Answerer, Drafted
 from rag.answer.condense import condense
 from rag.answer.extractive import REFUSAL, ExtractiveAnswerer, passage_coverage
@@ -36,8 +37,8 @@ from rag.models.embedding import Embedder, make_embedder
 from rag.retrieve.retriever import Reranker, Retrieval, Retriever
 from rag.settings import Settings, load_settings
 from rag.store.store import Store
-from rag.types import Answer, Filters, Partial, Passage
-from rag.verify.check import verify
+from rag.types import Answer, Citation, Filters, Partial, Passage
+from rag.verify.check import Verified, verify
 from rag.verify.support import OfflineSupportScorer, SupportScorer
 
 ANSWERERS = ("extractive", "openai")
@@ -182,7 +183,7 @@ class Assistant:
         """
         started = time.perf_counter()
         question, flt, k, name = self._validate(question, filters, top_k, answerer)
-        asked_on = _as_of_date(as_of)  # noqa: F841 - used by retrieval's date prior and the answerer's news time
+        asked_on = _as_of_date(as_of)
         chat = self.chat() if name == "openai" else None  # fails before any work when the LLM is not configured
 
         t0 = time.perf_counter()
@@ -190,13 +191,17 @@ class Assistant:
         retrieval = self.retriever.retrieve(query, k, flt)
         passages = retrieval.passages
         timings = {"retrieve": (time.perf_counter() - t0) * 1e3}
-        extractive = ExtractiveAnswerer(idf=self._idf())
+        extractive = self._extractive_answerer(retrieval, asked_on)
         turn = _Turn(question=question, query=query, retrieval=retrieval, timings=timings, started=started)
 
         if not passages or not self._relevant(retrieval.top_similarity, question, query, passages, extractive):
             yield self._finish(turn, None, 0.0, name, ("nothing relevant enough was retrieved",))
             return
 
+        gap = answerable(question, passages, extractive) if chat is not None else ""
+        if gap:  # the extractive answer's answerability check: no LLM call when a constraint is missing
+            yield self._finish(turn, None, 0.0, name, (f"not answerable: {gap}",), refusal=gap)
+            return
         writer: Answerer = LLMAnswerer(chat) if chat is not None else extractive
         notes: tuple[str, ...] = ()
         try:
@@ -208,7 +213,10 @@ class Assistant:
             writer, name = extractive, "extractive (fallback)"
             drafted, answer_ms = yield from _write(writer, question, query, passages, history)
         notes += (drafted.reason,) if drafted.reason else ()
-        answer = self._finish(turn, drafted.text, answer_ms, name, notes)
+        # The extractive draft may cite spans of an article outside its chunks (`passages`), quote the catalog
+        # (`citations`, final) or say why it refuses (`refusal`); other drafts have none of these.
+        answer = self._finish(turn, drafted.text, answer_ms, name, notes, cited=getattr(drafted, "passages", ()),
+                              refusal=getattr(drafted, "refusal", ""), final=getattr(drafted, "citations", ()))
         if not writer.streams:
             # A draft chosen whole streams as its verified text, in small runs of words.
             so_far = ""
@@ -269,20 +277,26 @@ class Assistant:
             while pending:
                 yield pending.popleft().result()
 
-    def _finish(self, turn: _Turn, text: str | None, answer_ms: float, used: str, notes: tuple[str, ...]) -> Answer:
-        """Verify the draft `text` (None: no answer) and build the Answer, or the refusal."""
+    def _finish(self, turn: _Turn, text: str | None, answer_ms: float, used: str, notes: tuple[str, ...], *,
+                cited: Sequence[Passage] = (), refusal: str = "", final: tuple[Citation, ...] = ()) -> Answer:
+        """Verify the draft `text` (None: no answer) against `cited` (default: the retrieved passages) and build
+        the Answer, or the refusal (`refusal`: its plain-words reason). `final` citations (metadata answers quote
+        the catalog) have no passage to be verified against.
+        """
         passages = turn.retrieval.passages
         timings = turn.timings
         tv = time.perf_counter()
-        verified = verify(text, passages, self.scorer) if text else None
+        verified = (Verified(text, final, ()) if final else verify(text, cited or passages, self.scorer)) \
+            if text else None
         timings["answer"] = answer_ms
         timings["verify"] = (time.perf_counter() - tv) * 1e3
         timings["total"] = (time.perf_counter() - turn.started) * 1e3
         timings.update({f"retrieve_{k}": v for k, v in turn.retrieval.timings_ms.items()})
         if verified is None or not verified.citations:
             why = notes + (("verification removed every sentence",) if verified is not None else ())
-            return Answer(question=turn.question, text=REFUSAL, refused=True, citations=(), timings_ms=timings,
-                          answerer=used, notes=why, as_of=None, passages=tuple(passages), query=turn.query)
+            return Answer(question=turn.question, text=refusal or REFUSAL, refused=True, citations=(),
+                          timings_ms=timings, answerer=used, notes=why, as_of=None, passages=tuple(passages),
+                          query=turn.query)
         dropped = len(verified.dropped)
         extra = (f"{dropped} unsupported sentence(s) removed",) if dropped else ()
         as_of = max((c.published for c in verified.citations if c.published), default=None)
@@ -325,9 +339,23 @@ class Assistant:
             raise UserError(f"unknown answerer {name!r}; use one of {', '.join(ANSWERERS)}")
         return question, flt, k, name
 
-    def _idf(self) -> Callable[[Sequence[str]], dict[str, float]] | None:
+    def _extractive_answerer(self, retrieval: Retrieval, asked_on: _dt.date) -> ExtractiveAnswerer:
+        """The extractive answerer for one question: the store's term statistics, the articles' full texts
+        (cached for the question), the embedder and the retrieval's query vector.
+        """
         index = self.store.bm25_index() if self.store.manifest is not None else None
-        return index.idf if index is not None else None
+        texts: dict[str, str | None] = {}
+
+        def article_text(article_id: str) -> str | None:
+            if article_id not in texts:
+                art = self.store.article(article_id)
+                texts[article_id] = art.text if art else None
+            return texts[article_id]
+
+        return ExtractiveAnswerer(idf=index.idf if index else None,
+                                  in_corpus=(lambda t: t in index.vocab) if index else None,
+                                  article_text=article_text, embed=self.embedder.embed,
+                                  query_vector=retrieval.query_vector, asked_on=asked_on)
 
     def _relevant(self, top_similarity: float, question: str, query: str, passages: Sequence[Passage],
                   extractive: ExtractiveAnswerer) -> bool:

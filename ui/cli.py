@@ -31,8 +31,9 @@ def _filters(args: argparse.Namespace) -> dict[str, str | None]:
 
 
 def format_answer(answer: Answer, *, full: bool = False) -> str:
-    """Plain-text rendering of an Answer for the terminal."""
-    lines = [answer.text]
+    """Plain-text rendering of an Answer for the terminal; a follow-up shows the standalone query it searched."""
+    lines = [answer.text] + ([f"(searched for: {answer.query})"] if answer.query and answer.query != answer.question
+                             else [])
     if answer.as_of and not answer.refused:
         from ui.format import human_date
 

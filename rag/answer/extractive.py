@@ -1,5 +1,18 @@
-"""The extractive answerer: picks the sentences of the retrieved passages that best answer the question and
-cites each one. It needs no LLM and no network, and it never writes a word the articles did not.
+"""The extractive answerer: decides what the question asks for, then picks the sentence(s) of the retrieved
+articles that supply exactly that, and cites each one. It needs no LLM and no network, and it never writes a
+word the articles did not (metadata answers quote the catalog's fields).
+
+Candidate sentences come from the retrieved chunks and the sentences just around them in the article (the
+answer is often one sentence past the chunk's end); each is scored on the question's terms (IDF weighted), on
+holding the kind of thing asked for (a name, a date, a number with its unit), on naming the question's
+entities and on its passage's rank; MiniLM similarity to the question can break ties between close candidates
+(`semantic_top`, off by default, see the class).
+
+A sentence is only given when its context carries every entity, year, date and figure the question names (see
+`rag.answer.evidence`); otherwise the answer is a refusal that says what the articles have instead. Factoid
+questions get one sentence (or two of the same article that both hold the slot); why/how/what-happened
+questions up to three of the same article; summaries the article's central sentences in article order
+(`rag.answer.summary`).
 
 >>> from rag.types import Passage
 >>> p = Passage(chunk_id="c", article_id="a", text="Talks resumed. The bridge will be 100 meters long.",
@@ -10,79 +23,53 @@ cites each one. It needs no LLM and no network, and it never writes a word the a
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
+
+from rag.answer import evidence, summary
+from rag.answer.metadata import metadata_answer
+from rag.answer.question import Question, analyze, topic_terms
 from rag.store.bm25 import tokenize
 from rag.text.markers import cite
 from rag.text.sentences import sentence_spans
 from rag.text.words import MONTH_PATTERN
-from rag.types import Passage
+from rag.types import Citation, Passage
 from rag.verify.injection import is_instruction_like
 
-_NUMBER_Q = re.compile(r"\bhow (many|much|long|wide|tall|high|far|big|large|old|deep|heavy|often|fast)\b|"
-                       r"\bwhat (percentage|percent|share|number|amount|proportion|size|length|width|height|cost|"
-                       r"price|population|age)\b|\bhow much\b", re.I)
-_DATE_Q = re.compile(r"\bwhen\b|\bwhat (year|date|day|month|time)\b|\bwhich (year|date|day|month)\b|\bsince when\b",
-                     re.I)
-_PERSON_NOUNS = ("person|leader|president|minister|official|man|woman|player|senator|governor|mayor|chief|head|author|"
-                 "writer|actor|actress|singer|star|coach|manager|ceo|founder|judge|lawyer|spokesm[ae]n|spokeswoman|"
-                 "candidate|lawmaker|politician|king|queen|prince|princess|pope|general|commander|captain|director|"
-                 "chairman|chairwoman|secretary|ambassador|diplomat|journalist|reporter|scientist|doctor|athlete|"
-                 "company|firm|team|club|party|group|organi[sz]ation|agency|network|airline|brand|university|band")
-_PERSON_Q = re.compile(rf"\bwho(m|se)?\b|\b(which|what) (\w+ ){{0,2}}({_PERSON_NOUNS})s?\b", re.I)
-_PLACE_Q = re.compile(r"\bwhere\b|\b(which|what) (\w+ ){0,2}(country|city|state|region|town|place|province|nation|"
-                      r"island|continent|county|capital|port|airport|venue|stadium)s?\b", re.I)
-_EXPLAIN_Q = re.compile(r"^\s*(why|how (?!many|much|long|wide|tall|high|far|big|large|old))|\bexplain\b|\bdescribe\b|"
-                        r"\bwhat happened\b|\bsummar", re.I)
-
-_CAUSAL = re.compile(r"\b(because|due to|as a result|in order to|so that|reasons?|caused|amid|blamed)\b",
-                     re.I)
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
                      r"fifty|hundred|thousand|million|billion|trillion|dozen|half|quarter)\b", re.I)
 _FIGURE = re.compile(r"(?<![A-Za-z\d.,])\d[\d,.]*")
 _MONTHS = f"({MONTH_PATTERN})"
 _DATE = re.compile(rf"\b{_MONTHS}\b|\b(1[89]|20)\d\d\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
-                   r"yesterday|today|tomorrow|last (week|month|year)|next (week|month|year))\b", re.I)
-_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+")
+                   r"yesterday|today|tomorrow|last (week|month|year)|next (week|month|year)|this (week|month|year)|"
+                   r"(early|mid|late)[- ](\d{4}|\w+ \d{4}))\b", re.I)
+_NAME = re.compile(r"\b[A-Z][a-z]+(?:[\s-]+(?:de |van |von |bin |al-)?[A-Z][a-z]+)+")
+_OPENER = re.compile(r"^(?:The|A|An|In|On|At|But|And|After|Before|When|While|This|That|These|Those|His|Her|Its|"
+                     r"Their|Our|It|As|If|For|From|With|Since|So|Then|Now|Last|Next|New|Former|Both|Some|Many|"
+                     r"Most|Every|Each|Another|Other|Such|Despite|During|Under|Over|By|To|Of|Why|How|What|Who|"
+                     r"Where|Which|According)\s+")
+_CAUSAL = re.compile(r"\b(because|due to|as a result|so that|reasons?|caused|causing|amid|blamed|led to|prompted|"
+                     r"triggered|thanks to|owing to|driven by|fueled by|fuelled by|to fight|to tackle|aimed at|"
+                     r"part of a plan|in an effort|seeking to|over fears?|concerns? (?:about|over|that)|stemmed|"
+                     r"stems from|the result of|in response to)\b", re.I)
+_BOILERPLATE = re.compile(r"^(read more|sign up|subscribe|follow .* on (twitter|instagram|facebook)|click here|"
+                          r"contributing:|related:|photos?:|video:|►)|\b(newsletter|all rights reserved|cookie)\b",
+                          re.I)
 
-# What the extractive answer says when the passages do not answer.
+_LEAD_CHARS = 600  # an article's opening sentences
+_MARGIN = 1500  # characters read on either side of the retrieved chunks of an article
+# What the extractive answer says when the passages do not answer (a refusal names what was missing instead
+# when it can).
 REFUSAL = "The articles don't say: nothing in the store answers this question."
-
-
-@dataclass(frozen=True)
-class Candidate:
-    passage_index: int  # 0-based index into the passages given to draft()
-    start: int  # offsets of the sentence in the passage text
-    end: int
-    text: str
-    coverage: float
-    score: float
-    terms: frozenset[str]
-
-
-@dataclass(frozen=True)
-class Draft:
-    """An unverified answer: text with [n] markers (n = 1-based passage index), or None when nothing fits."""
-
-    text: str | None
-    sentences: tuple[Candidate, ...] = ()
-    reason: str = ""
-
-
-def answer_type(question: str) -> str:
-    """"number", "date", "person", "place", "explain" or "other", from the question's wording.
-
-    The earliest cue wins: in "Which minister was visiting when the deal was signed?" the question asks for a
-    person; the "when" belongs to a clause.
-    """
-    cues = [(m.start(), kind) for kind, pattern in (("number", _NUMBER_Q), ("date", _DATE_Q), ("person", _PERSON_Q),
-                                                    ("place", _PLACE_Q), ("explain", _EXPLAIN_Q))
-            if (m := pattern.search(question))]
-    return min(cues)[1] if cues else "other"
-
-
+# How well a sentence must hold the asked-for slot: a name for who/which organisation/where, a date for when,
+# a figure not already in the question for how many/much.
+_SLOT_MATCH = {"person": 0.8, "organisation": 0.8, "place": 0.8, "date": 0.6, "number": 0.6}
+_SLOT_WORDS = {"person": "a person's name", "organisation": "an organisation's name", "place": "a place name",
+               "date": "a date", "number": "the figure asked for"}
 _UNITS = {
     "long": r"(meters?|metres?|km|kilomet(er|re)s?|miles?|feet|foot|ft|inch(es)?|cm|mm|yards?|years?|months?|weeks?|"
             r"days?|hours?|minutes?|seconds?|decades?|centuries|century)",
@@ -99,32 +86,30 @@ _UNITS = {
     "often": r"(times|daily|weekly|monthly|annually|a (day|week|month|year)|per (day|week|month|year))",
     "much": r"(\$|£|€|dollars?|pounds?|euros?|yuan|yen|rupees?|million|billion|trillion|per ?cent|%|tons?|tonnes?)",
 }
-_HOW = re.compile(r"\bhow (many|much|long|wide|tall|high|far|big|large|old|deep|heavy|often|fast)\b\s*(\w+)?", re.I)
+_HOW = re.compile(r"\bhow (many|much|long|wide|tall|high|far|big|large|old|deep|heavy|often|fast)\b\s*([\w.]+)?"
+                  r"(?:\s+(\w+))?", re.I)
 _MONTH_DAY = re.compile(rf"\b{_MONTHS}\.?\s+\d{{1,2}}\b|\b\d{{1,2}}\s+{_MONTHS}\b", re.I)
 _YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
 
 
-def _figures(text: str) -> list[str]:
-    """Numbers written with digits that are not part of a date ("March 8, 2014" holds none) nor of a name
-    ("MH370", "Boeing 777" count as names only when glued to letters).
-    """
-    cleaned = _MONTH_DAY.sub(" ", text)
-    return [f.rstrip(".,") for f in _FIGURE.findall(cleaned) if not _YEAR.fullmatch(f.rstrip(".,"))]
-
-
-def _number_match(sentence: str, question: str) -> float:
+def _number_match(sentence: str, question: str, asked: str | None = None) -> float:
     """How well the sentence holds the quantity a "how many/much/long ..." question asks for:
     1.0 a figure with the asked-for unit or counted noun ("239 people", "100 meters long"), 0.6 a figure,
-    0.3 a number word only, 0.0 nothing.
+    0.3 a number word only, 0.0 nothing. The question's own figures do not count. `asked` is the unit word when
+    the question has no "how X" ("much" for "what is the price ...").
     """
     q_figs = set(_figures(question))
     figs = [f for f in _figures(sentence) if f not in q_figs]
+    for f in q_figs:  # "$5" of "fell below $5" is not an answer to it
+        sentence = re.sub(rf"(?<![\d.,]){re.escape(f)}(?![\d,]|\.\d)", " ", sentence)
     m = _HOW.search(question)
-    unit = None
+    unit = _UNITS.get(asked) if asked and not m else None
     if m:
         word = m.group(1).lower()
         if word == "many" and m.group(2):
-            noun = tokenize(m.group(2))
+            # The counted noun: "how many US subscribers" counts subscribers, not the US.
+            counted = m.group(3) if m.group(2)[:1].isupper() and m.group(3) else m.group(2)
+            noun = tokenize(counted)
             unit = rf"({re.escape(noun[0])}\w*)" if noun else None
         else:
             unit = _UNITS.get(word)
@@ -132,7 +117,7 @@ def _number_match(sentence: str, question: str) -> float:
         return 1.0
     number = r"(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a dozen|dozens|hundreds|" \
              r"thousands|millions)"
-    money = m is not None and m.group(1).lower() in ("much", "high")
+    money = (m.group(1).lower() if m else asked) in ("much", "high")
     if unit and re.search(rf"{number}(\s*(million|billion|thousand|hundred))?[\s-]+(\w+[\s-]+){{0,2}}{unit}\b"
                           + (rf"|\${number}|{number}\s*%" if money else ""), sentence, re.I):
         if figs or not unit:
@@ -143,18 +128,115 @@ def _number_match(sentence: str, question: str) -> float:
     return 0.3 if _NUMBER.search(sentence) else 0.0
 
 
-def _type_match(kind: str, sentence: str, question: str) -> float:
+def _type_match(kind: str, sentence: str, question: str, unit: str | None = None) -> float:
     """1.0 when the sentence holds the kind of thing asked for (and not only the question's own words)."""
     if kind == "number":
-        return _number_match(sentence, question)
+        return _number_match(sentence, question, unit)
     if kind == "date":
-        return 1.0 if _DATE.search(sentence) else 0.0
-    if kind in ("person", "place"):
+        q_dates = {m.group(0).lower() for m in _DATE.finditer(question)}
+        found = [m.group(0) for m in _DATE.finditer(sentence) if m.group(0).lower() not in q_dates]
+        if not found:
+            return 0.0
+        # A calendar date or a year answers "when" better than a month alone, and that better than "Thursday".
+        if _MONTH_DAY.search(sentence) or any(_YEAR.fullmatch(f) for f in found):
+            return 1.0
+        return 0.8 if any(re.fullmatch(_MONTHS, f, re.I) for f in found) else 0.6
+    if kind in ("person", "place", "organisation", "thing"):
         q_lower = question.lower()
-        names = [n for n in _NAME.findall(sentence) if n.lower() not in q_lower]
-        caps = [w for w in re.findall(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]{2,}", sentence) if w.lower() not in q_lower]
-        return 1.0 if names else 0.5 if caps else 0.0
+        names = [n for n in (_OPENER.sub("", m) for m in _NAME.findall(sentence))
+                 if " " in n.replace("-", " ") and n.lower() not in q_lower]
+        caps = [w for w in re.findall(r"(?<!^)(?<![.!?]\s)\b(?:[A-Z][a-z]{2,}|[A-Z]{2,}|[A-Z][a-z]*\.[a-z]+)", sentence)
+                if w.lower() not in q_lower]
+        if kind == "thing":  # "which show ...": a name, a quoted title or a figure will do
+            quoted = re.search(r"[“\"'‘][^”\"'’]{2,60}[”\"'’]", sentence)
+            return 1.0 if names or quoted else 0.6 if caps or _figures(sentence) else 0.0
+        return 1.0 if names else 0.8 if caps and kind != "person" else 0.5 if caps else 0.0
     return 0.0
+
+
+
+
+@dataclass(frozen=True)
+class Candidate:
+    passage_index: int  # 0-based index into the passages given to draft()
+    start: int  # offsets of the sentence in its article's text (the passage's own offsets when no text is known)
+    end: int
+    text: str
+    coverage: float
+    score: float
+    terms: frozenset[str]
+    match: float = 0.0  # how well it holds the kind of thing asked for (1.0 = exactly)
+    inside: bool = True  # inside the retrieved chunk (False: read from the article around it)
+    order: int = 0  # the sentence's position in its article
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An unverified answer: text with [n] markers indexing `passages` (1-based), or None when nothing fits.
+
+    `passages` are the cited spans (a retrieved chunk, or a sentence of its article outside the chunk);
+    `citations`, when given, are final (metadata answers quote the catalog and need no verification);
+    `refusal` is the plain-words reason shown when `text` is None.
+    """
+
+    text: str | None
+    sentences: tuple[Candidate, ...] = ()
+    reason: str = ""
+    passages: tuple[Passage, ...] = ()
+    citations: tuple[Citation, ...] = ()
+    refusal: str = ""
+
+
+def answer_type(question: str) -> str:
+    """The kind of answer asked for; see `rag.answer.question.answer_kind`."""
+    return analyze(question).kind
+
+
+def _figures(text: str) -> list[str]:
+    """Numbers written with digits that are not part of a date ("March 8, 2014" holds none) nor of a name
+    ("MH370", "Boeing 777" count as names only when glued to letters).
+    """
+    cleaned = _MONTH_DAY.sub(" ", text)
+    return [f.rstrip(".,") for f in _FIGURE.findall(cleaned) if not _YEAR.fullmatch(f.rstrip(".,"))]
+
+
+_SCOPE_FRAME = re.compile(r"^(?:\(CNN\)\s*)?(?:In|For|Across|Outside) (?:the )?([A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*)*),")
+_WORLD = re.compile(r"\b(?:in the world|world record|worldwide|globally|around the world)\b", re.I)
+
+
+def _other_scope(sentence: str, q: Question) -> bool:
+    """The sentence is framed for another place than the question names: it opens with "In Canada, ..." (a name
+    the question lacks) or speaks of the world when the question does not.
+    """
+    m = _SCOPE_FRAME.match(sentence)
+    if m and not any(evidence.mentions(e, m.group(1)) for e in q.entities):
+        return True
+    return bool(_WORLD.search(sentence)) and not re.search(r"\b(?:world|global|worldwide)\b", q.text, re.I)
+
+
+def _thing_match(q: Question, sentence: str, terms: frozenset[str]) -> float:
+    """For "which condiment ...": a sentence naming the kind asked for ("the condiment") next to something the
+    question does not say, or a name or quoted title the question lacks.
+    """
+    base = _type_match("thing", sentence, q.text)
+    words = set(tokenize(sentence))
+    if q.head and words & set(q.head) and words - set(tokenize(q.text)):
+        return max(base, 1.0)
+    return base
+
+
+def _conflicting_figures(question: str) -> list[re.Pattern[str]]:
+    """Patterns of the same unit with another figure than the question's ("2,554-pound" -> any other
+    "N-pound").
+    """
+    out = []
+    for m in re.finditer(r"(?<![\w.])\$?(\d[\d,.]*)[\s-]+([a-z]{3,})\b", question):
+        number, unit = m.group(1).rstrip(".,"), m.group(2)
+        if _YEAR.fullmatch(number):
+            continue
+        stem = re.escape(unit[:-1] if unit.endswith("s") else unit)
+        out.append(re.compile(rf"(?<![\w.,])(?!{re.escape(number)}\b)\d[\d,.]*[\s-]+{stem}s?\b", re.I))
+    return out
 
 
 def passage_coverage(query: str, passage: Passage, idf: Callable[[Sequence[str]], dict[str, float]] | None) -> float:
@@ -167,98 +249,336 @@ def passage_coverage(query: str, passage: Passage, idf: Callable[[Sequence[str]]
     return sum(w for t, w in weights.items() if t in have) / (sum(weights.values()) or 1.0)
 
 
-class ExtractiveAnswerer:
-    """Scores every sentence of the passages against the question; keeps the best one to three.
+def _usable(text: str) -> bool:
+    """A sentence that can answer: long enough, has words, is not page furniture or text aimed at the reader's
+    assistant.
+    """
+    stripped = text.strip()
+    heading = len(stripped) < 90 and not re.search(r"[.!?\"”’')\]]$", stripped)
+    return (len(text) >= 12 and re.search(r"[a-z]", text) is not None and not is_instruction_like(text)
+            and not _BOILERPLATE.search(stripped) and not heading)
 
-    `idf` (optional) maps stemmed terms to weights (the store's BM25 statistics); without it all terms weigh
-    the same. `min_coverage` is the share of the question's term weight the best sentence must cover.
+
+@dataclass
+class _Article:
+    """An article's text and sentence spans, fetched once per answer."""
+
+    text: str
+    spans: list[tuple[int, int]]
+
+
+class ExtractiveAnswerer:
+    """Reads the question (what it asks for, what it constrains), scores the candidate sentences and keeps the
+    one (factoid) or few (why/how/what happened) that answer.
+
+    `idf` maps stemmed terms to weights (the store's BM25 statistics; all terms weigh the same without it);
+    `in_corpus` says whether a stemmed term occurs anywhere in the store; `article_text` returns an article's
+    full text by id (without it only the chunks are read); `embed` gives unit vectors for sentences (MiniLM),
+    blended into the `semantic_top` best candidates' scores when they are within 10% of each other. It is off by
+    default (0): on the RealTime QA dev questions it moved answer_contains from 0.500 to 0.531 (4 candidates)
+    while adding about 50 ms to an answer on a loaded two-core machine, more than the ask latency budget allows.
+    `min_coverage` is the share of the question's term weight the answer's context must cover.
     """
 
     name = "extractive"
     streams = False
 
     def __init__(self, *, idf: Callable[[Sequence[str]], dict[str, float]] | None = None,
-                 min_coverage: float = 0.4, max_sentences: int = 3) -> None:
+                 min_coverage: float = 0.4, max_sentences: int = 3,
+                 in_corpus: Callable[[str], bool] | None = None,
+                 article_text: Callable[[str], str | None] | None = None,
+                 embed: Callable[[Sequence[str]], np.ndarray] | None = None,
+                 window: int = 3, semantic_top: int = 0, query_vector: np.ndarray | None = None,
+                 asked_on: _dt.date | None = None) -> None:
         self.idf = idf
         self.min_coverage = min_coverage
         self.max_sentences = max_sentences
+        self.in_corpus = in_corpus
+        self.article_text = article_text
+        self.embed = embed
+        self.window = window
+        self.semantic_top = semantic_top
+        self.query_vector = query_vector  # the retrieval's query vector, for `write` (the seam passes none)
+        self.asked_on = asked_on  # the date the question is asked, for `write`
 
-    def candidates(self, question: str, passages: Sequence[Passage], query: str | None = None) -> list[Candidate]:
+    # -- reading -------------------------------------------------------------------------------------------
+
+    def _articles(self, passages: Sequence[Passage]) -> dict[str, _Article]:
+        out: dict[str, _Article] = {}
+        if self.article_text is None:
+            return out
+        regions: dict[str, tuple[int, int]] = {}
+        for p in passages:
+            lo, hi = regions.get(p.article_id, (p.start, p.end))
+            regions[p.article_id] = (min(lo, p.start), max(hi, p.end))
+        for aid, (lo, hi) in regions.items():
+            text = self.article_text(aid)
+            if not text or not any(p.article_id == aid and text[p.start:p.end] == p.text for p in passages):
+                continue
+            # Only the stretch around the retrieved chunks is split: a 100,000-character live blog is not.
+            a, b = max(0, lo - _MARGIN), min(len(text), hi + _MARGIN)
+            spans = sentence_spans(text, a, b)
+            if a > 0 and spans:
+                spans = spans[1:]  # may start mid-sentence
+            if b < len(text) and spans:
+                spans = spans[:-1]
+            out[aid] = _Article(text, spans)
+        return out
+
+    def _spans(self, p: Passage, art: _Article | None) -> list[tuple[int, int, bool, int]]:
+        """(start, end, inside the chunk, position) of the sentences read for passage `p`, in article offsets."""
+        if art is None:
+            return [(p.start + s, p.start + e, True, i) for i, (s, e) in enumerate(sentence_spans(p.text))]
+        idx = [i for i, (s, e) in enumerate(art.spans) if s < p.end and e > p.start]
+        if not idx:
+            return []
+        lo, hi = max(0, idx[0] - self.window), min(len(art.spans), idx[-1] + 1 + self.window)
+        return [(art.spans[i][0], art.spans[i][1], idx[0] <= i <= idx[-1], i) for i in range(lo, hi)]
+
+    def _weights(self, terms: Sequence[str]) -> dict[str, float]:
+        return self.idf(terms) if self.idf else {t: 1.0 for t in terms}
+
+    def candidates(self, question: str, passages: Sequence[Passage], query: str | None = None, *,
+                   q: Question | None = None, articles: dict[str, _Article] | None = None) -> list[Candidate]:
         q_terms = list(dict.fromkeys(tokenize(query or question)))
         if not q_terms:
             return []
-        weights = self.idf(q_terms) if self.idf else {t: 1.0 for t in q_terms}
+        q = q or analyze(question)
+        articles = self._articles(passages) if articles is None else articles
+        weights = self._weights(q_terms)
         total = sum(weights.values()) or 1.0
-        kind = answer_type(question)
-        out = []
         wanted = set(q_terms)
-        factoid = kind in ("number", "date", "person", "place")
+        conflicts = _conflicting_figures(q.text)
+        entity_stems = [frozenset(tokenize(e)) for e in q.entities]  # a name is in a sentence with all its words
+        seen: set[tuple[str, int]] = set()
+        out = []
         for i, p in enumerate(passages):
             prior = max(p.score, 0.0) / (1.0 + 0.15 * i)
-            # Terms the passage's article supplies as context (its title, the rest of the passage): a sentence
-            # in an article about "Flight MH370" need not repeat the name to answer a question about it.
+            art = articles.get(p.article_id)
+            # Terms the passage's article supplies as context (its title, the chunk): a sentence in an article
+            # about "Flight MH370" need not repeat the name to answer a question about it.
             context = (frozenset(tokenize(p.title)) | frozenset(tokenize(p.text))) & wanted
-            for s, e in sentence_spans(p.text):
-                text = p.text[s:e]
-                if len(text) < 12 or not re.search(r"[a-z]", text) or is_instruction_like(text):
+            for s, e, inside, order in self._spans(p, art):
+                if (p.article_id, s) in seen:
+                    continue  # the same sentence through an overlapping chunk of the same article
+                seen.add((p.article_id, s))
+                text = art.text[s:e] if art else p.text[s - p.start:e - p.start]
+                if not _usable(text):
                     continue
-                terms = frozenset(tokenize(text)) & wanted
+                all_terms = frozenset(tokenize(text))
+                terms = all_terms & wanted
                 own = sum(weights[t] for t in terms) / total
                 coverage = own + 0.5 * sum(weights[t] for t in context - terms) / total
-                if factoid:
-                    match = _type_match(kind, text, question)
-                else:  # a "why/how" question is answered by a sentence that gives a reason
-                    match = 0.6 if kind == "explain" and _CAUSAL.search(text) else 0.0
-                # Long sentences cover more by chance; a mild length penalty keeps answers direct.
+                match = _thing_match(q, text, terms) if q.kind == "thing" else \
+                    _type_match(q.kind, text, q.text, q.unit) if q.factoid else (
+                    0.6 if q.kind == "reason" and _CAUSAL.search(text) else 0.0)
+                if conflicts and any(c.search(text) for c in conflicts):
+                    match *= 0.75  # "a 2,528-pound pumpkin" does not answer about "the 2,554-pound pumpkin"
                 brevity = 1.0 / (1.0 + max(0, len(text) - 250) / 500)
-                score = (0.55 * coverage + 0.25 * match + 0.2 * prior) * brevity
-                out.append(Candidate(i, s, e, text, coverage, score, terms))
+                weight = 0.1 if q.kind == "thing" else 0.25  # "which show ...": any name will do, so it says little
+                named = sum(bool(st) and st <= all_terms for st in entity_stems) / len(entity_stems) \
+                    if entity_stems else 0.0
+                if q.entities and named < 1.0 and _other_scope(text, q):
+                    match *= 0.4  # "In Canada, ..." does not answer about the US; "in the world" not about a country
+                # News puts the gist in its first sentences (for a factoid; a why-question's lead restates it).
+                lead = 0.05 if s < _LEAD_CHARS and not q.explains else 0.0
+                score = (0.55 * coverage + weight * match + 0.2 * prior + 0.08 * named + lead) * brevity * (
+                    1.0 if inside else 0.93)
+                out.append(Candidate(i, s, e, text, coverage, score, terms, match, inside, order))
         out.sort(key=lambda c: (-c.score, c.passage_index, c.start))
         return out
 
-    def draft(self, question: str, passages: Sequence[Passage], query: str | None = None) -> Draft:
-        cands = self.candidates(question, passages, query)
+    def _semantic(self, cands: list[Candidate], query_vector: np.ndarray | None) -> list[Candidate]:
+        """Blend MiniLM similarity to the question into the scores of the best few candidates."""
+        if self.embed is None or query_vector is None or not cands or not self.semantic_top:
+            return cands
+        if len(cands) > 1 and cands[1].score < 0.9 * cands[0].score:
+            return cands  # a clear winner: similarity is only worth its cost between close candidates
+        top = cands[: self.semantic_top]
+        vecs = np.asarray(self.embed([c.text[:300] for c in top]), dtype=np.float32)
+        qv = np.asarray(query_vector, dtype=np.float32)
+        sims = vecs @ qv / (np.linalg.norm(vecs, axis=1) * (np.linalg.norm(qv) or 1.0) + 1e-9)
+        blended = [replace(c, score=0.65 * c.score + 0.35 * max(0.0, float(s))) for c, s in zip(top, sims,
+                                                                                               strict=True)]
+        rest = [replace(c, score=c.score * 0.65) for c in cands[self.semantic_top:]]
+        return sorted(blended + rest, key=lambda c: (-c.score, c.passage_index, c.start))
+
+    def _context(self, c: Candidate, p: Passage, art: _Article | None) -> evidence.Context:
+        if art is None:
+            return evidence.Context(p.text, p.title, p.published, p.text)
+        lo, hi = max(0, c.order - 2), min(len(art.spans), c.order + 3)
+        return evidence.Context(art.text[art.spans[lo][0]:art.spans[hi - 1][1]], p.title, p.published, art.text)
+
+    def _absent(self, question: str) -> tuple[str, ...]:
+        """Names in the question that occur nowhere in the store (then no article can be about them)."""
+        if self.in_corpus is None:
+            return ()
+        out = []
+        topic = set(topic_terms(question))
+        for name in analyze(question).entities:
+            for word in re.split(r"[\s-]+", name):
+                stems = [s for s in tokenize(word) if s in topic]
+                if stems and len(word) > 2 and not any(self.in_corpus(s) for s in stems):
+                    out.append(word)
+        return tuple(dict.fromkeys(out))
+
+    # -- answering -----------------------------------------------------------------------------------------
+
+    def draft(self, question: str, passages: Sequence[Passage], query: str | None = None, *,
+              query_vector: np.ndarray | None = None, asked_on: _dt.date | None = None) -> Draft:
+        q = analyze(question)
+        if q.kind in ("other", "thing") and query and query != question:
+            # An elliptical follow-up ("And the premium plan?") asks what its standalone query asks.
+            qq = analyze(query)
+            if qq.kind not in ("other", "thing"):
+                q = replace(q, text=query, kind=qq.kind, unit=qq.unit)
+        if asked_on is not None:
+            passages = [p for p in passages if not p.published or p.published[:10] <= asked_on.isoformat()] \
+                or list(passages)
+        if not passages:
+            return Draft(None, reason="nothing retrieved")
+        absent = self._absent(question)
+        if q.kind == "metadata":
+            return metadata_answer(q, passages, query or question, self._weights, absent)
+        articles = self._articles(passages)
+        if q.kind == "summary":
+            return summary.summarize(q, passages, query or question, articles=articles, weights=self._weights,
+                                     embed=self.embed, absent=absent)
+        cands = self.candidates(question, passages, query, q=q, articles=articles)
         if not cands:
             return Draft(None, reason="no sentence shares a word with the question")
-        best = cands[0]
-        kind = answer_type(question)
-        typed_ok = (kind in ("number", "date", "person", "place") and best.coverage >= 0.6 * self.min_coverage
-                    and _type_match(kind, best.text, question) >= 1.0)
-        if best.coverage < self.min_coverage and not typed_ok:
-            return Draft(None, reason=f"best sentence covers {best.coverage:.2f} of the question "
-                                      f"(< {self.min_coverage})")
-        if kind in ("number", "date", "person", "place"):
-            # A factoid answer should hold the kind of fact asked for: prefer the best such sentence when it is
-            # nearly as good as the overall best.
-            typed = [c for c in cands if _type_match(kind, c.text, question) >= 0.8]
-            if typed and typed[0] is not best and typed[0].score >= 0.6 * best.score \
-                    and typed[0].coverage >= self.min_coverage:
-                best = typed[0]
-        chosen = [best]
-        covered = set(best.terms)
-        explain = kind == "explain"
-        limit = self.max_sentences if explain else 2
-        for c in cands:
-            if c is best:
+        cands = self._semantic(cands, query_vector)
+        return self._choose(q, question, cands, passages, articles, absent)
+
+    def _choose(self, q: Question, question: str, cands: list[Candidate], passages: Sequence[Passage],
+                articles: dict[str, _Article], absent: tuple[str, ...]) -> Draft:
+        top = cands[0]
+        floor = 0.6 * self.min_coverage
+        need_slot = q.factoid
+        first_missing: tuple[evidence.Missing, Candidate] | None = None
+        qualified: list[Candidate] = []
+        for c in cands[:40]:
+            if len(qualified) >= 6:
+                break  # enough to choose from (the best, a second sentence, a newer article's)
+            if c.score < 0.5 * top.score or c.coverage < floor:
                 continue
-            if len(chosen) >= limit:
-                break
-            if any(c.text == x.text or (c.passage_index == x.passage_index and c.start < x.end and x.start < c.end)
-                   for x in chosen):
-                continue  # same sentence again (overlapping chunks) or an overlapping span
-            new_terms = c.terms - covered
-            good = c.score >= 0.75 * best.score and c.coverage >= self.min_coverage
-            if kind in ("number", "date", "person", "place") and _type_match(kind, c.text, question) < 0.8:
-                good = False  # a factoid answer adds only sentences that hold the kind of fact asked for
-            if good and (new_terms or explain):
-                chosen.append(c)
-                covered |= c.terms
-        # Read in article order within a passage, passages in rank order.
+            if c.coverage < self.min_coverage and not ((need_slot or q.kind == "thing") and c.match >= 1.0):
+                continue
+            p = passages[c.passage_index]
+            ctx = self._context(c, p, articles.get(p.article_id))
+            gaps = evidence.missing(q, ctx, absent)
+            if gaps:
+                if first_missing is None:
+                    first_missing = (gaps[0], c)
+                continue
+            if need_slot and c.match < _SLOT_MATCH[q.kind]:
+                continue
+            qualified.append(c)
+        if not qualified:
+            return self._refuse(q, top, first_missing, passages, articles)
+        best = qualified[0]
+        if q.present:
+            best = self._newest(best, qualified, passages)
+        chosen = [best]
+        if not q.explains:
+            chosen += self._also(q, best, qualified, passages)
+        if q.explains:
+            chosen += self._more(q, best, qualified, passages)
+            if q.kind == "reason" and not any(_CAUSAL.search(c.text) for c in chosen):
+                # The sentence that restates the event is often followed by the one that explains it.
+                article = passages[best.passage_index].article_id
+                nxt = next((c for c in cands if c.order == best.order + 1 and
+                            passages[c.passage_index].article_id == article), None)
+                if nxt is not None and all(nxt.text != c.text for c in chosen):
+                    chosen.append(nxt)
         chosen.sort(key=lambda c: (c.passage_index, c.start))
-        text = " ".join(cite(c.text, [c.passage_index + 1]) for c in chosen)
-        return Draft(text, tuple(chosen))
+        return self._cite(chosen, passages, articles)
+
+    def _newest(self, best: Candidate, qualified: list[Candidate], passages: Sequence[Passage]) -> Candidate:
+        """For a question about the present, the newest article that answers about as well wins: an older
+        article's fact may have been superseded.
+        """
+        rivals = [c for c in qualified if c.score >= 0.8 * best.score and c.match >= best.match - 0.2]
+        dated = [c for c in rivals if passages[c.passage_index].published]
+        if not dated:
+            return best
+        return max(dated, key=lambda c: (passages[c.passage_index].published or "", c.score))
+
+    def _also(self, q: Question, best: Candidate, qualified: list[Candidate],
+              passages: Sequence[Passage]) -> list[Candidate]:
+        """A factoid answer is one sentence, or two when another sentence of the same article holds the asked-for
+        slot nearly as well (an answer given as "X said ... . The deal, worth $5m, ..."); never a sentence of
+        another article.
+        """
+        article = passages[best.passage_index].article_id
+        slot = _SLOT_MATCH.get(q.kind, 1.0)
+        for c in qualified[1:6]:
+            if passages[c.passage_index].article_id != article or c.text == best.text:
+                continue
+            if c.score >= 0.75 * best.score and c.match >= max(slot, best.match) and c.coverage >= self.min_coverage:
+                return [c]
+        return []
+
+    def _more(self, q: Question, best: Candidate, qualified: list[Candidate],
+              passages: Sequence[Passage]) -> list[Candidate]:
+        """Up to two more sentences of the same article for a why/how/what-happened question, each one that
+        answers too (not just shares words).
+        """
+        article = passages[best.passage_index].article_id
+        extra: list[Candidate] = []
+        covered = set(best.terms)
+        for c in qualified:
+            if len(extra) >= self.max_sentences - 1:
+                break
+            if c is best or passages[c.passage_index].article_id != article or c.text == best.text:
+                continue
+            if c.score < 0.75 * best.score or c.coverage < self.min_coverage:
+                continue
+            if q.kind == "reason" and not _CAUSAL.search(c.text) and abs(c.order - best.order) > 1:
+                continue
+            if not (c.terms - covered) and abs(c.order - best.order) > 1:
+                continue
+            extra.append(c)
+            covered |= c.terms
+        return extra
+
+    def _cite(self, chosen: Sequence[Candidate], passages: Sequence[Passage],
+              articles: dict[str, _Article]) -> Draft:
+        """The draft text; a sentence read outside its chunk is cited as a span of its article."""
+        cited: list[Passage] = []
+        index: dict[tuple[str, int, int], int] = {}
+        parts = []
+        for c in chosen:
+            p = passages[c.passage_index]
+            if c.inside or p.article_id not in articles:
+                span = p
+            else:
+                span = Passage(chunk_id=p.chunk_id, article_id=p.article_id, text=c.text, start=c.start, end=c.end,
+                               title=p.title, score=p.score, url=p.url, published=p.published, source=p.source,
+                               author=p.author, section=p.section)
+            key = (span.article_id, span.start, span.end)
+            if key not in index:
+                cited.append(span)
+                index[key] = len(cited)
+            parts.append(cite(c.text, [index[key]]))
+        return Draft(" ".join(parts), tuple(chosen), passages=tuple(cited))
+
+    def _refuse(self, q: Question, top: Candidate, first_missing: tuple[evidence.Missing, Candidate] | None,
+                passages: Sequence[Passage], articles: dict[str, _Article]) -> Draft:
+        if first_missing is not None:
+            gap, c = first_missing
+            p = passages[c.passage_index]
+            ctx_text = self._context(c, p, articles.get(p.article_id)).text
+            return Draft(None, reason=f"the question's {gap.kind} {gap.text!r} is not in the best passages",
+                         refusal=evidence.refusal(gap, f"{c.text} {ctx_text}", p.published))
+        if q.factoid:
+            slot = _SLOT_WORDS[q.kind]
+            return Draft(None, reason=f"no sentence gives {slot}",
+                         refusal=f"The articles don't say: the closest passages do not give {slot} for this.")
+        return Draft(None, reason=f"the best sentence covers {top.coverage:.2f} of the question's terms",
+                     refusal=REFUSAL)
 
     def write(self, question: str, query: str, passages: Sequence[Passage],
               history: Sequence[dict[str, str]] | None = None) -> Iterator[Draft]:
         """The Answerer seam (rag.answer.base): no deltas, since the draft is chosen whole, then the draft."""
-        yield self.draft(question, passages, query)
+        yield self.draft(question, passages, query, query_vector=self.query_vector, asked_on=self.asked_on)

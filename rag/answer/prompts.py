@@ -26,12 +26,16 @@ REFUSAL_PHRASES = ("the articles don't say", "the articles do not say", "not in 
 
 
 def format_passages(passages: Sequence[Passage]) -> str:
-    """Numbered passages with their title and date, each fenced so its text cannot pose as instructions."""
+    """Numbered passages with their title, date, author and source (the model answers "who wrote it" and
+    "as of when" from these), each fenced so its text cannot pose as instructions.
+    """
     blocks = []
     for i, p in enumerate(passages, start=1):
         head = f"[{i}] {p.title or 'Untitled'}"
         if p.published:
             head += f" ({p.published})"
+        if p.author:
+            head += f" by {p.author}"
         if p.source:
             head += f" — {p.source}"
         body = p.text.replace("<<<", "‹‹‹").replace(">>>", "›››")

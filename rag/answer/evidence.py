@@ -1,0 +1,277 @@
+"""Answerability: does a piece of article text carry everything a question constrains?
+
+A question about "the European Central Bank in 2024" is not answered by a sentence about the Federal Reserve in
+2021, however similar the words. `missing` lists the question's entities, years, dates and figures that a
+sentence's context (the sentence, the sentences around it and the article's title and date) does not hold;
+`refusal` says in plain words what the articles have instead.
+
+>>> from rag.answer.question import analyze
+>>> q = analyze("What did the European Central Bank decide in June 2022?")
+>>> [m.text for m in missing(q, Context("The Federal Reserve raised rates by 0.75 points.", "Fed hike", "2022-06-15"))]
+['European Central Bank']
+>>> refusal(missing(q, Context("The Federal Reserve raised rates.", "", "2022-06-15"))[0],
+...         "The Federal Reserve raised rates.")
+"The articles don't say: they mention the Federal Reserve, not the European Central Bank."
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rag.answer.question import _NOT_NAMES, Question
+from rag.text.sentences import split_sentences
+from rag.text.words import MONTH_NAMES
+
+_ALIASES = {
+    "us": ("us", "united states", "america", "american", "americans"),
+    "usa": ("us", "united states", "america", "american"),
+    "united states": ("us", "united states", "america", "american"),
+    "america": ("us", "united states", "america", "american"),
+    "american": ("us", "united states", "america", "american"),
+    "uk": ("uk", "britain", "british", "united kingdom"),
+    "britain": ("uk", "britain", "british", "united kingdom"),
+    "british": ("uk", "britain", "british", "united kingdom"),
+    "united kingdom": ("uk", "britain", "british", "united kingdom"),
+    "eu": ("eu", "european union"),
+    "european union": ("eu", "european union"),
+    "un": ("un", "united nations"),
+    "united nations": ("un", "united nations"),
+    "covid-19": ("covid", "coronavirus"),
+    "covid": ("covid", "coronavirus"),
+}
+_DEMONYM = ("ians", "ian", "ans", "an", "ese", "ish", "i", "s")
+_GENERIC = frozenset("the of and for de la le du von van inc co corp ltd plc llc".split())
+_WORDS = re.compile(r"[^\W_][\w'’.&]*")  # letters of any script: "Türkiye" is one word
+_NAME = re.compile(r"(?:[A-Z][\w'’&.-]*|[A-Z]{2,})(?:\s+(?:of\s+(?:the\s+)?|de\s+|the\s+)?(?:[A-Z][\w'’&.-]*|\d+))*")
+_YEAR = re.compile(r"(?<![\d,.$£€])\b(1[89]\d\d|20\d\d)\b(?![\d,])")
+_MONTHS = {m.lower(): i for i, m in enumerate(MONTH_NAMES) if m}
+_MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items())})
+_MONTHS["sept"] = 9
+
+
+def _norm(text: str) -> str:
+    """Lower case, dotted acronyms closed up ("U.S." -> "us"), possessives dropped, diacritics kept."""
+    text = re.sub(r"\b((?:[A-Za-z]\.){2,})", lambda m: m.group(1).replace(".", ""), text)
+    return re.sub(r"['’]s\b", "", text.lower())
+
+
+@lru_cache(maxsize=256)
+def _sequence(text: str) -> tuple[str, ...]:
+    """The text's words in order, normalised (cached: an article is read for many candidate sentences)."""
+    return tuple(w.strip(".'’&") for w in _WORDS.findall(_norm(text).replace("-", " ")))
+
+
+@lru_cache(maxsize=256)
+def _words(text: str) -> frozenset[str]:
+    return frozenset(_sequence(text))
+
+
+def _stems(token: str) -> list[str]:
+    out = [token]
+    for suffix in _DEMONYM:
+        if token.endswith(suffix) and len(token) - len(suffix) >= 4:
+            out.append(token[: -len(suffix)])
+    return out
+
+
+def _token_in(token: str, words: frozenset[str] | set[str]) -> bool:
+    if token in words:
+        return True
+    for stem in _stems(token)[1:] if len(token) > 4 else ():
+        if any(w.startswith(stem) and len(w) - len(stem) <= 4 for w in words):
+            return True
+    # "Britain" is matched by "British", "Iran" by "Iranian": the text's word may be the demonym.
+    return len(token) >= 4 and any(w.startswith(token) and len(w) - len(token) <= 3 and
+                                   w[len(token):] in ("ian", "ians", "an", "ans", "i", "is", "ese", "ish", "s", "n")
+                                   for w in words)
+
+
+def entity_tokens(entity: str) -> list[str]:
+    """The words of an entity that must be found: capitalised parts, generic words ("of", "Inc") left out."""
+    parts = [p for p in re.split(r"[\s-]+", entity.replace("’", "'")) if p]
+    keep = [p for p in parts if p[:1].isupper() or p[:1].isdigit()] or parts
+    return [t for t in (_norm(p).strip(".'&") for p in keep) if t and t not in _GENERIC]
+
+
+def mentions(entity: str, text: str, words: frozenset[str] | None = None) -> bool:
+    """Does `text` mention `entity`, by its words or a known alias ("U.S." = "United States" = "American")?"""
+    words = _words(text) if words is None else words
+    key = " ".join(entity_tokens(entity))
+    aliases = _ALIASES.get(key)
+    if aliases:
+        low = " " + " ".join(sorted(words)) + " "
+        norm = " " + " ".join(_WORDS.findall(_norm(text))) + " "
+        return any((f" {a} " in norm) if " " in a else (a in words) for a in aliases) or low.find(f" {key} ") >= 0
+    tokens = entity_tokens(entity)
+    if not tokens:
+        return False
+    missing = [t for t in tokens if not _token_in(t, words)]
+    acronyms = {p.lower().strip(".") for p in re.split(r"[\s-]+", entity) if re.fullmatch(r"[A-Z]{2,}\.?", p)}
+    if len(tokens) >= 3 and len(missing) == 1 and missing[0] in acronyms:
+        return True  # "NHL Stanley Cup Finals" is "the Stanley Cup Final" without the league's acronym
+    return not missing and (len(tokens) == 1 or _phrase_in(tokens, text))
+
+
+def _phrase_in(tokens: list[str], text: str) -> bool:
+    """The tokens in order, at most two other words apart: "Aras River" is not "Aras Corridor ... Astarachay
+    River".
+    """
+    seq = _sequence(text)
+    for i, w in enumerate(seq):
+        if not _token_in(tokens[0], {w}):
+            continue
+        pos = i
+        for t in tokens[1:]:
+            nxt = next((j for j in range(pos + 1, min(len(seq), pos + 4)) if _token_in(t, {seq[j]})), None)
+            if nxt is None:
+                break
+            pos = nxt
+        else:
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a candidate sentence is read with: the text around it, its article's title and publication date."""
+
+    text: str
+    title: str = ""
+    published: str | None = None
+    article: str = ""  # the whole article text, for names first given in full far from the sentence
+    sentence: str = ""  # when given, the question's names must be here (and in the title), not just near
+
+
+@dataclass(frozen=True)
+class Missing:
+    kind: str  # entity | year | date | figure | term
+    text: str  # as the question wrote it
+
+
+def _digits(text: str) -> set[str]:
+    return {re.sub(r"[,$£€%]", "", f).rstrip(".") for f in re.findall(r"[$£€]?\d[\d,]*(?:\.\d+)?%?", text)}
+
+
+def _month_day(expr: str) -> tuple[int, int] | None:
+    m = re.search(r"([A-Za-z]+)\.? (\d{1,2})|(\d{1,2})(?:st|nd|rd|th)? (?:of )?([A-Za-z]+)", expr)
+    if not m:
+        return None
+    month, day = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+    number = _MONTHS.get(month.lower().rstrip("."))
+    return (number, int(day)) if number else None
+
+
+def _date_near(expr: str, published: str | None) -> bool:
+    """A month-day of the question matches an article published on that day or up to a week later (the text
+    then says "Thursday" rather than the date).
+    """
+    md = _month_day(expr)
+    if not md or not published:
+        return False
+    try:
+        pub = _dt.date.fromisoformat(published[:10])
+        when = _dt.date(pub.year, *md)
+    except ValueError:
+        return False
+    return 0 <= (pub - when).days <= 7
+
+
+def missing(q: Question, ctx: Context, absent_terms: tuple[str, ...] = ()) -> list[Missing]:
+    """The constraints of `q` that `ctx` does not carry, most telling first (entities, years, dates, figures,
+    then words the store holds nowhere).
+    """
+    near = f"{ctx.title}\n{ctx.text}"
+    words = _words(near)
+    own = f"{ctx.title}\n{ctx.sentence}" if ctx.sentence else near
+    own_words = _words(own) if ctx.sentence else words
+    article_words = _words(ctx.article) if ctx.article else words  # cached per article
+    out: list[Missing] = []
+    later: list[Missing] = []  # a lone demonym ("British") says less than a year or a figure
+    for e in q.entities:
+        if mentions(e, own, own_words):
+            continue
+        words = own_words
+        tokens = entity_tokens(e)
+        # "Carlos Alcaraz" named in full once, then "Alcaraz": the surname near the sentence and the full name
+        # in the same article.
+        if len(tokens) >= 2 and _token_in(tokens[-1], words) and mentions(e, ctx.article, article_words):
+            continue
+        if len(tokens) == 1 and _sequence(ctx.article).count(tokens[0]) >= 3:
+            continue  # a name the article keeps returning to is what it is about, near the sentence or not
+        (later if len(tokens) == 1 and re.search(r"(?:ish|ian|an|ese|i)$", tokens[0]) else out).append(
+            Missing("entity", e))
+    words = _words(near)
+    years_here = set(_YEAR.findall(near))
+    for y in q.years:
+        if y not in years_here and not (ctx.published or "").startswith(y):
+            out.append(Missing("year", y))
+    for d in q.dates:
+        md = _month_day(d)
+        if md and not _date_near(d, ctx.published):
+            found = any(_month_day(m.group(0)) == md for m in re.finditer(
+                r"\b[A-Z][a-z]{2,8}\.? \d{1,2}\b|\b\d{1,2}(?:st|nd|rd|th)? (?:of )?[A-Z][a-z]{2,8}\b", near))
+            if not found:
+                out.append(Missing("date", d))
+    have = _digits(near)
+    for f in q.figures:
+        if re.sub(r"[,$£€%]", "", f).rstrip(".") not in have:
+            out.append(Missing("figure", f))
+    out.extend(later)
+    out.extend(Missing("term", t) for t in absent_terms)
+    return out
+
+
+def names_in(text: str, exclude: str = "") -> list[str]:
+    """Capitalised names in `text` that `exclude` (the question) does not contain, in order of appearance."""
+    q = _words(exclude)
+    out = []
+    for m in (m for sentence in split_sentences(text) for m in _NAME.finditer(sentence)):
+        name = re.sub(r"^(?:The|A|An|This|That|These|Those|His|Her|Its|Their)\s+", "", m.group(0).strip(" .,'’"))
+        tokens = entity_tokens(name)
+        sentence_start = m.start() == 0
+        if not tokens or (sentence_start and len(tokens) == 1):
+            continue
+        if all(t in q for t in tokens) or all(t in _NOT_NAMES for t in tokens):
+            continue
+        out.append(name)
+    return list(dict.fromkeys(out))
+
+
+def refusal(miss: Missing, nearest: str = "", published: str | None = None) -> str:
+    """The refusal for a missing constraint, naming what the nearest article text has instead."""
+    head = "The articles don't say: "
+    if miss.kind == "entity":
+        others = [n for n in names_in(nearest) if not mentions(miss.text, n)]
+        tokens = set(entity_tokens(miss.text))
+        # Prefer a name of the same shape: another bank for a bank, another person for a person.
+        alike = [n for n in others if tokens & set(entity_tokens(n))] or \
+                [n for n in others if len(entity_tokens(n)) == len(tokens)] or others
+        if alike:
+            return f"{head}they mention {_the(alike[0])}, not {_the(miss.text)}."
+        return f"{head}nothing retrieved mentions {_the(miss.text)}."
+    if miss.kind == "year":
+        years = sorted(set(_YEAR.findall(nearest)) | ({published[:4]} if published else set()))
+        years = [y for y in years if y != miss.text]
+        if years:
+            return f"{head}the closest articles are about {' and '.join(years[-2:])}, not {miss.text}."
+        return f"{head}nothing retrieved is about {miss.text}."
+    if miss.kind == "date":
+        return f"{head}nothing retrieved is dated {miss.text}."
+    if miss.kind == "figure":
+        return f"{head}no article mentions {miss.text}."
+    return f"{head}no article mentions “{miss.text}”."
+
+
+def _the(name: str) -> str:
+    """"Federal Reserve" -> "the Federal Reserve"; person-like and already-determined names unchanged."""
+    first = name.split()[0].lower()
+    if first == "the" or len(name.split()) < 2 or not re.search(
+            r"\b(?:Bank|Reserve|Union|Nations|Court|Department|Ministry|Office|Agency|Party|Council|Commission|"
+            r"Committee|Organi[sz]ation|Institute|University|College|House|Senate|Army|Navy|Fund|Board|"
+            r"Association|Federation|League|Corridor|River|Sea|Ocean|Open|Cup|Games|Act|Administration|"
+            r"Service|Authority|Republic|Kingdom|States|Movement)\b", name):
+        return name
+    return f"the {name}"

@@ -1,0 +1,94 @@
+"""Answers from the catalog: who wrote an article, when and where it was published, its title and address.
+
+The article is the retrieved one whose title and passage best cover the question's topic (the question without
+its "who wrote the article about" frame) and that names every entity of the question; the answer quotes the
+field and cites it as a `metadata` citation (no passage offsets).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from rag.answer import evidence
+from rag.answer.question import Question, topic_terms
+from rag.store.bm25 import tokenize
+from rag.types import Citation, Passage
+
+if TYPE_CHECKING:
+    from rag.answer.extractive import Draft
+
+_FIELD_WORDS = {"author": "an author", "published": "a publication date", "source": "a source",
+                "url": "an address", "title": "a title"}
+
+
+def human_date(iso: str) -> str:
+    """"2023-09-28" -> "28 September 2023" (unchanged when not an ISO date)."""
+    try:
+        d = _dt.date.fromisoformat(iso[:10])
+    except ValueError:
+        return iso
+    return f"{d.day} {d:%B} {d.year}"
+
+
+def best_article(q: Question, passages: Sequence[Passage], query: str,
+                 weights: Callable[[Sequence[str]], dict[str, float]]) -> tuple[Passage | None, float]:
+    """The retrieved article the question is about: the best topic coverage of title + passage among those that
+    mention every entity of the question; ties go to the higher-ranked passage. Returns (passage, coverage).
+    """
+    terms = list(dict.fromkeys(topic_terms(query)))
+    w = weights(terms) if terms else {}
+    total = sum(w.values()) or 1.0
+    best: tuple[float, int, Passage] | None = None
+    seen: set[str] = set()
+    for rank, p in enumerate(passages):
+        if p.article_id in seen:
+            continue
+        seen.add(p.article_id)
+        have = set(tokenize(p.title)) | set(tokenize(p.text))
+        coverage = sum(v for t, v in w.items() if t in have) / total if terms else 0.0
+        text = f"{p.title}\n{p.text}"
+        if any(not evidence.mentions(e, text) for e in q.entities):
+            continue
+        key = (coverage - 0.03 * rank, -rank, p)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    if best is None:
+        return None, 0.0
+    return best[2], best[0] + 0.03 * -best[1]
+
+
+def metadata_answer(q: Question, passages: Sequence[Passage], query: str,
+                    weights: Callable[[Sequence[str]], dict[str, float]], absent: tuple[str, ...] = ()) -> Draft:
+    from rag.answer.extractive import REFUSAL, Draft
+
+    field = q.metadata_field or "title"
+    if absent:
+        return Draft(None, reason=f"{absent[0]!r} is in no article",
+                     refusal=evidence.refusal(evidence.Missing("term", absent[0])))
+    p, coverage = best_article(q, passages, query, weights)
+    if p is None:
+        missing = next((e for e in q.entities if not any(evidence.mentions(e, f"{x.title}\n{x.text}")
+                                                          for x in passages)), None)
+        refusal = evidence.refusal(evidence.Missing("entity", missing), passages[0].text) if missing else REFUSAL
+        return Draft(None, reason="no retrieved article is about the question's topic", refusal=refusal)
+    if coverage < 0.5:
+        return Draft(None, reason=f"the closest article covers {coverage:.2f} of the topic",
+                     refusal="The articles don't say: no article in the store is clearly about that.")
+    value = {"author": p.author, "published": p.published, "source": p.source, "url": p.url,
+             "title": p.title}.get(field)
+    title = p.title or "The article"
+    if not value:
+        return Draft(None, reason=f"the catalog has no {field} for {p.article_id}",
+                     refusal=f"The articles don't say: the catalog has no {_FIELD_WORDS[field][3:]} for "
+                             f"“{title}”.")
+    text = {"author": f"“{title}” was written by {value} [1].",
+            "published": f"“{title}” was published on {human_date(value)} [1].",
+            "source": f"“{title}” was published by {value} [1].",
+            "url": f"“{title}” is at {value} [1].",
+            "title": f"The article is titled “{value}” [1]."}[field]
+    citation = Citation(n=1, article_id=p.article_id, chunk_id=p.chunk_id, title=p.title, url=p.url,
+                        published=p.published, source=p.source, passage=f"{field}: {value}", start=None, end=None,
+                        score=round(float(p.score), 6), kind="metadata", field=field)
+    return Draft(text, citations=(citation,))

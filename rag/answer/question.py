@@ -1,0 +1,245 @@
+"""What a question asks for, and what it constrains: the first step of answering.
+
+`analyze` reads a question's wording only (no model): the kind of answer it wants (a person, an organisation, a
+place, a date, a number with a unit, a reason, a process, an event summary, an article summary, a field of the
+article's metadata), the named entities, years and figures an answer must agree with, and whether it asks for
+the present state of things ("Who is ...", "the latest ...").
+
+>>> q = analyze("Who was the British prime minister in 2024?")
+>>> q.kind, q.entities, q.years, q.present
+('person', ('British',), ('2024',), False)
+>>> analyze("Summarize the article about Dartmouth in one sentence.").summary_sentences
+1
+>>> analyze("Who wrote the analysis on the Azerbaijan-Iran normalization process?").metadata_field
+'author'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.store.bm25 import tokenize
+from rag.text.words import MONTH_PATTERN
+
+_PERSON_NOUNS = ("person|people|leader|president|minister|official|man|woman|player|senator|governor|mayor|chief|"
+                 "head|writer|actor|actress|singer|star|coach|manager|ceo|founder|judge|lawyer|spokesm[ae]n|"
+                 "spokeswoman|candidate|lawmaker|politician|king|queen|prince|princess|pope|general|commander|"
+                 "captain|director|chairman|chairwoman|secretary|ambassador|diplomat|journalist|reporter|"
+                 "scientist|doctor|athlete|executive|owner|grower|teacher|winner|champion|economist|analyst|"
+                 "prosecutor|attorney|suspect|victim|rapper|musician|artist|comedian|host|presenter|astronaut|"
+                 "premier|chancellor|monarch|heir|boss|nominee|buyer|seller|tennis player|golfer|driver")
+_ORG_NOUNS = ("company|companies|firm|team|club|party|group|organi[sz]ation|agency|network|airline|brand|"
+              "university|college|school|band|bank|business|retailer|chain|carmaker|automaker|manufacturer|"
+              "maker|outlet|newspaper|broadcaster|channel|publisher|court|office|department|ministry|"
+              "government|union|league|institution|charity|foundation|studio|platform|app|service|startup|"
+              "committee|board|council|body|authority|regulator|lab|laboratory|developer|insurer|operator|"
+              "conference|alliance|coalition|bloc")
+_PLACE_NOUNS = ("country|countries|city|cities|state|states|region|town|place|province|nation|island|continent|"
+                "county|capital|port|airport|venue|stadium|location|village|district|neighbou?rhood|area|river|"
+                "lake|mountain|park|territory|border|site|arena|street|building|hospital|prison|base")
+_TIME_NOUNS = "year|date|day|month|time|week|season|decade|century|hour"
+_AUX = r"(?:is|are|was|were|did|does|do|will|would|can|could|has|have|had|should|may|might)"
+_WH = rf"(?:which|what)(?: (?!{_AUX}\b)\w+){{0,3}}? "
+
+_REASON = re.compile(r"^\s*(?:and |but |so )?why\b|\bwhat (?:caused|causes|led to|prompted|is behind|was behind|"
+                     r"are the reasons?|is the reason|was the reason|were the reasons?|drove|drives)\b|"
+                     r"\bfor what reason\b|\bhow come\b|\bthe reasons? (?:for|why|behind)\b", re.I)
+_PROCESS = re.compile(r"^\s*(?:and |but |so )?how (?:do|does|did|will|would|can|could|is|are|was|were|should|has|"
+                      r"have)\b(?! (?:many|much|long|old|far)\b)|\bexplain how\b|\bin what way\b|"
+                      r"\bwhat (?:is|are) the steps\b", re.I)
+_EVENT = re.compile(r"\bwhat (?:happened|has happened|is happening|went wrong)\b|\bwhat (?:did|does|do|will) (?:.+ )?"
+                    r"(?:decide|do|announce|say|find|reveal|rule|agree|propose|plan)\b|\bdescribe\b|\btell me about\b|"
+                    r"\bwhat (?:is|was) the (?:outcome|result|decision|ruling|verdict)\b", re.I)
+_SUMMARY = re.compile(r"\bsumm(?:ari[sz]e|ary|ing up)\b|\bsum up\b|\boverview\b|\bgist\b|\btl;?dr\b|"
+                      r"\bmain points\b|\bkey points\b|\bwhat (?:is|was) the (?:article|story|piece|analysis|"
+                      r"report) (?:about|on)\b|\bwhat does the (?:article|story|piece|analysis|report) say\b", re.I)
+_NUMBER = re.compile(r"\bhow (?:many|much|long|wide|tall|high|far|big|large|old|deep|heavy|often|fast|short|"
+                     r"low|expensive)\b|\bwhat (?:\w+ ){0,5}?(?:percentage|percent|share|number|amount|proportion|size|"
+                     r"length|width|height|cost|price|population|age|rate|total|sum|figure|value|weight|level|"
+                     r"distance|speed|score|count|budget|salary|fine|fee|toll|tally)\b|\bby how much\b|"
+                     r"^\s*what (?:is|was|are|were)\b.*\bworth\b", re.I)
+_DATE = re.compile(rf"^\s*(?:and |but |so )?when\b|\b(?:which|what|on what|in what) (?:\w+ )?(?:{_TIME_NOUNS})s?\b"
+                   r"|\bsince when\b|\bhow soon\b", re.I)
+_PERSON = re.compile(rf"^\s*(?:and |but |so )?(?:who|whom|whose)\b|\b{_WH}(?:{_PERSON_NOUNS})s?\b|"
+                     r"(?<!, )(?<!,)\bwho(?:m|se)?\b", re.I)  # ", who ..." is a relative clause, not the question
+_ORG = re.compile(rf"\b{_WH}(?:{_ORG_NOUNS})\b", re.I)
+_PLACE = re.compile(rf"^\s*(?:and |but |so )?where\b|\b{_WH}(?:{_PLACE_NOUNS})\b|\bwhere\b", re.I)
+_NAME_OF = re.compile(r"\bwhat (?:is|was|are|were) the (?:full )?names? of (?:the |a |an )?", re.I)
+_WHAT_DID = re.compile(r"\s*(?:and |but |so )?what (?:did|does|do|will|has|have)\b", re.I)
+_THING = re.compile(r"\b(?:which|what)\b", re.I)
+
+# Metadata of the article itself: "Who wrote ...", "When was the article ... published", "Which outlet ...".
+_DOC = r"(?:article|story|piece|analysis|report|op-?ed|column|essay|commentary|post|feature|interview|review)"
+_META = (
+    ("author", re.compile(rf"\bwho (?:wrote|authored|penned|is the author of|was the author of)\b|"
+                          rf"\b(?:author|writer|byline) of (?:the|this|that) {_DOC}\b|\bwho (?:is|was) the (?:author|"
+                          rf"writer)\b|\bwritten by whom\b", re.I)),
+    ("published", re.compile(rf"\bwhen (?:was|were|did) (?:the|this|that) (?:\w+ ){{0,2}}{_DOC}s?\b.*\b(?:published|"
+                             rf"come out|appear|released|posted|written)\b|\b(?:publication|publishing) date\b|"
+                             rf"\bwhat (?:day|date) was (?:the|this|that) {_DOC}\b", re.I)),
+    ("source", re.compile(rf"\b(?:which|what) (?:outlet|website|site|publication|newspaper|paper|source|"
+                          rf"news (?:outlet|site|organi[sz]ation)|media outlet|publisher)\b.*\b(?:published|ran|"
+                          rf"carried|wrote|posted|reported|run|publish)\b|\bwhere was (?:the|this|that) {_DOC}\b.*"
+                          rf"\bpublished\b|\bwho published (?:the|this|that) {_DOC}\b", re.I)),
+    ("url", re.compile(rf"\b(?:link|url|web address)\b.*\b{_DOC}\b|\bwhere can i (?:read|find)\b", re.I)),
+    ("title", re.compile(rf"\b(?:title|headline) of (?:the|this|that) {_DOC}\b|\bwhat (?:is|was) (?:the|this|that) "
+                         rf"{_DOC} (?:called|titled)\b", re.I)),
+)
+
+_PRESENT = re.compile(r"\b(?:latest|most recent|newest|current(?:ly)?|now|today|at present|presently|so far|"
+                      r"as of (?:now|today)|still|up to date|these days|right now)\b|^\s*(?:who|what|which|where|how "
+                      r"much|how many)(?: \w+){0,3}? (?:is|are|has|have|holds?|leads?|runs?|owns?|costs?)\b", re.I)
+_MONEY = re.compile(r"\b(?:price|cost|fee|fine|salary|budget|bill|wage|toll|value|worth|revenue|profit|sales)\b",
+                    re.I)
+_SENTENCE_COUNT = {"one": 1, "a single": 1, "1": 1, "two": 2, "2": 2, "three": 3, "3": 3, "four": 4, "4": 4,
+                   "five": 5, "5": 5, "six": 6, "6": 6}
+_COUNT = re.compile(r"\b(?:in|with|using|to)? ?(one|a single|two|three|four|five|six|[1-6]) (?:short )?sentences?\b",
+                    re.I)
+
+_QUESTION_WORDS = frozenset("""who whom whose what which when where why how is are was were do does did will would can
+could should has have had and but so then also please tell give show list name summarize summarise describe explain
+in on at of for from by with the a an this that these those it its according during after before since about
+between among into over under than as if or nor yet not no yes i me my we our you your he she they them his her
+their there here".""".split())
+# Capitalised words that are not names: question openers, weekdays, generic title words.
+_NOT_NAMES = _QUESTION_WORDS | frozenset("""monday tuesday wednesday thursday friday saturday sunday mr mrs ms dr
+sen gov rep st ceo cfo coo every each all some many most two three four five six seven eight nine ten
+both several former last next new after before during while since today yesterday tomorrow however meanwhile
+still also january february march april may june july august september october november december""".split())
+_MONTH_NAMES = MONTH_PATTERN
+_MONTH_DAY = re.compile(rf"\b(?:{_MONTH_NAMES})\.? (\d{{1,2}})(?:st|nd|rd|th)?\b|\b(\d{{1,2}})(?:st|nd|rd|th)? "
+                        rf"(?:of )?(?:{_MONTH_NAMES})\b", re.I)
+_YEAR = re.compile(r"(?<![\d,.$£€])\b(1[89]\d\d|20\d\d)\b(?![\d,])")
+_FIGURE = re.compile(r"(?<![\w-])[$£€]?\d[\d,]*(?:\.\d+)?%?")
+_NAME_TOKEN = re.compile(r"[A-Z][\w'’.&-]*|[A-Z]{2,}")
+_WORD = re.compile(r"[\w'’.&-]+|[^\w\s]")
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    kind: str  # person organisation place date number reason process event summary metadata thing other
+    entities: tuple[str, ...] = ()  # named entities an answer must be about ("European Central Bank")
+    years: tuple[str, ...] = ()  # "2024"
+    dates: tuple[str, ...] = ()  # month-day expressions as written ("June 23")
+    figures: tuple[str, ...] = ()  # numbers of the question ("2,554", "$450")
+    present: bool = False  # asks for the current state ("Who holds the record", "the latest")
+    metadata_field: str | None = None  # author | published | source | url | title
+    summary_sentences: int = 0  # for kind "summary": how many sentences the question asks for (0 = default)
+    unit: str | None = None  # for kind "number": the "how X" word ("long", "many", "much")
+    head: tuple[str, ...] = ()  # for kind "thing": the stemmed words after "which/what" ("condiment")
+
+    @property
+    def factoid(self) -> bool:
+        return self.kind in ("person", "organisation", "place", "date", "number")
+
+    @property
+    def explains(self) -> bool:
+        """Answered by more than one sentence when the articles give more."""
+        return self.kind in ("reason", "process", "event", "summary")
+
+
+def _earliest(question: str, patterns: tuple[tuple[str, re.Pattern[str]], ...]) -> str | None:
+    found = [(m.start(), i, kind) for i, (kind, p) in enumerate(patterns) if (m := p.search(question))]
+    return min(found)[2] if found else None
+
+
+def answer_kind(question: str) -> str:
+    """The kind of answer asked for. The earliest cue wins: in "Which minister was visiting when the deal was
+    signed?" the question asks for a person; the "when" belongs to a clause.
+    """
+    if _SUMMARY.search(question):
+        return "summary"
+    # "What is the name of the prime minister ..." asks what "Which prime minister ..." asks.
+    question = _NAME_OF.sub("which ", question)
+    if _REASON.search(question):
+        return "reason"
+    if _WHAT_DID.match(question) and _EVENT.search(question):
+        return "event"
+    kind = _earliest(question, (("number", _NUMBER), ("date", _DATE), ("organisation", _ORG), ("person", _PERSON),
+                                ("place", _PLACE)))
+    if kind:
+        return kind
+    if _PROCESS.search(question):
+        return "process"
+    if _EVENT.search(question):
+        return "event"
+    return "thing" if _THING.search(question) else "other"
+
+
+def metadata_field(question: str) -> str | None:
+    """The article field a question asks about ("author", "published", "source", "url", "title"), or None."""
+    return _earliest(question, _META)
+
+
+def entities(question: str) -> tuple[str, ...]:
+    """Runs of capitalised words (and acronyms) that are names, not sentence openers or question words.
+
+    >>> entities("Did the European Central Bank raise rates after Netflix's results in the U.S.?")
+    ('European Central Bank', 'Netflix', 'U.S.')
+    """
+    tokens = [m.group(0) for m in _WORD.finditer(question)]
+    out: list[str] = []
+    run: list[str] = []
+
+    def close() -> None:
+        while run and run[-1].lower() in ("of", "the", "and", "de", "for"):
+            run.pop()
+        if run:
+            out.append(" ".join(run))
+        run.clear()
+
+    for i, tok in enumerate(tokens):
+        word = re.sub(r"['’]s?$", "", tok).rstrip(".") if not re.fullmatch(r"(?:[A-Z]\.){2,}", tok) else tok
+        if _NAME_TOKEN.fullmatch(tok) and word and word.lower() not in _NOT_NAMES and not (
+                i == 0 and word.lower() in _QUESTION_WORDS):
+            run.append(word)
+            continue
+        if run and tok.lower() in ("of", "the", "de", "for") and i + 1 < len(tokens) \
+                and _NAME_TOKEN.fullmatch(tokens[i + 1]) and tokens[i + 1].lower() not in _NOT_NAMES:
+            run.append(tok)
+            continue
+        close()
+    close()
+    # A capitalised first word alone ("Approximately ...", "Baseball legend ...") is the sentence's opening,
+    # not a name, unless it is an acronym.
+    if out and tokens and out[0] == re.sub(r"['’]s?$", "", tokens[0]) and not re.fullmatch(r"[A-Z]{2,}\.?", out[0]):
+        out = out[1:]
+    return tuple(dict.fromkeys(out))
+
+
+def analyze(question: str) -> Question:
+    """Read what a question asks for and what it constrains (see the module docstring)."""
+    field = metadata_field(question)
+    kind = "metadata" if field else answer_kind(question)
+    years = tuple(dict.fromkeys(_YEAR.findall(question)))
+    dates = tuple(dict.fromkeys(m.group(0) for m in _MONTH_DAY.finditer(question)))
+    without_dates = _MONTH_DAY.sub(" ", _YEAR.sub(" ", question))
+    figures = tuple(dict.fromkeys(f for f in _FIGURE.findall(without_dates) if re.search(r"\d", f)))
+    count = 0
+    if kind == "summary":
+        m = _COUNT.search(question)
+        count = _SENTENCE_COUNT.get(m.group(1).lower(), 0) if m else 0
+        if not count and re.search(r"\b(?:briefly|brief|short|quick(?:ly)?|tl;?dr)\b", question, re.I):
+            count = 2
+        if not count and re.search(r"\b(?:in detail|detailed|long|full|thorough)\b", question, re.I):
+            count = 5
+    unit = None
+    if kind == "number":
+        m = re.search(r"\bhow (\w+)", question, re.I)
+        unit = m.group(1).lower() if m else "much" if _MONEY.search(question) else None
+    head: tuple[str, ...] = ()
+    if kind == "thing":
+        m = re.search(rf"\b(?:which|what)((?: (?!{_AUX}\b)[\w'’-]+){{1,3}})", question, re.I)
+        head = tuple(tokenize(m.group(1))) if m else ()
+    return Question(question, kind, entities(question), years, dates, figures, bool(_PRESENT.search(question)),
+                    field, count, unit, head)
+
+
+def topic_terms(question: str) -> list[str]:
+    """The question's content terms (stemmed) without the words that only say what kind of answer it wants."""
+    drop = set(tokenize("summarize summarise summary article story piece analysis report wrote written author "
+                        "published publish outlet website site link url title headline about give brief sentence "
+                        "sentences short detail main points key overview gist news tell"))
+    return [t for t in tokenize(question) if t not in drop]
