@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from eval.judge import Judge, LLMJudge, OfflineJudge, read_judge_records, run_judge
+from eval.judge import Judge, LLMJudge, ModelJudge, OfflineJudge, read_judge_records, run_judge
 from eval.report import compare_results, format_table, load_result, write_report
 from eval.runner import check_gate, metric_names, run_suite
 from eval.suite import load_suite, merged_thresholds, parse_threshold_args
@@ -29,14 +29,17 @@ WARMUP_QUESTION = "What is in the news?"
 
 
 def make_judge(name: str, settings: Any) -> Judge:
-    """The judge named on the command line: "offline" (no model, no network) or "llm" (the configured LLM)."""
+    """The judge named on the command line: "model" (the learned offline judge, the default), "offline" (the
+    lexical scorer alone) or "llm" (the configured LLM)."""
+    if name == "model":
+        return ModelJudge()
     if name == "offline":
         return OfflineJudge()
     if name == "llm":
         from rag.models.chat import OpenAIChat
 
         return LLMJudge(OpenAIChat.from_settings(settings))
-    raise UserError(f"unknown judge {name!r}; use offline or llm")
+    raise UserError(f"unknown judge {name!r}; use model, offline or llm")
 
 
 def _print_json(obj: Any) -> None:
@@ -142,15 +145,23 @@ def cmd_judge(args: argparse.Namespace, settings: Any) -> int:
     print(f"{path.name}: {result['n']} claims, judge {args.judge}, threshold {result.get('threshold', 0):g} "
           "(positive class: hallucinated)")
     names = ("precision", "recall", "f1", "balanced_accuracy", "auc")
-    print(f"{'':<14}" + "".join(f"{n:>18}" for n in names))
+    print(f"{'':<24}" + "".join(f"{n:>18}" for n in names))
 
     def row(label: str, metrics: dict[str, Any]) -> str:
-        return f"{label:<14}" + "".join(f"{'—' if metrics.get(n) is None else f'{metrics[n]:.3f}':>18}"
+        return f"{label:<24}" + "".join(f"{'—' if metrics.get(n) is None else f'{metrics[n]:.3f}':>18}"
                                         for n in names)
 
     print(row("all", result["metrics"]))
     for source, part in (result.get("by_source") or {}).items():
         print(row(f"{source} ({part['n']})", part["metrics"]))
+    for key, part in (result.get("by_task") or {}).items():
+        print(row(f"{key} ({part['n']})", part["metrics"]))
+    if best := result.get("best_threshold"):
+        print(f"best threshold on this file (balanced accuracy): {best['threshold']:g}")
+        print(row("all @best", best["metrics"]))
+    if timing := result.get("timing"):
+        print(f"time: {timing['ms_per_claim_sentence']:.1f} ms per claim sentence "
+              f"({timing['claim_sentences']} sentences in {timing['seconds']:.1f} s)")
     for err in (result.get("errors") or [])[:5]:
         print(f"judge failed on {err['id']} (line {err['line']}): {err['error']}", file=sys.stderr)
     return 0
