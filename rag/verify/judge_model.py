@@ -38,6 +38,7 @@ from rag.errors import NewsdeskError
 from rag.verify.support import HARD_CHECKS, OfflineSupportScorer, split_sentences, strip_citations
 
 __all__ = [
+    "BLEND_FEATURES",
     "CARD_FORMAT",
     "CARD_VERSION",
     "DEFAULT_MODEL_DIR",
@@ -55,6 +56,7 @@ MODEL_FILE = "model.onnx"
 CARD_FILE = "card.json"
 TRAIN_COMMAND = "python -m eval.train_grounding"
 
+BLEND_FEATURES = ("model", "coverage", "pairs")  # "model" is the logit of the model's P(supported)
 MAX_CLAIM_TOKENS = 64
 EVIDENCE_SENTENCES = 3
 _BATCH = 32
@@ -177,6 +179,11 @@ class JudgeModel:
         try:
             if not 0.0 <= float(card["threshold"]) <= 1.0 or int(card["max_len"]) < 16:
                 raise ValueError("threshold must be in [0, 1] and max_len at least 16")
+            if blend := card.get("blend"):
+                float(blend["bias"])
+                if not set(blend["weights"]) <= set(BLEND_FEATURES):
+                    raise ValueError(f"blend features must be among {list(BLEND_FEATURES)}")
+                [float(w) for w in blend["weights"].values()]
         except (KeyError, TypeError, ValueError) as exc:
             raise JudgeModelError(f"{path}: malformed card ({exc!r}); {fix}") from exc
         return card
@@ -275,17 +282,34 @@ class ModelSupportScorer:
         k = self.model.evidence_sentences
         return [float(p) for p in self.model.predict(claims, [select_evidence(passages, c, k) for c in claims])]
 
+    def parts(self, passages: Sequence[str], sentences: Sequence[str]) -> dict[str, float]:
+        """The inputs of the score: "model" (the least supported sentence's P(supported)), the lexical "coverage"
+        and "pairs" shares, and "vetoed" (1.0 when a hard check fails)."""
+        scores = self.sentence_scores(passages, sentences)
+        lexical = self.lexical.features(passages, " ".join(sentences))
+        return {"model": min(scores) if scores else 1.0, "coverage": lexical["coverage"], "pairs": lexical["pairs"],
+                "vetoed": float(any(lexical.get(kind, 0.0) for kind in self.hard))}
+
+    def combine(self, parts: dict[str, float]) -> float:
+        """Support before the vetoes: the model's P(supported), or the card's blend of its logit with the lexical
+        shares (a logistic fit on held-out training data) when the card has one."""
+        blend = self.model.card.get("blend")
+        if not blend:
+            return parts["model"]
+        p = min(max(parts["model"], 1e-6), 1 - 1e-6)
+        values = {"model": math.log(p / (1 - p)), "coverage": parts["coverage"], "pairs": parts["pairs"]}
+        z = float(blend["bias"]) + sum(float(w) * values[name] for name, w in blend["weights"].items())
+        return 1.0 / (1.0 + math.exp(-min(max(z, -30.0), 30.0)))
+
     def vetoed(self, passages: Sequence[str], text: str) -> bool:
         """Whether a hard check (contradicted number, name, date, negation) fails for `text`."""
-        if not self.hard:
-            return False
         flags = self.lexical.features(passages, text)
         return any(flags.get(kind, 0.0) for kind in self.hard)
 
     def support_sentences(self, passages: Sequence[str], sentences: Sequence[str]) -> float:
-        scores = self.sentence_scores(passages, sentences)
-        score = min(scores) if scores else 1.0
-        if self.vetoed(passages, " ".join(sentences)):
+        parts = self.parts(passages, sentences)
+        score = self.combine(parts)
+        if parts["vetoed"]:
             score *= self.threshold * self.hard_factor
         return score
 
