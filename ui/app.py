@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 # Before gradio is imported: it reads this at import time to decide whether to phone home.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -23,6 +23,9 @@ import gradio as gr  # noqa: E402
 from rag.errors import NewsdeskError, SettingsError  # noqa: E402
 from rag.types import Answer  # noqa: E402
 from ui import format as fmt  # noqa: E402
+
+if TYPE_CHECKING:
+    from rag.assistant import Assistant
 
 log = logging.getLogger("newsdesk.ui")
 
@@ -118,7 +121,7 @@ def _header_html(stats: dict[str, Any]) -> str:
             f"{fmt.stats_html(stats)}</div>")
 
 
-def _safe_stats(assistant: Any) -> dict[str, Any]:
+def _safe_stats(assistant: Assistant) -> dict[str, Any]:
     try:
         return dict(assistant.stats())
     except NewsdeskError as exc:
@@ -141,7 +144,7 @@ class Step:
     status: str = ""
 
 
-def run_turn(assistant: Any, question: str, chat: list[fmt.Message], turns: list[Turn | None], *,
+def run_turn(assistant: Assistant, question: str, chat: list[fmt.Message], turns: list[Turn | None], *,
              filters: dict[str, Any] | None = None, answerer: str | None = None) -> Iterator[Step]:
     """Ask `question` with the conversation so far; yield the chat as the answer streams, then the final Step.
 
@@ -180,7 +183,7 @@ def run_turn(assistant: Any, question: str, chat: list[fmt.Message], turns: list
                fmt.latency_text(final))
 
 
-def build_app(assistant: Any) -> gr.Blocks:
+def build_app(assistant: Assistant) -> gr.Blocks:
     """The web chat over `assistant` (an rag.Assistant), built but not launched; the queue is configured.
 
     >>> # app = build_app(assistant); app.launch(server_name="127.0.0.1")   # or ui.app.launch(app, ...)

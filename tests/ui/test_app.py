@@ -157,7 +157,7 @@ def shown(content: str) -> str:
 
 
 def good_answer(question="q"):
-    return Answer(question, "It is 100 meters long [1].", False, (), {"total": 12.0})
+    return Answer(question=question, text="It is 100 meters long [1].", refused=False, timings_ms={"total": 12.0})
 
 
 @pytest.mark.parametrize("error", [LLMError("the LLM at http://127.0.0.1:9/v1 did not answer (timeout)"),
@@ -245,7 +245,7 @@ def test_api_ask__same_json_as_ask_json(server, assistant):
     assert got == want
     assert not got["refused"] and "100 meters" in got["answer"]
     assert set(got["citations"][0]) == {"n", "article_id", "chunk_id", "title", "url", "published", "source",
-                                        "passage", "start", "end", "score"}
+                                        "passage", "start", "end", "score", "kind"}
 
     filtered = client.predict(BRIDGE_Q, {"since": "2024-01-01"}, "extractive", 3, api_name="/ask")
     assert all(c["published"] >= "2024-01-01" for c in filtered["citations"])
