@@ -160,8 +160,9 @@ def cmd_judge(args: argparse.Namespace, settings: Any) -> int:
         print(f"best threshold on this file (balanced accuracy): {best['threshold']:g}")
         print(row("all @best", best["metrics"]))
     if timing := result.get("timing"):
-        print(f"time: {timing['ms_per_claim_sentence']:.1f} ms per claim sentence "
-              f"({timing['claim_sentences']} sentences in {timing['seconds']:.1f} s)")
+        print(f"time: {timing['ms_per_claim_sentence']:.1f} ms per claim sentence, "
+              f"{timing['cpu_ms_per_claim_sentence']:.1f} ms of CPU ({timing['claim_sentences']} sentences in "
+              f"{timing['seconds']:.1f} s)")
     for err in (result.get("errors") or [])[:5]:
         print(f"judge failed on {err['id']} (line {err['line']}): {err['error']}", file=sys.stderr)
     return 0

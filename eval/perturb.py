@@ -1,4 +1,4 @@
-"""Sentences with one checkable fact changed: the synthetic negatives of judge training and the adversarial set.
+"""Sentences with one checkable fact changed, for the adversarial verification set (eval.bench.adversarial).
 
 `perturb(sentence, context, other, rng)` changes one number, date, name, negation or antonym, swaps two names,
 or replaces the sentence with one from another text (`other`). Replacements come from the same context where

@@ -1,15 +1,18 @@
-"""The learned grounding judge: a MiniLM cross-encoder over (claim sentence, evidence sentences), run by onnxruntime.
+"""The learned grounding judge: MiniLM token alignment between a claim sentence and its evidence, and a logistic
+model over it, run by onnxruntime.
 
 Each claim sentence is read with the few passage sentences that share most of its rare words (BM25 over
-stemmed words, picked per claim sentence), as one `[CLS] claim [SEP] evidence [SEP]` sequence of at most
-`max_len` WordPiece tokens. The network is all-MiniLM-L6-v2 fine-tuned to tell supported sentences from
-hallucinated ones (`python -m eval.train_grounding`); its output is P(supported). The shipped file is int8
-(dynamic quantisation), in `rag/verify/judge_weights/` with a JSON card: version, training command, data hash,
-metrics. Nothing here imports torch.
+stemmed words, picked per claim sentence). The bundled all-MiniLM-L6-v2 encoder (int8, dynamic quantisation,
+shipped in `rag/verify/judge_weights/` with a JSON card: version, build command, data hash, metrics) gives
+contextual token vectors for the claim and for each evidence sentence; every content token of the claim is
+matched to its most similar evidence token. A token with no close match is a word or a sense the evidence does
+not carry, whatever its spelling: "husband" for "wife" matches poorly, "metres" for "meters" well. The claim's
+alignment (mean, minimum, share of poorly matched tokens, sentence similarity), pooled over its sentences as
+its weakest sentence, and the lexical coverage shares go into a logistic model fitted on the HaluEval training
+data (`python -m eval.train_grounding`). Nothing here imports torch.
 
-`ModelSupportScorer` is the support scorer answer verification and `eval judge` use: a claim's support is the
-lowest of its sentences' model scores, and the offline scorer's hard checks (a contradicted number, name, date
-or negation) stay as vetoes on top of the model.
+`ModelSupportScorer` is the support scorer answer verification and `eval judge` use; the offline scorer's hard
+checks (a contradicted number, name, date or negation) stay as vetoes on top of the model.
 
 >>> scorer = ModelSupportScorer()
 >>> passage = "The bridge will be about 100 meters long. It will open in May 2024."
@@ -35,31 +38,35 @@ import numpy as np
 import Stemmer
 
 from rag.errors import NewsdeskError
+from rag.verify.facts import _META
 from rag.verify.support import HARD_CHECKS, OfflineSupportScorer, split_sentences, strip_citations
 
 __all__ = [
-    "BLEND_FEATURES",
     "CARD_FORMAT",
     "CARD_VERSION",
     "DEFAULT_MODEL_DIR",
+    "FEATURES",
     "JudgeModel",
     "JudgeModelError",
     "ModelSupportScorer",
-    "pair_ids",
+    "aggregate",
     "select_evidence",
 ]
 
 CARD_FORMAT = "newsdesk-judge-model"
-CARD_VERSION = 1  # bump when the input layout (evidence selection, pair format) changes; old models are refused
+CARD_VERSION = 1  # bump when FEATURES, their meaning or the evidence selection change; old cards are refused
 DEFAULT_MODEL_DIR = Path(__file__).with_name("judge_weights")
 MODEL_FILE = "model.onnx"
 CARD_FILE = "card.json"
 TRAIN_COMMAND = "python -m eval.train_grounding"
 
-BLEND_FEATURES = ("model", "coverage", "pairs")  # "model" is the logit of the model's P(supported)
-MAX_CLAIM_TOKENS = 64
-EVIDENCE_SENTENCES = 3
-_BATCH = 32
+# Claim-level features: the alignment ones pooled over the claim's sentences as its weakest sentence (the lowest
+# mean, minimum and sentence similarity, the highest share of poorly matched tokens), then the lexical shares.
+FEATURES = ("align_mean", "align_min", "align_low3", "unaligned", "sentence_cos", "coverage", "pairs")
+ALIGN_FLOOR = 0.5  # a claim token whose best evidence match is below this cosine counts as unaligned
+MAX_TOKENS = 64  # each claim or evidence sentence is cut to this many WordPiece tokens
+EVIDENCE_SENTENCES = 4
+_BATCH = 64
 
 
 class JudgeModelError(NewsdeskError, ValueError):
@@ -129,17 +136,47 @@ def select_evidence(passages: Sequence[str], claim: str, k: int = EVIDENCE_SENTE
     return [idx.sentences[i] for i in sorted(order)]
 
 
-def pair_ids(tokenizer: Any, claim: str, evidence: Sequence[str], max_len: int) -> list[int]:
-    """`[CLS] claim [SEP] evidence [SEP]` as token ids: the claim cut to MAX_CLAIM_TOKENS, the evidence to the rest.
+@dataclass(frozen=True)
+class _Encoded:
+    """One sentence through the encoder: its content tokens' unit vectors and its unit sentence vector."""
 
-    Evidence sentences come in passage order; when they do not all fit, the best-ranked are not favoured over
-    the others: the joined text is cut at the end, as the model saw it in training.
+    tokens: np.ndarray  # (n, 384), n >= 0
+    sentence: np.ndarray  # (384,)
+
+
+def sentence_alignment(claim: _Encoded, evidence: Sequence[_Encoded]) -> dict[str, float]:
+    """How well each content token of the claim finds a close token in the evidence, and sentence similarity.
+
+    With no content token in the claim, or no evidence at all, the claim is fully aligned or not at all.
     """
-    cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
-    a = tokenizer.encode(claim, add_special_tokens=False).ids[:MAX_CLAIM_TOKENS]
-    b = tokenizer.encode(" ".join(evidence), add_special_tokens=False).ids if evidence else []
-    b = b[: max(0, max_len - len(a) - 3)]
-    return [cls_id, *a, sep_id, *b, sep_id]
+    if not len(claim.tokens):
+        return {"align_mean": 1.0, "align_min": 1.0, "align_low3": 1.0, "unaligned": 0.0, "sentence_cos": 1.0}
+    if not evidence:
+        return {"align_mean": 0.0, "align_min": 0.0, "align_low3": 0.0, "unaligned": 1.0, "sentence_cos": 0.0}
+    ev = np.concatenate([e.tokens for e in evidence if len(e.tokens)] or [np.zeros((1, claim.tokens.shape[1]))])
+    best = (claim.tokens @ ev.T).max(axis=1)
+    low = np.sort(best)[:3]
+    cos = max(float(claim.sentence @ e.sentence) for e in evidence)
+    return {"align_mean": float(best.mean()), "align_min": float(best.min()), "align_low3": float(low.mean()),
+            "unaligned": float((best < ALIGN_FLOOR).mean()), "sentence_cos": cos}
+
+
+def aggregate(sentences: Sequence[dict[str, float]], lexical: dict[str, float]) -> dict[str, float]:
+    """Claim features (FEATURES) from its sentences' alignments, as its weakest sentence, and the lexical shares.
+
+    >>> aggregate([{"align_mean": .9, "align_min": .5, "align_low3": .6, "unaligned": .1, "sentence_cos": .8},
+    ...            {"align_mean": .7, "align_min": .6, "align_low3": .65, "unaligned": .3, "sentence_cos": .9}],
+    ...           {"coverage": 1.0, "pairs": 0.5})["align_mean"]
+    0.7
+    """
+    if not sentences:
+        sentences = [{"align_mean": 1.0, "align_min": 1.0, "align_low3": 1.0, "unaligned": 0.0, "sentence_cos": 1.0}]
+    out = {name: min(s[name] for s in sentences) for name in ("align_mean", "align_min", "align_low3",
+                                                               "sentence_cos")}
+    out["unaligned"] = max(s["unaligned"] for s in sentences)
+    out["coverage"] = float(lexical["coverage"])
+    out["pairs"] = float(lexical["pairs"])
+    return out
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -147,19 +184,22 @@ def pair_ids(tokenizer: Any, claim: str, evidence: Sequence[str], max_len: int) 
 
 
 class JudgeModel:
-    """The ONNX cross-encoder in `model_dir` and its card; `predict` gives P(supported) per (claim, evidence).
+    """The ONNX encoder in `model_dir` (token and sentence vectors) and its card (logistic weights, threshold).
 
-    A missing, corrupt or outdated model raises JudgeModelError naming the fix.
+    A missing, corrupt or outdated model raises JudgeModelError naming the fix. `encode` keeps the vectors of
+    recently seen sentences, so a passage sentence that is evidence for several claims is encoded once.
     """
 
     def __init__(self, model_dir: Path = DEFAULT_MODEL_DIR, threads: int | None = None) -> None:
         self.model_dir = Path(model_dir)
         self.card = self._read_card()
-        self.max_len = int(self.card["max_len"])
         self.threshold = float(self.card["threshold"])
         self.evidence_sentences = int(self.card.get("evidence_sentences", EVIDENCE_SENTENCES))
         self._tokenizer = _tokenizer()
+        self._content = _content_token_mask()
         self._session = self._open(threads)
+        self._cache: dict[str, _Encoded] = {}
+        self._lock = threading.Lock()
 
     def _read_card(self) -> dict[str, Any]:
         path = self.model_dir / CARD_FILE
@@ -177,13 +217,15 @@ class JudgeModel:
             raise JudgeModelError(f"{path}: judge model version {card.get('version')} but this code reads "
                                   f"version {CARD_VERSION}; {fix}")
         try:
-            if not 0.0 <= float(card["threshold"]) <= 1.0 or int(card["max_len"]) < 16:
-                raise ValueError("threshold must be in [0, 1] and max_len at least 16")
-            if blend := card.get("blend"):
-                float(blend["bias"])
-                if not set(blend["weights"]) <= set(BLEND_FEATURES):
-                    raise ValueError(f"blend features must be among {list(BLEND_FEATURES)}")
-                [float(w) for w in blend["weights"].values()]
+            if tuple(card["features"]) != FEATURES:
+                raise ValueError(f"features {card['features']} differ from this code's {list(FEATURES)}")
+            if not 0.0 <= float(card["threshold"]) <= 1.0:
+                raise ValueError("threshold must be in [0, 1]")
+            n = len(FEATURES)
+            vectors = [[float(x) for x in card[k]] for k in ("weights", "mean", "scale")]
+            if any(len(v) != n for v in vectors) or any(x <= 0 for x in vectors[2]):
+                raise ValueError(f"expected {n} weights, means and positive scales")
+            float(card["bias"])
         except (KeyError, TypeError, ValueError) as exc:
             raise JudgeModelError(f"{path}: malformed card ({exc!r}); {fix}") from exc
         return card
@@ -200,32 +242,54 @@ class JudgeModel:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         path = self.model_dir / MODEL_FILE
         try:
-            return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for a damaged file
             raise JudgeModelError(f"judge model {path} cannot be loaded ({str(exc).splitlines()[0][:200]}); "
                                   f"reinstall newsdesk, or rebuild it with `{TRAIN_COMMAND}`") from exc
+        if [o.name for o in session.get_outputs()] != ["token_embeddings", "sentence_embedding"]:
+            raise JudgeModelError(f"judge model {path} has outputs {[o.name for o in session.get_outputs()]}, "
+                                  f"not token_embeddings and sentence_embedding; rebuild it with `{TRAIN_COMMAND}`")
+        return session
 
-    def encode(self, claims: Sequence[str], evidences: Sequence[Sequence[str]]) -> list[list[int]]:
-        return [pair_ids(self._tokenizer, c, e, self.max_len) for c, e in zip(claims, evidences, strict=True)]
+    def encode(self, sentences: Sequence[str]) -> list[_Encoded]:
+        """Content-token and sentence vectors of each sentence (cut to MAX_TOKENS), batched by length."""
+        with self._lock:
+            known = {s: self._cache[s] for s in sentences if s in self._cache}
+        todo = list(dict.fromkeys(s for s in sentences if s not in known))
+        if todo:
+            cls_id, sep_id = self._tokenizer.token_to_id("[CLS]"), self._tokenizer.token_to_id("[SEP]")
+            ids = [[cls_id, *e.ids[: MAX_TOKENS - 2], sep_id]
+                   for e in self._tokenizer.encode_batch(todo, add_special_tokens=False)]
+            order = sorted(range(len(todo)), key=lambda i: len(ids[i]))
+            done: dict[str, _Encoded] = {}
+            for start in range(0, len(order), _BATCH):
+                pick = order[start : start + _BATCH]
+                width = max(len(ids[i]) for i in pick)
+                x = np.zeros((len(pick), width), dtype=np.int64)
+                mask = np.zeros((len(pick), width), dtype=np.int64)
+                for row, i in enumerate(pick):
+                    x[row, : len(ids[i])] = ids[i]
+                    mask[row, : len(ids[i])] = 1
+                tokens, pooled = self._session.run(None, {"input_ids": x, "attention_mask": mask})
+                for row, i in enumerate(pick):
+                    keep = self._content[np.asarray(ids[i])]
+                    vecs = tokens[row, : len(ids[i])][keep].astype(np.float64)
+                    vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
+                    done[todo[i]] = _Encoded(vecs, pooled[row].astype(np.float64))
+            with self._lock:
+                if len(self._cache) > 4096:
+                    self._cache.clear()
+                self._cache.update(done)
+            known.update(done)
+        return [known[s] for s in sentences]
 
-    def predict_ids(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:
-        """P(supported) for token-id sequences made by `encode` (batched by similar length)."""
-        out = np.zeros(len(sequences), dtype=np.float64)
-        order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
-        for start in range(0, len(order), _BATCH):
-            pick = order[start : start + _BATCH]
-            width = max(len(sequences[i]) for i in pick)
-            ids = np.zeros((len(pick), width), dtype=np.int64)
-            mask = np.zeros((len(pick), width), dtype=np.int64)
-            for row, i in enumerate(pick):
-                ids[row, : len(sequences[i])] = sequences[i]
-                mask[row, : len(sequences[i])] = 1
-            logits = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0].reshape(-1)
-            out[pick] = 1.0 / (1.0 + np.exp(-np.clip(logits.astype(np.float64), -30, 30)))
-        return out
-
-    def predict(self, claims: Sequence[str], evidences: Sequence[Sequence[str]]) -> np.ndarray:
-        return self.predict_ids(self.encode(claims, evidences))
+    def predict(self, features: dict[str, float]) -> float:
+        """P(supported) from claim features (FEATURES), by the card's logistic weights."""
+        z = float(self.card["bias"])
+        for name, w, mu, sd in zip(FEATURES, self.card["weights"], self.card["mean"], self.card["scale"],
+                                   strict=True):
+            z += float(w) * (features[name] - float(mu)) / float(sd)
+        return 1.0 / (1.0 + math.exp(-min(max(z, -30.0), 30.0)))
 
 
 @lru_cache(maxsize=1)
@@ -233,6 +297,18 @@ def _tokenizer() -> Any:
     from rag.models.minilm import default_model_dir, load_tokenizer
 
     return load_tokenizer(default_model_dir())
+
+
+@lru_cache(maxsize=1)
+def _content_token_mask() -> np.ndarray:
+    """Per vocabulary id: True for tokens that carry content (not [CLS]/[SEP]/[PAD], punctuation or stopwords)."""
+    vocab = _tokenizer().get_vocab()
+    mask = np.zeros(max(vocab.values()) + 1, dtype=bool)
+    for piece, i in vocab.items():
+        word = piece[2:] if piece.startswith("##") else piece
+        mask[i] = any(ch.isalnum() for ch in word) and not piece.startswith("[") and (
+            piece.startswith("##") or word not in _STOP)
+    return mask
 
 
 _models: dict[Path, JudgeModel] = {}
@@ -251,17 +327,12 @@ def load_model(model_dir: Path = DEFAULT_MODEL_DIR) -> JudgeModel:
 # --------------------------------------------------------------------------------------------------------------
 # The scorer
 
-# "Sure! Here's the summary within 74 words:" introduces claims and makes none
-_PREAMBLE = re.compile(r"^(?:sure|certainly|okay|ok)\b[\s!,.]*$|^(?:(?:sure|certainly|okay|ok)\W+)?"
-                       r"(?:here(?:'s|\u2019s| is| are)|below is)\b.*:$", re.IGNORECASE)
-
 
 class ModelSupportScorer:
     """Support of a claim by passages from the learned judge, with the offline scorer's hard checks as vetoes.
 
-    A claim's score is its least supported sentence's P(supported); a claim failing a hard check scores below
-    the threshold (`hard_factor` x threshold x score), whatever the model says. `threshold` defaults to the
-    model card's (chosen by balanced accuracy on held-out training data).
+    A claim failing a hard check scores below the threshold (`hard_factor` x threshold x score), whatever the
+    model says. `threshold` defaults to the model card's (chosen by balanced accuracy on held-out training data).
     """
 
     hard_factor = 0.9
@@ -273,43 +344,30 @@ class ModelSupportScorer:
         self.hard = tuple(hard)
         self.lexical = lexical if lexical is not None else OfflineSupportScorer()
 
-    def sentence_scores(self, passages: Sequence[str], sentences: Sequence[str]) -> list[float]:
-        """P(supported) of each sentence, each read with its own evidence from `passages`."""
+    def sentence_alignments(self, passages: Sequence[str], sentences: Sequence[str]) -> list[dict[str, float]]:
+        """Each claim sentence's alignment with its own evidence from `passages`."""
         claims = [s.strip() for s in sentences]
-        claims = [s for s in claims if s and not _PREAMBLE.match(s)]
+        claims = [s for s in claims if s and not _META.match(s)]  # "Sure! Here's the summary:" claims nothing
         if not claims:
             return []
-        k = self.model.evidence_sentences
-        return [float(p) for p in self.model.predict(claims, [select_evidence(passages, c, k) for c in claims])]
+        evidence = [select_evidence(passages, c, self.model.evidence_sentences) for c in claims]
+        vectors = self.model.encode(claims + [e for ev in evidence for e in ev])
+        out, at = [], len(claims)
+        for i, ev in enumerate(evidence):
+            out.append(sentence_alignment(vectors[i], vectors[at : at + len(ev)]))
+            at += len(ev)
+        return out
 
-    def parts(self, passages: Sequence[str], sentences: Sequence[str]) -> dict[str, float]:
-        """The inputs of the score: "model" (the least supported sentence's P(supported)), the lexical "coverage"
-        and "pairs" shares, and "vetoed" (1.0 when a hard check fails)."""
-        scores = self.sentence_scores(passages, sentences)
+    def parts(self, passages: Sequence[str], sentences: Sequence[str]) -> tuple[dict[str, float], bool]:
+        """The claim's features (FEATURES) and whether a hard check vetoes it."""
         lexical = self.lexical.features(passages, " ".join(sentences))
-        return {"model": min(scores) if scores else 1.0, "coverage": lexical["coverage"], "pairs": lexical["pairs"],
-                "vetoed": float(any(lexical.get(kind, 0.0) for kind in self.hard))}
-
-    def combine(self, parts: dict[str, float]) -> float:
-        """Support before the vetoes: the model's P(supported), or the card's blend of its logit with the lexical
-        shares (a logistic fit on held-out training data) when the card has one."""
-        blend = self.model.card.get("blend")
-        if not blend:
-            return parts["model"]
-        p = min(max(parts["model"], 1e-6), 1 - 1e-6)
-        values = {"model": math.log(p / (1 - p)), "coverage": parts["coverage"], "pairs": parts["pairs"]}
-        z = float(blend["bias"]) + sum(float(w) * values[name] for name, w in blend["weights"].items())
-        return 1.0 / (1.0 + math.exp(-min(max(z, -30.0), 30.0)))
-
-    def vetoed(self, passages: Sequence[str], text: str) -> bool:
-        """Whether a hard check (contradicted number, name, date, negation) fails for `text`."""
-        flags = self.lexical.features(passages, text)
-        return any(flags.get(kind, 0.0) for kind in self.hard)
+        features = aggregate(self.sentence_alignments(passages, sentences), lexical)
+        return features, any(lexical.get(kind, 0.0) for kind in self.hard)
 
     def support_sentences(self, passages: Sequence[str], sentences: Sequence[str]) -> float:
-        parts = self.parts(passages, sentences)
-        score = self.combine(parts)
-        if parts["vetoed"]:
+        features, vetoed = self.parts(passages, sentences)
+        score = self.model.predict(features)
+        if vetoed:
             score *= self.threshold * self.hard_factor
         return score
 
