@@ -95,7 +95,8 @@ def claim_text(rec: dict[str, Any]) -> str:
 
 def export_onnx(out: Path, quantize: bool = True) -> None:
     """The bundled encoder as one ONNX file with two outputs: token_embeddings (the last layer, batch x seq x
-    384) and sentence_embedding (mean-pooled, L2-normalised), int8 by dynamic quantisation."""
+    384) and sentence_embedding (mean-pooled, L2-normalised), int8 by dynamic quantisation.
+    """
     from onnx import TensorProto, helper, numpy_helper, save_model
 
     from rag.models.minilm import BertConfig, build_graph, default_model_dir, load_weights

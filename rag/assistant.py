@@ -1,12 +1,21 @@
 """The Assistant: question (+ history, filters) -> retrieval -> answerer -> verification -> Answer.
 
->>> # assistant = Assistant.open("./.newsdesk")
->>> # assistant.ask("How long will the Astarachay bridge be?").text
->>> # 'The bridge will be about 100 meters long with a width of 31 meters ... [1].'
+>>> import tempfile
+>>> from pathlib import Path
+>>> import ingest
+>>> settings = load_settings(store=tempfile.mkdtemp(), embedding_model="hash")  # hash: the test embedder
+>>> seed = Path(ingest.__file__).parent / "sample" / "azerbaijan-iran-normalization.txt"
+>>> _ = ingest.ingest_paths([seed], settings)
+>>> answer = Assistant.open(settings=settings).ask("How long will the Astarachay bridge be?")
+>>> print(answer.text[:64], "...", answer.text[-20:])
+The bridge will be about 100 meters long with a width of 31 mete ... s capital, Baku [1].
+>>> answer.citations[0].title
+'Azerbaijan – Iran normalization process may foster regional partnership'
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import threading
 import time
@@ -119,10 +128,8 @@ class Assistant:
         return assistant
 
     def _warm_store(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # the same error surfaces on first real use, with its message
             self.store.warm()
-        except Exception:  # noqa: BLE001 - the same error surfaces on first real use, with its message
-            pass
 
     # -- public API -----------------------------------------------------------------------------------------
 

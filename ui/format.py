@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -83,7 +84,7 @@ def escape_markdown(text: str) -> str:
 
 
 def latency_text(answer: Answer) -> str:
-    """ "answered in 431 ms" / "answered in 2.4 s" from timings_ms["total"]; "" when unknown."""
+    """The latency line, "answered in 431 ms" or "answered in 2.4 s", from timings_ms["total"]; "" when unknown."""
     total = answer.timings_ms.get("total")
     if total is None:
         return ""
@@ -93,7 +94,8 @@ def latency_text(answer: Answer) -> str:
 def status_text(answer: Answer, filters: Mapping[str, str | None] | None = None) -> str:
     """The line under the question box: latency, and the filters the answer was given, escaped for markdown.
 
-    >>> print(status_text(Answer(question="q", text="a", refused=False, timings_ms={"total": 12.0}), {"source": "cnn.com", "since": None}))
+    >>> answer = Answer(question="q", text="a", refused=False, timings_ms={"total": 12.0})
+    >>> print(status_text(answer, {"source": "cnn.com", "since": None}))
     answered in 12 ms · source cnn\\.com
     """
     parts = [latency_text(answer)] + [f"{k} {v}" for k, v in (filters or {}).items() if v]
@@ -272,7 +274,7 @@ def _marked(text: str, lo: int, hi: int, ranges: Sequence[tuple[int, int, str]])
         cuts.update(x for x in (s, e) if lo < x < hi)
     points = sorted(cuts)
     out = []
-    for a, b in zip(points, points[1:], strict=False):
+    for a, b in itertools.pairwise(points):
         piece = html.escape(text[a:b], quote=True)
         cls = None
         for s, e, c in ranges:

@@ -106,7 +106,8 @@ _YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
 
 def _figures(text: str) -> list[str]:
     """Numbers written with digits that are not part of a date ("March 8, 2014" holds none) nor of a name
-    ("MH370", "Boeing 777" count as names only when glued to letters)."""
+    ("MH370", "Boeing 777" count as names only when glued to letters).
+    """
     cleaned = _MONTH_DAY.sub(" ", text)
     return [f.rstrip(".,") for f in _FIGURE.findall(cleaned) if not _YEAR.fullmatch(f.rstrip(".,"))]
 
@@ -114,7 +115,8 @@ def _figures(text: str) -> list[str]:
 def _number_match(sentence: str, question: str) -> float:
     """How well the sentence holds the quantity a "how many/much/long ..." question asks for:
     1.0 a figure with the asked-for unit or counted noun ("239 people", "100 meters long"), 0.6 a figure,
-    0.3 a number word only, 0.0 nothing."""
+    0.3 a number word only, 0.0 nothing.
+    """
     q_figs = set(_figures(question))
     figs = [f for f in _figures(sentence) if f not in q_figs]
     m = _HOW.search(question)

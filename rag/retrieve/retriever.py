@@ -26,7 +26,7 @@ _RECENT = re.compile(r"\b(latest|most recent|newest|recent(ly)?|current(ly)?|now
 
 
 def wants_recent(question: str) -> bool:
-    """Does the question ask for the newest state of things? ("What is the latest on ...?")"""
+    """Whether the question asks for the newest state of things ("What is the latest on ...?")."""
     return bool(_RECENT.search(question))
 
 

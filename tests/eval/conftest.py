@@ -36,7 +36,8 @@ class ScriptedAssistant:
         if isinstance(entry, Exception):
             raise entry
         if entry is None:
-            return Answer(question=question, text="The articles don't say.", refused=True, timings_ms=timings, passages=())
+            return Answer(question=question, text="The articles don't say.", refused=True, timings_ms=timings,
+                          passages=())
         text, cited, retrieved = entry
         citations = tuple(Citation.from_passage(n, p) for n, p in enumerate(cited, 1))
         return Answer(question=question, text=text, refused=False, citations=citations, timings_ms=timings,
