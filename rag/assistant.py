@@ -36,7 +36,8 @@ from rag.settings import Settings, load_settings
 from rag.store.store import Store
 from rag.types import Answer, Filters, Partial, Passage
 from rag.verify.check import verify
-from rag.verify.support import OfflineSupportScorer, SupportScorer
+from rag.verify.judge_model import ModelSupportScorer
+from rag.verify.support import SupportScorer
 
 ANSWERERS = ("extractive", "openai")
 
@@ -107,7 +108,7 @@ class Assistant:
         self.store = store
         self.embedder = embedder
         self._chat = chat
-        self.scorer = scorer or OfflineSupportScorer()
+        self.scorer = scorer or ModelSupportScorer()  # the learned judge, with the hard checks as vetoes
         self.retriever = Retriever(store, embedder, candidates=settings.candidates, fusion=settings.fusion,
                                    rrf_k=settings.rrf_k, alpha=settings.fusion_alpha, reranker=reranker)
 
