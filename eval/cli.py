@@ -168,6 +168,8 @@ def cmd_judge(args: argparse.Namespace, settings: Any) -> int:
     if best := result.get("best_threshold"):
         print(f"best threshold on this file (balanced accuracy): {best['threshold']:g}")
         print(row("all @best", best["metrics"]))
+        for source, part in (best.get("by_source") or {}).items():
+            print(row(f"{source} @best", part["metrics"]))
     if timing := result.get("timing"):
         print(f"time: {timing['ms_per_claim_sentence']:.1f} ms per claim sentence, "
               f"{timing['cpu_ms_per_claim_sentence']:.1f} ms of CPU ({timing['claim_sentences']} sentences in "

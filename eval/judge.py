@@ -348,6 +348,8 @@ def run_judge(path: Path, judge: Judge) -> dict[str, Any]:
         result["by_task"] = _grouped(keys, labels, scores, judge.threshold)
     best = best_threshold(labels, scores)
     result["best_threshold"] = {"threshold": round(best, 6), "metrics": judge_metrics(labels, scores, best)}
+    if "by_source" in result:
+        result["best_threshold"]["by_source"] = _grouped([s or "unknown" for s in sources], labels, scores, best)
     if errors:
         result["errors"] = errors
     return result

@@ -203,6 +203,7 @@ def test_run_judge__by_task_and_the_best_threshold_on_the_file(tmp_path: Path):
     best = result["best_threshold"]
     assert best["metrics"]["balanced_accuracy"] == 1.0
     assert 0.0 < best["threshold"] <= 1.0
+    assert set(best["by_source"]) == {"a", "b"}
 
 
 def test_best_threshold__maximises_balanced_accuracy():
