@@ -9,7 +9,7 @@ bad suite, threshold or setting. For example `newsdesk eval run eval/suites/seed
 >>> register(parser.add_subparsers(dest="command"))
 >>> args = parser.parse_args(["eval", "run", "eval/suites/seed.jsonl", "--threshold", "hit@5=0.6"])
 >>> args.eval_command, args.threshold, args.judge
-('run', ['hit@5=0.6'], 'offline')
+('run', ['hit@5=0.6'], 'model')
 """
 
 from __future__ import annotations
