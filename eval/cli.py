@@ -9,7 +9,7 @@ bad suite, threshold or setting. For example `newsdesk eval run eval/suites/seed
 >>> register(parser.add_subparsers(dest="command"))
 >>> args = parser.parse_args(["eval", "run", "eval/suites/seed.jsonl", "--threshold", "hit@5=0.6"])
 >>> args.eval_command, args.threshold, args.judge
-('run', ['hit@5=0.6'], 'offline')
+('run', ['hit@5=0.6'], 'model')
 """
 
 from __future__ import annotations
@@ -37,16 +37,20 @@ WARMUP_QUESTION = "What is in the news?"
 
 
 def make_judge(name: str, settings: Any) -> Judge:
-    """The judge named on the command line: "offline" (no model, no network) or "llm" (the configured LLM)."""
-    from eval.judge import LLMJudge, OfflineJudge
+    """The judge named on the command line: "model" (the learned offline judge, the default), "offline" (the
+    lexical scorer alone) or "llm" (the configured LLM).
+    """
+    from eval.judge import LLMJudge, ModelJudge, OfflineJudge
 
+    if name == "model":
+        return ModelJudge()
     if name == "offline":
         return OfflineJudge()
     if name == "llm":
         from rag.models.chat import OpenAIChat
 
         return LLMJudge(OpenAIChat.from_settings(settings))
-    raise UserError(f"unknown judge {name!r}; use offline or llm")
+    raise UserError(f"unknown judge {name!r}; use model, offline or llm")
 
 
 def _progress() -> Any:
@@ -167,15 +171,26 @@ def cmd_judge(args: argparse.Namespace, settings: Any) -> int:
     print(f"{path.name}: {result['n']} claims, judge {args.judge}, threshold {result.get('threshold', 0):g} "
           "(positive class: hallucinated)")
     names = ("precision", "recall", "f1", "balanced_accuracy", "auc")
-    print(f"{'':<14}" + "".join(f"{n:>18}" for n in names))
+    print(f"{'':<24}" + "".join(f"{n:>18}" for n in names))
 
     def row(label: str, metrics: dict[str, Any]) -> str:
-        return f"{label:<14}" + "".join(f"{'—' if metrics.get(n) is None else f'{metrics[n]:.3f}':>18}"
+        return f"{label:<24}" + "".join(f"{'—' if metrics.get(n) is None else f'{metrics[n]:.3f}':>18}"
                                         for n in names)
 
     print(row("all", result["metrics"]))
     for source, part in (result.get("by_source") or {}).items():
         print(row(f"{source} ({part['n']})", part["metrics"]))
+    for key, part in (result.get("by_task") or {}).items():
+        print(row(f"{key} ({part['n']})", part["metrics"]))
+    if best := result.get("best_threshold"):
+        print(f"best threshold on this file (balanced accuracy): {best['threshold']:g}")
+        print(row("all @best", best["metrics"]))
+        for source, part in (best.get("by_source") or {}).items():
+            print(row(f"{source} @best", part["metrics"]))
+    if timing := result.get("timing"):
+        print(f"time: {timing['ms_per_claim_sentence']:.1f} ms per claim sentence, "
+              f"{timing['cpu_ms_per_claim_sentence']:.1f} ms of CPU ({timing['claim_sentences']} sentences in "
+              f"{timing['seconds']:.1f} s)")
     for err in (result.get("errors") or [])[:5]:
         print(f"judge failed on {err['id']} (line {err['line']}): {err['error']}", file=sys.stderr)
     return 0
@@ -209,11 +224,11 @@ def register(sub: Any) -> None:
                    help="fail (exit 1) when METRIC falls below VALUE; repeatable")
     r.add_argument("--answerer", choices=["extractive", "openai"], default=None)
     r.add_argument("--top-k", type=int, default=None)
-    r.add_argument("--judge", choices=["offline", "llm"], default="offline")
+    r.add_argument("--judge", choices=["model", "offline", "llm"], default="model")
     r.add_argument("--limit", type=int, default=None, help="only the first N cases")
     j = esub.add_parser("judge", help="measure the grounding judge on labelled data")
     j.add_argument("data")
     j.add_argument("--json", action="store_true")
-    j.add_argument("--judge", choices=["offline", "llm"], default="offline")
+    j.add_argument("--judge", choices=["model", "offline", "llm"], default="model")
     j.add_argument("--limit", type=int, default=None)
     s.set_defaults(func=cmd_eval)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -25,6 +26,7 @@ __all__ = [
     "ChatClient",
     "Judge",
     "LLMJudge",
+    "ModelJudge",
     "OfflineJudge",
     "judge_metrics",
     "parse_verdict",
@@ -52,13 +54,32 @@ class OfflineJudge:
     True
     """
 
-    def __init__(self, scorer: OfflineSupportScorer | None = None, threshold: float | None = None) -> None:
-        self.scorer = scorer if scorer is not None else OfflineSupportScorer()
+    def __init__(self, scorer: SentenceScorer | None = None, threshold: float | None = None) -> None:
+        self.scorer: SentenceScorer = scorer if scorer is not None else OfflineSupportScorer()
         self.threshold = float(threshold) if threshold is not None else self.scorer.threshold
 
     def support(self, passages: Sequence[str], sentence: str) -> float:
-        # Every sentence is checked; the model combines their worst and pooled mismatches into one score.
+        # Every sentence is checked; the scorer combines their mismatches into one score.
         return self.scorer.support_sentences(passages, split_sentences(strip_citations(sentence)))
+
+
+class SentenceScorer(Protocol):
+    threshold: float
+
+    def support_sentences(self, passages: Sequence[str], sentences: Sequence[str]) -> float: ...
+
+
+class ModelJudge(OfflineJudge):
+    """The learned judge (rag.verify.judge_model): each sentence's MiniLM token alignment with its own evidence,
+    the claim read as its weakest sentence, the hard checks as vetoes. The default of `eval judge` and `eval run`.
+    """
+
+    def __init__(self, scorer: SentenceScorer | None = None, threshold: float | None = None) -> None:
+        if scorer is None:
+            from rag.verify.judge_model import ModelSupportScorer
+
+            scorer = ModelSupportScorer()
+        super().__init__(scorer, threshold)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -285,16 +306,23 @@ def read_judge_records(path: Path) -> list[dict[str, Any]]:
 def run_judge(path: Path, judge: Judge) -> dict[str, Any]:
     """Judge every record of a labelled JSONL file and measure the judge (positive class: "hallucinated").
 
-    Returns `{"n", "threshold", "metrics", "by_source"?, "errors"?}`. `by_source` appears when records carry
-    "source". A record the judge fails on (an LLM reply it cannot read) is listed under `errors` and left out of
-    the metrics rather than counted as supported.
+    Returns `{"n", "threshold", "metrics", "timing", "by_source"?, "by_task"?, "best_threshold", "errors"?}`.
+    `by_source` appears when records carry "source", `by_task` ("source/task" keys) when they carry "task";
+    `timing` gives the wall and CPU time per claim sentence. `best_threshold`
+    is the threshold with the highest balanced accuracy on this very file, with the metrics at it: an upper
+    bound for a threshold tuned to the data, printed beside the judge's own. A record the judge fails on (an LLM
+    reply it cannot read) is listed under `errors` and left out of the metrics rather than counted as supported.
     """
     records = read_judge_records(path)
     labels: list[bool] = []
     scores: list[float] = []
     sources: list[str | None] = []
+    tasks: list[str | None] = []
     errors: list[dict[str, Any]] = []
+    started, cpu_started = time.perf_counter(), time.process_time()
+    n_sentences = 0
     for rec in records:
+        n_sentences += len(split_sentences(strip_citations(rec["claim"])))
         try:
             score = float(judge.support([rec["context"]], rec["claim"]))
         except NewsdeskError as exc:
@@ -303,17 +331,55 @@ def run_judge(path: Path, judge: Judge) -> dict[str, Any]:
         labels.append(_LABELS[rec["label"]])
         scores.append(score)
         sources.append(rec.get("source"))
+        tasks.append(rec.get("task"))
     if not scores:
         raise NewsdeskError(f"{path}: the judge failed on every record; first error: {errors[0]['error']}")
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     result: dict[str, Any] = {"n": len(scores), "threshold": judge.threshold,
-                              "metrics": judge_metrics(labels, scores, judge.threshold)}
+                              "metrics": judge_metrics(labels, scores, judge.threshold),
+                              "timing": {"seconds": round(seconds, 3), "claim_sentences": n_sentences,
+                                         "ms_per_claim_sentence": round(1000 * seconds / max(1, n_sentences), 2),
+                                         # CPU time of all threads: on a busy machine, what the work itself cost
+                                         "cpu_ms_per_claim_sentence": round(1000 * cpu / max(1, n_sentences), 2)}}
     if any(s is not None for s in sources):
-        by_source: dict[str, Any] = {}
-        for name in sorted({s or "unknown" for s in sources}):
-            pick = [i for i, s in enumerate(sources) if (s or "unknown") == name]
-            by_source[name] = {"n": len(pick), "metrics": judge_metrics(
-                [labels[i] for i in pick], [scores[i] for i in pick], judge.threshold)}
-        result["by_source"] = by_source
+        result["by_source"] = _grouped([s or "unknown" for s in sources], labels, scores, judge.threshold)
+    if any(t is not None for t in tasks):
+        keys = [f"{s or 'unknown'}/{t or 'unknown'}" for s, t in zip(sources, tasks, strict=True)]
+        result["by_task"] = _grouped(keys, labels, scores, judge.threshold)
+    best = best_threshold(labels, scores)
+    result["best_threshold"] = {"threshold": round(best, 6), "metrics": judge_metrics(labels, scores, best)}
+    if "by_source" in result:
+        result["best_threshold"]["by_source"] = _grouped([s or "unknown" for s in sources], labels, scores, best)
     if errors:
         result["errors"] = errors
     return result
+
+
+def _grouped(keys: Sequence[str], labels: Sequence[bool], scores: Sequence[float],
+             threshold: float) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in sorted(set(keys)):
+        pick = [i for i, k in enumerate(keys) if k == name]
+        out[name] = {"n": len(pick), "metrics": judge_metrics(
+            [labels[i] for i in pick], [scores[i] for i in pick], threshold)}
+    return out
+
+
+def best_threshold(labels: Sequence[bool], scores: Sequence[float]) -> float:
+    """The support threshold with the highest balanced accuracy (labels: True = hallucinated).
+
+    >>> best_threshold([True, True, False, False], [0.1, 0.3, 0.6, 0.9])
+    0.6
+    """
+    pos = sum(1 for y in labels if y)
+    neg = len(labels) - pos
+    if not pos or not neg:
+        return 0.5
+    best, best_t = -1.0, 0.5
+    for t in sorted(set(scores)):
+        hit = sum(1 for y, s in zip(labels, scores, strict=True) if y and s < t)
+        ok = sum(1 for y, s in zip(labels, scores, strict=True) if not y and s >= t)
+        ba = (hit / pos + ok / neg) / 2
+        if ba > best + 1e-12:
+            best, best_t = ba, t
+    return float(best_t)

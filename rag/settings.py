@@ -43,6 +43,7 @@ class Settings(BaseSettings):
 
     answerer: Literal["extractive", "openai"] = "extractive"
     fallback: Literal["none", "extractive"] = "none"
+    verifier: Literal["lexical", "model"] = "lexical"  # answer verification: lexical scorer or the learned judge
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None

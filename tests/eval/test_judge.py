@@ -12,6 +12,7 @@ from eval.judge import (
     Judge,
     LLMJudge,
     OfflineJudge,
+    best_threshold,
     judge_metrics,
     parse_verdict,
     rank_auc,
@@ -188,6 +189,27 @@ def test_run_judge__metrics_and_by_source(tmp_path: Path):
     assert set(result["by_source"]) == {"a", "b"}
     assert result["by_source"]["a"]["n"] == 2
     assert "errors" not in result
+
+
+def test_run_judge__by_task_and_the_best_threshold_on_the_file(tmp_path: Path):
+    rows = [record(1, "The bridge will be about 100 meters long.", "supported", "a"),
+            record(2, "The bridge will be about 400 meters long.", "hallucinated", "a"),
+            record(3, "Construction is expected to cost $608 million.", "supported", "b")]
+    rows[0]["task"] = rows[1]["task"] = "summary"
+    rows[2]["task"] = "qa"
+    result = run_judge(write_jsonl(tmp_path / "j.jsonl", rows), OfflineJudge())
+    assert set(result["by_task"]) == {"a/summary", "b/qa"}
+    assert result["by_task"]["a/summary"]["n"] == 2
+    best = result["best_threshold"]
+    assert best["metrics"]["balanced_accuracy"] == 1.0
+    assert 0.0 < best["threshold"] <= 1.0
+    assert set(best["by_source"]) == {"a", "b"}
+
+
+def test_best_threshold__maximises_balanced_accuracy():
+    # flagged = support below the threshold; 0.6 flags both hallucinated claims and neither supported one
+    assert best_threshold([True, True, False, False], [0.1, 0.3, 0.6, 0.9]) == 0.6
+    assert best_threshold([False, False], [0.2, 0.4]) == 0.5  # one class only: nothing to choose by
 
 
 def test_run_judge__no_source_field_no_by_source(tmp_path: Path):
