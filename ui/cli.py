@@ -95,9 +95,12 @@ def format_answer(answer: Any, *, full: bool = False) -> str:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag.assistant import Assistant
+    from rag.text.dates import parse_as_of
 
+    as_of = parse_as_of(args.as_of) if args.as_of else None  # a bad date fails before the store opens
     assistant = Assistant.open(settings=_settings(args))
-    answer = assistant.ask(args.question, filters=_filters(args), top_k=args.top_k, answerer=args.answerer)
+    answer = assistant.ask(args.question, filters=_filters(args), top_k=args.top_k, answerer=args.answerer,
+                           as_of=as_of)
     if args.json:
         _print_json(answer.to_dict())
     else:
@@ -236,6 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("question")
     s.add_argument("--json", action="store_true")
     s.add_argument("--top-k", type=int, default=None)
+    s.add_argument("--as-of", metavar="YYYY-MM-DD", default=None,
+                   help="the date the question is asked; 'this week', 'in June' resolve against it (default today)")
     add_filters(s)
     s.set_defaults(func=cmd_ask)
 
