@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from rag.text.markers import MARKER
+from rag.text.markers import MARKER, marker_numbers
 from rag.text.sentences import paragraph_spans, sentence_spans
 from rag.types import Answer, Article, Citation
 from rag.verify.check import draft_sentences
@@ -150,8 +150,7 @@ def render_answer_text(text: str, *, turn: int | None = None, cited: set[int] | 
     pos = 0
     for m in MARKER.finditer(text):
         out.append(escape_markdown(text[pos:m.start()]))
-        numbers = [int(x) for x in re.split(r"\s*[,;]\s*", m.group(1))]
-        out.append("".join(_ref(turn, n, cited) for n in numbers))
+        out.append("".join(_ref(turn, n, cited) for n in marker_numbers(m)))
         pos = m.end()
     out.append(escape_markdown(text[pos:]))
     return "".join(out)

@@ -326,7 +326,8 @@ class ForkRunner:
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = Path(workdir)
-        self.proc = subprocess.Popen([sys.executable, "-m", "eval.bench.stress_crash", "--fork-server"], cwd=self.workdir,
+        self.proc = subprocess.Popen([sys.executable, "-m", "eval.bench.stress_crash", "--fork-server"],
+                                     cwd=self.workdir,
                                      env={**_env(None),
                                           "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from rag.store.bm25 import tokenize
 from rag.text.markers import cite
 from rag.text.sentences import sentence_spans
+from rag.text.words import MONTH_PATTERN
 from rag.types import Passage
 from rag.verify.injection import is_instruction_like
 
@@ -41,8 +42,7 @@ _CAUSAL = re.compile(r"\b(because|due to|as a result|in order to|so that|reasons
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
                      r"fifty|hundred|thousand|million|billion|trillion|dozen|half|quarter)\b", re.I)
 _FIGURE = re.compile(r"(?<![A-Za-z\d.,])\d[\d,.]*")
-_MONTHS = (r"(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?|oct(ober)?|"
-           r"nov(ember)?|dec(ember)?)")
+_MONTHS = f"({MONTH_PATTERN})"
 _DATE = re.compile(rf"\b{_MONTHS}\b|\b(1[89]|20)\d\d\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
                    r"yesterday|today|tomorrow|last (week|month|year)|next (week|month|year))\b", re.I)
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+")

@@ -7,67 +7,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from rag.faults import checkpoint
+from rag.text.words import QUERY_STOPWORDS, stem_words
 from rag.types import Filters, iso_to_day
 
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7  # 7: tokens folded by rag.text.words (British spellings, said/say, one measure table)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-@lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-# Lucene's English stop words plus auxiliaries, question words, pronouns and the verbs of a request ("describe",
-# "explain"), which carry no topic.
-_STOPWORDS = frozenset("""a an and are as at be but by for if in into is it no not of on or such that the their then
-there these they this to was will with am were been being do does did doing have has had having would should could
-might must shall can may what which who whom whose when where why how i me my we our you your he him his she her its
-them describe explain tell summarize summarise briefly please""".split())
-
-
-def _stopwords() -> frozenset[str]:
-    return _STOPWORDS
-
-
-# Irregular forms a suffix stemmer cannot join to their base ("grew" and "grow" must match).
-_IRREGULAR = dict(pair.split(":") for pair in """grew:grow grown:grow rose:rise risen:rise fell:fall fallen:fall won:win
-lost:lose paid:pay told:tell took:take taken:take gave:give given:give made:make went:go gone:go came:come
-began:begin begun:begin built:build bought:buy sold:sell brought:bring thought:think found:find held:hold kept:keep
-left:leave led:lead met:meet ran:run sent:send spent:spend stood:stand struck:strike taught:teach wrote:write
-written:write spoke:speak spoken:speak chose:choose chosen:choose drove:drive driven:drive flew:fly flown:fly
-froze:freeze frozen:freeze hid:hide hidden:hide knew:know known:know saw:see seen:see shot:shoot sank:sink
-sunk:sink swore:swear sworn:swear threw:throw thrown:throw woke:wake wore:wear worn:wear fought:fight
-caught:catch broke:break broken:break ate:eat eaten:eat drew:draw drawn:draw forgot:forget forgotten:forget
-hung:hang rode:ride ridden:ride rang:ring rung:ring shook:shake shaken:shake sought:seek stole:steal stolen:steal
-swam:swim tore:tear torn:tear understood:understand withdrew:withdraw withdrawn:withdraw fled:flee fed:feed
-felt:feel dealt:deal meant:mean lent:lend dug:dig slept:sleep swept:sweep became:become sang:sing sung:sing
-sprang:spring sprung:spring stuck:stick struck:strike wound:wind bound:bind ground:grind forbade:forbid
-forbidden:forbid arose:arise arisen:arise awoke:awake bled:bleed bred:breed clung:cling crept:creep fled:flee
-flung:fling leapt:leap slew:slay slain:slay spun:spin stank:stink strove:strive swung:swing wept:weep
-children:child men:man women:woman mice:mouse feet:foot teeth:tooth geese:goose
-aboard:board wide:width deep:depth tall:height high:height long:length heavy:weight broad:breadth""".split())
-
-
 def tokenize(text: str) -> list[str]:
-    """Lower-cased, stop words dropped, irregular forms joined, stemmed: "The bridges grew" -> ['bridg', 'grow']."""
-    stop = _stopwords()
-    words = [_IRREGULAR.get(w, w) for w in _WORD.findall(text.lower()) if w not in stop]
-    return _stemmer().stemWords(words)
+    """Lower-cased, stop words dropped, folded and stemmed (rag.text.words): "The bridges grew" -> ['bridg', 'grow']."""
+    return stem_words([w for w in _WORD.findall(text.lower()) if w not in QUERY_STOPWORDS])
 
 
 def norm_key(value: str | None) -> str:
@@ -176,8 +137,17 @@ class BM25Index:
         return out
 
     def save(self, directory: Path) -> None:
-        """Write to a temporary sibling, then swap it in, so a crash never leaves a half-written index."""
-        tmp = directory.with_name(directory.name + ".tmp")
+        """Write to a temporary sibling, then swap it in, so a crash never leaves a half-written index.
+
+        The temporary name is this process's own: two processes that both find an index of an older format rebuild
+        it at once, and the one that swaps in second keeps the first one's (identical) index.
+        """
+        for left in directory.parent.glob(f"{directory.name}.*.tmp"):  # left by a process that died writing
+            with contextlib.suppress(ValueError, ProcessLookupError):
+                os.kill(int(left.name.split(".")[-2]), 0)
+                continue
+            shutil.rmtree(left, ignore_errors=True)
+        tmp = directory.with_name(f"{directory.name}.{os.getpid()}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         np.save(tmp / "data.npy", self.data)
@@ -194,7 +164,12 @@ class BM25Index:
         if directory.exists():
             os.replace(directory, old)
             checkpoint("bm25_between_renames")
-        os.replace(tmp, directory)
+        try:
+            os.replace(tmp, directory)
+        except OSError:
+            if not (directory / "ids.json").exists():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)  # another process swapped in its index first
         shutil.rmtree(old, ignore_errors=True)
 
     @classmethod

@@ -34,7 +34,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-import Stemmer
+from rag.text.markers import MARKER
+from rag.text.markers import strip_markers as strip_citations
+from rag.text.sentences import split_sentences
+from rag.text.words import IRREGULAR, MONTH_NAMES, MONTHS, STOPWORDS, WEEKDAYS
+from rag.text.words import stem as _stem
 
 __all__ = [
     "FEATURE_NAMES",
@@ -75,21 +79,6 @@ class SupportReport:
 # --------------------------------------------------------------------------------------------------------------
 # Words
 
-_STOPWORDS = frozenset(
-    """a about above across after again against all almost along already also although always am among an and
-    another any anyone anything are around as at be became because become been before being below between both
-    but by can could did do does doing done down during each either else enough etc even ever every for from
-    further had has have having he her here hers herself him himself his how however i if in into is it its
-    itself just least less let like may me might mine more most mostly much must my myself near nearly need
-    off often on once only onto or other others otherwise our ours ourselves out over own per perhaps quite
-    rather really same shall she should since so some somehow something sometimes soon still such than that
-    the their theirs them themselves then there these they this those though through thus till to too toward
-    towards under until up upon us very via was we were what whatever when whenever where whereas whether which
-    while who whoever whom whose why will with within would yet you your yours yourself yourselves
-    of one ones roughly approximately
-    mr mrs ms dr st s t ll ve re d m""".split()
-)
-
 # Words so common in news prose that their absence from a passage says little; they get half weight.
 _GENERIC = """say says said tell told report reported reports year years time times day days week weeks month
 months people person new old last next also like make made take took get got go went come came just many much
@@ -120,60 +109,6 @@ _NEGATION_WORDS = frozenset(
     denied denies denying decline declined declines declining fail failed fails failing unable""".split()
 )
 
-_IRREGULAR = {
-    "said": "say", "says": "say", "told": "tell", "went": "go", "gone": "go", "goes": "go", "made": "make",
-    "took": "take", "taken": "take", "gave": "give", "given": "give", "came": "come", "got": "get",
-    "gotten": "get", "found": "find", "thought": "think", "brought": "bring", "bought": "buy", "began": "begin",
-    "begun": "begin", "became": "become", "held": "hold", "kept": "keep", "knew": "know", "known": "know",
-    "saw": "see", "seen": "see", "won": "win", "lost": "lose", "paid": "pay", "sold": "sell", "built": "build",
-    "sent": "send", "spent": "spend", "met": "meet", "led": "lead", "ran": "run", "fell": "fall",
-    "fallen": "fall", "felt": "feel", "wrote": "write", "written": "write", "spoke": "speak",
-    "spoken": "speak", "chose": "choose", "chosen": "choose", "rose": "rise", "risen": "rise", "grew": "grow",
-    "grown": "grow", "drove": "drive", "driven": "drive", "struck": "strike", "shot": "shoot",
-    "fought": "fight", "caught": "catch", "taught": "teach", "sought": "seek", "stood": "stand",
-    "understood": "understand", "hung": "hang", "froze": "freeze", "frozen": "freeze", "stole": "steal",
-    "stolen": "steal", "broke": "break", "broken": "break", "flew": "fly", "flown": "fly", "hid": "hide",
-    "hidden": "hide", "ate": "eat", "eaten": "eat", "wore": "wear", "worn": "wear", "threw": "throw",
-    "thrown": "throw", "sang": "sing", "sung": "sing", "swam": "swim", "men": "man", "women": "woman",
-    "children": "child", "mice": "mouse", "teeth": "tooth", "feet": "foot", "programme": "program",
-    "programmes": "program", "defence": "defense", "offence": "offense", "licence": "license", "grey": "gray",
-    "tyre": "tire", "tyres": "tire", "aluminium": "aluminum", "kilometre": "kilometer", "kilometres": "kilometer",
-    # measures and their adjectives: "31 metres wide" states "a width of 31 metres"
-    "width": "wide", "widths": "wide", "length": "long", "lengths": "long", "height": "high", "heights": "high",
-    "depth": "deep", "strength": "strong", "breadth": "broad", "death": "die", "deaths": "die", "dead": "die",
-    "tall": "high", "taller": "high", "tallest": "high",
-}
-
-# British spellings become American ones on both sides, so "metres" meets "meters" and "organisation" meets
-# "organization". Collisions this might create ("praised" -> "praized") are harmless: both sides agree.
-_SPELLING = (
-    (re.compile(r"(?<=[a-z]{2})tre(s?)$"), r"ter\1"),  # metre, centre, theatre
-    (re.compile(r"(?<=[a-z]{3})our(s|ed|ing|ite|ites|able|ably)?$"), r"or\1"),  # colour, favourite, honourable
-    (re.compile(r"(?<=[a-z]{3})is(e|es|ed|ing|ation|ations)$"), r"iz\1"),  # organise, realised
-    (re.compile(r"(?<=[a-z]{3})ys(e|es|ed|ing)$"), r"yz\1"),  # analyse, paralysed
-    (re.compile(r"(?<=[a-z]{4}[aeiou])ll(ed|ing|er|ers)$"), r"l\1"),  # travelled, cancelled (long words only)
-    (re.compile(r"(?<=[a-z]{3})ogue(s?)$"), r"og\1"),  # catalogue, dialogue
-)
-
-_stemmer = Stemmer.Stemmer("english")
-
-
-@lru_cache(maxsize=65536)
-def _stem(lower: str) -> str:
-    """The comparison key of a lowercase word: irregular forms and British spellings folded, then stemmed.
-
-    >>> _stem("metres") == _stem("meters"), _stem("said") == _stem("says")
-    (True, True)
-    """
-    word = _IRREGULAR.get(lower)
-    if word is None:
-        word = lower
-        if len(word) >= 6:
-            for pattern, repl in _SPELLING:
-                word = pattern.sub(repl, word)
-    return _stemmer.stemWord(word)
-
-
 _GENERIC_STEMS = frozenset(_stem(w) for w in _GENERIC)
 
 # --------------------------------------------------------------------------------------------------------------
@@ -195,14 +130,7 @@ _ORDINALS = {
     "seventeenth": 17, "eighteenth": 18, "nineteenth": 19, "twentieth": 20, "thirtieth": 30, "fiftieth": 50,
     "hundredth": 100,
 }
-_MONTHS = {
-    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "april": 4, "apr": 4, "may": 5, "june": 6,
-    "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9, "sep": 9, "sept": 9,
-    "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12, "dec": 12,
-}
-_MONTH_NAMES = ("", "January", "February", "March", "April", "May", "June", "July", "August", "September",
-                "October", "November", "December")
-_WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
+_WEEKDAYS = frozenset(WEEKDAYS)
 # "May" is also a verb; it is a month only next to a number or after one of these words.
 _MAY_CUES = frozenset("in on of since until till by early late last next mid this from to through".split())
 _HEDGES = frozenset("about around nearly almost roughly approximately some over more less than up under".split())
@@ -240,7 +168,6 @@ _META = re.compile(
     r"|^(?:(?:sure|certainly|okay|ok)\W+)?(?:here(?:'s|\u2019s| is| are)|below is)\b.*:$",  # "Here's the summary ...:"
     re.IGNORECASE,
 )
-_CITATION = re.compile(r"\s*\[\d+(?:\s*[,\u2013-]\s*\d+)*\]")
 
 # Words come first because they are the most common; the date must come before plain numbers.
 _TOKEN = re.compile(
@@ -249,41 +176,6 @@ _TOKEN = re.compile(
     r"|(?P<iso>\b\d{4}-\d{2}-\d{2}\b)"
     r"|(?P<num>[$£€]?\d+(?:,\d{3})+(?:\.\d+)?|[$£€]?\d+(?:\.\d+)?)(?P<suffix>%|st\b|nd\b|rd\b|th\b|s\b|bn\b|mn\b|m\b|k\b)?"
 )
-
-
-def strip_citations(text: str) -> str:
-    """Remove [n] citation markers.
-
-    >>> strip_citations("It is 100 m long [1][2].")
-    'It is 100 m long.'
-    """
-    return _CITATION.sub("", text)
-
-
-# a sentence ends at . ! ? (and closing quotes) before a capital or digit, at a blank line, or before a bullet
-_SENT_END = re.compile(
-    r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9$£€])|\n\s*\n|\n(?=\s*[-*\u2022])"
-)
-_ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Prof|Gen|Sen|Rep|Gov|Lt|Col|Capt|Sgt|Jr|Sr|Inc|Co|Corp|Ltd|No|vs|"
-                     r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)|\b[A-Z]|\b(?:[A-Za-z]\.){2,})\.$")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split text into sentences, keeping abbreviations such as "Mr." and "U.S." inside their sentence.
-
-    >>> split_sentences("Mr. Aliyev met the U.S. envoy. They talked [1]. Then left.")
-    ['Mr. Aliyev met the U.S. envoy.', 'They talked [1].', 'Then left.']
-    """
-    pieces = [p.strip() for p in _SENT_END.split(text)]
-    out: list[str] = []
-    for piece in pieces:
-        if not piece:
-            continue
-        if out and _ABBREV.search(out[-1]):
-            out[-1] = f"{out[-1]} {piece}"  # the split was after an abbreviation, not a sentence end
-        else:
-            out.append(piece)
-    return out
 
 
 def _sig_digits(value: float) -> int:
@@ -351,8 +243,8 @@ def _surface(text: str) -> tuple[str, bool, bool]:
 def _content(lower: str) -> tuple[str, float]:
     """(stem, base weight) of a lowercase word; weight 0.0 leaves it out of coverage (discourse words keep a
     stem since they can head a negation); an empty stem means a stopword or negation word."""
-    if (lower in _STOPWORDS or lower in _NEGATION_WORDS or len(lower) < 2 or lower.endswith("n't")
-            or ("'" in lower and lower.split("'")[0] in _STOPWORDS)):  # "they're", "he'd"
+    if (lower in STOPWORDS or lower in _NEGATION_WORDS or len(lower) < 2 or lower.endswith("n't")
+            or ("'" in lower and lower.split("'")[0] in STOPWORDS)):  # "they're", "he'd"
         return "", 0.0
     stem = _stem(lower)
     if lower in _DISCOURSE:
@@ -366,7 +258,7 @@ def _content(lower: str) -> tuple[str, float]:
 def _normalize(text: str) -> str:
     """Text as both sides are read: no [n] markers, "U.S." as "US", "no-fly" and "non-profit" as one word
     (so "no" there is not a negation)."""
-    text = _CITATION.sub("", text)
+    text = MARKER.sub("", text)
     if "-" in text:
         text = _NEG_PREFIX.sub(r"\1", text)
     return _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)
@@ -499,7 +391,7 @@ def _facts(sentence: str, passage: bool = False) -> _Facts:
             facts.weekdays.append(t.lower)
             t.kind = "dateword"
             continue
-        month = _MONTHS.get(t.lower)
+        month = MONTHS.get(t.lower)
         if month is None:
             continue
         prev = toks[i - 1] if i > 0 else None
@@ -544,7 +436,7 @@ def _facts(sentence: str, passage: bool = False) -> _Facts:
     i = n if passage else 0
     while i < n:
         t = toks[i]
-        if t.kind == "word" and t.cap and t.lower not in _STOPWORDS and len(t.lower) > 1:
+        if t.kind == "word" and t.cap and t.lower not in STOPWORDS and len(t.lower) > 1:
             j = i + 1
             while j < n and toks[j].kind == "word" and (
                 toks[j].cap or (toks[j].lower in _NAME_JOINERS and j + 1 < n and toks[j + 1].cap)
@@ -553,21 +445,21 @@ def _facts(sentence: str, passage: bool = False) -> _Facts:
             run = toks[i:j]
             shouted = all(tk.text.isupper() for tk in run) and (
                 len(run) > 1 or (j < n and toks[j].text == ":"))  # "CLICK HERE", "READ:" are not names
-            parts = tuple(tk.lower for tk in run if tk.lower not in _NAME_JOINERS and tk.lower not in _STOPWORDS
+            parts = tuple(tk.lower for tk in run if tk.lower not in _NAME_JOINERS and tk.lower not in STOPWORDS
                           and len(tk.lower) > 1)
             if parts and not shouted:
                 facts.names.append((" ".join(tk.text for tk in run), parts, i == first_word))
             i = j
             continue
         if (i == first_word and t.kind == "word" and not t.cap and len(t.lower) > 1 and t.text[:1].isupper()
-                and t.lower not in _STOPWORDS and t.lower not in _DISCOURSE and t.lower not in _NEGATION_WORDS):
+                and t.lower not in STOPWORDS and t.lower not in _DISCOURSE and t.lower not in _NEGATION_WORDS):
             if i + 1 < n and toks[i + 1].kind == "word" and toks[i + 1].cap:
                 t.cap = True  # a sentence-initial word that opens a multi-word name ("Esteban Cambiasso says")
                 continue
             verb = toks[i + 1].lower if i + 1 < n and toks[i + 1].kind == "word" else ""
             paired = verb in ("and", "or") and i + 2 < n and toks[i + 2].cap  # "Armenia and Iran"
             if (_stem(t.lower) not in _GENERIC_STEMS and not _COMMON_END.search(t.lower)
-                    and (verb in _AUXILIARIES or verb in _IRREGULAR or verb.endswith("ed") or paired)):
+                    and (verb in _AUXILIARIES or verb in IRREGULAR or verb.endswith("ed") or paired)):
                 # "Erdogan met Aliyev": a lone first word followed by a verb is checked like a name (flagged
                 # only when the passages lack it entirely); "Create a list" and "Tune in" are not names
                 facts.names.append((t.text, (t.lower,), True))
@@ -788,12 +680,12 @@ def _check(idx: _Index, sentence: str) -> _SentenceCheck:
     dates_missed: list[str] = []
     for month, day in f.months:
         if month not in idx.months:
-            dates_missed.append(_MONTH_NAMES[month])
+            dates_missed.append(MONTH_NAMES[month])
         elif day is not None and (month, day) not in idx.month_days and (
             _num_key(day) not in idx.numbers or any(m == month for m, _d in idx.month_days)
         ):
             # a bare day number in the passages may be "on the 12th" -- unless they date that month otherwise
-            dates_missed.append(f"{_MONTH_NAMES[month]} {day}")
+            dates_missed.append(f"{MONTH_NAMES[month]} {day}")
     for wd in f.weekdays:
         if wd not in idx.weekdays:
             dates_missed.append(wd.capitalize())
