@@ -92,8 +92,9 @@ def cmd_run(args: argparse.Namespace, settings: Any) -> int:
         pass
 
     info = {"store": str(settings.store), "embedding_model": settings.embedding_model, "answerer": answerer,
-            "judge": args.judge, "fusion": settings.fusion, "candidates": settings.candidates,
-            "min_relevance": settings.min_relevance, "limit": args.limit, "articles": stats.get("articles"),
+            "judge": args.judge, "fusion": settings.fusion, "rerank": settings.rerank,
+            "candidates": settings.candidates, "min_relevance": settings.min_relevance, "limit": args.limit,
+            "articles": stats.get("articles"),
             "thresholds": thresholds}
     bar, progress = _progress()
     try:

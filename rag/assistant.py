@@ -19,9 +19,11 @@ from rag.answer.extractive import REFUSAL, ExtractiveAnswerer, passage_coverage
 from rag.answer.prompts import answer_messages, is_refusal
 from rag.errors import LLMError, UserError
 from rag.models.embedding import Embedder, make_embedder
+from rag.retrieve.rerank import make_reranker
 from rag.retrieve.retriever import Reranker, Retriever
 from rag.settings import Settings, load_settings
 from rag.store.store import Store
+from rag.text.dates import parse_as_of
 from rag.types import Answer, Filters, Partial, Passage
 from rag.verify.check import verify
 from rag.verify.support import OfflineSupportScorer, SupportScorer
@@ -31,16 +33,7 @@ ANSWERERS = ("extractive", "openai")
 
 def _as_of_date(value: str | _dt.date | None) -> _dt.date:
     """The date a question is asked: `value` as a date, today when None; a bad value is a UserError."""
-    if value is None or value == "":
-        return _dt.date.today()
-    if isinstance(value, _dt.datetime):
-        return value.date()
-    if isinstance(value, _dt.date):
-        return value
-    try:
-        return _dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise UserError(f"as_of must be a date YYYY-MM-DD, not {value!r}") from None
+    return parse_as_of(value)
 
 
 def _check_date(name: str, value: str | None) -> None:
@@ -68,8 +61,12 @@ class Assistant:
         self.embedder = embedder
         self._chat = chat
         self.scorer = scorer or OfflineSupportScorer()
+        if reranker is None:
+            reranker = make_reranker(settings.rerank, self._idf)
         self.retriever = Retriever(store, embedder, candidates=settings.candidates, fusion=settings.fusion,
-                                   rrf_k=settings.rrf_k, alpha=settings.fusion_alpha, reranker=reranker)
+                                   rrf_k=settings.rrf_k, alpha=settings.fusion_alpha, reranker=reranker,
+                                   rerank_candidates=settings.rerank_candidates, rerank_pool=settings.rerank_pool,
+                                   date_channel=settings.rerank in ("date", "all"))
 
     @classmethod
     def open(cls, store: str | Path | None = None, *, settings: Settings | None = None,
@@ -118,12 +115,12 @@ class Assistant:
         """
         started = time.perf_counter()
         question, flt, k, name = self._validate(question, filters, top_k, answerer)
-        asked_on = _as_of_date(as_of)  # noqa: F841 - used by retrieval's date prior and the answerer's news time
+        asked_on = _as_of_date(as_of)
         chat = self.chat() if name == "openai" else None  # fails before any work when the LLM is not configured
 
         t0 = time.perf_counter()
         query = condense(question, history)
-        retrieval = self.retriever.retrieve(query, k, flt)
+        retrieval = self.retriever.retrieve(query, k, flt, as_of=asked_on)
         passages = retrieval.passages
         t1 = time.perf_counter()
         timings = {"retrieve": (t1 - t0) * 1e3}

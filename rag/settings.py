@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     fusion_alpha: float = Field(0.8, ge=0.0, le=1.0)  # weight of dense scores in the convex fusion
     rrf_k: int = Field(60, ge=1)
     min_relevance: float = Field(0.35, ge=0.0, le=1.0)  # below it the question is refused
+    # The rerank stage (rag/retrieve/rerank.py): "all" = fitted fusion + date prior + sentence/entity/number
+    # features + article-level ranking; "fusion", "date", "rerank", "article" = one addition at a time (for the
+    # ablation); "off" = the fused chunk ranking alone.
+    rerank: Literal["off", "fusion", "date", "article", "rerank", "all"] = "all"
+    rerank_candidates: int = Field(100, ge=1, le=1000)  # per retriever when reranking
+    rerank_pool: int = Field(60, ge=1, le=1000)  # fused chunks the reranker scores
 
     answerer: Literal["extractive", "openai"] = "extractive"
     fallback: Literal["none", "extractive"] = "none"

@@ -25,13 +25,12 @@ import re
 from dataclasses import dataclass
 
 from rag.errors import UserError
+from rag.text.words import MONTHS, WEEKDAYS
 
 __all__ = ["DateWindow", "days_between", "parse_as_of", "resolve"]
 
-_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
-_MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
-_MONTHS["sept"] = 9
-_WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
+_MONTHS = MONTHS
+_WEEKDAYS = {name: i for i, name in enumerate(WEEKDAYS)}
 _UNITS = {"day": 1, "week": 7, "month": 30, "year": 365}
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                  "eight": 8, "nine": 9, "ten": 10, "few": 3, "several": 4, "couple of": 2}
