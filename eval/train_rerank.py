@@ -31,13 +31,27 @@ from typing import Any
 import numpy as np
 
 from rag.retrieve.features import FEATURES, QueryInfo, article_features, chunk_features
-from rag.retrieve.rerank import VARIANTS, WEIGHTS_FILE, WEIGHTS_VERSION, Weights, order_passages, variant_features
+from rag.retrieve.rerank import (
+    VARIANTS,
+    WEIGHTS_FILE,
+    WEIGHTS_VERSION,
+    Weights,
+    order_passages,
+    uses_dates,
+    variant_features,
+)
 from rag.retrieve.retriever import diversify, reciprocal_rank_fusion
 from rag.text.sentences import sentence_spans
 from rag.text.words import MONTH_NAMES, QUERY_STOPWORDS, WEEKDAYS
 from rag.types import Passage
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
+# A question shares part of its words with the sentence it asks about, not all: each content word is kept with
+# this probability, and a long sentence is cut to a window around the word asked for.
+KEEP_WORD = 0.55
+MAX_QUESTION_WORDS = 24
+# Share of questions made from the title instead of a sentence (`--title-share`).
+TITLE_SHARE = 0.25
 _WORD = re.compile(r"[A-Za-z0-9][\w'’.-]*")
 _NUMBER = re.compile(r"^\d[\d,.]*$")
 _TITLE_TAIL = re.compile(r"\s*[-|–]\s*(CNN|USA TODAY|The Week.*|CNN Politics|CNN Business)\s*$", re.I)
@@ -85,7 +99,8 @@ def _ask_for(words: list[str], i: int) -> str:
 
 
 def sentence_question(sentence: str, rng: random.Random) -> str | None:
-    """A question from a sentence: an entity, number or content word asked for, a few other words dropped."""
+    """A question from a sentence: an entity, number or content word asked for, other content words dropped
+    (each kept with probability KEEP_WORD), cut to MAX_QUESTION_WORDS around the word asked for."""
     words = _WORD.findall(sentence)
     if not 8 <= len(words) <= 45:
         return None
@@ -98,13 +113,13 @@ def sentence_question(sentence: str, rng: random.Random) -> str | None:
         return None
     target = rng.choice(pool)
     asked = _ask_for(words, target)
+    lo = max(0, min(target - MAX_QUESTION_WORDS // 2, len(words) - MAX_QUESTION_WORDS))
     out = []
-    for i, w in enumerate(words):
+    for i in range(lo, min(len(words), lo + MAX_QUESTION_WORDS)):
+        w = words[i]
         if i == target:
             out.append(asked)
-        elif w.lower() not in stop and rng.random() < 0.2:
-            continue  # a paraphrase leaves words out
-        else:
+        elif w.lower() in stop or rng.random() < KEEP_WORD:
             out.append(w)
     return " ".join(out).rstrip(".") + "?"
 
@@ -114,11 +129,12 @@ def title_question(title: str, rng: random.Random) -> str | None:
     words = _WORD.findall(title)
     if len(words) < 4:
         return None
-    keep = [w for w in words if rng.random() > 0.25] or words
+    keep = [w for w in words if rng.random() < KEEP_WORD] or words
     return rng.choice(("What happened: ", "What is the news on ", "What do we know about ")) + " ".join(keep) + "?"
 
 
-def make_questions(articles: Sequence[dict[str, Any]], per_article: int, seed: int = 0) -> list[TrainQuestion]:
+def make_questions(articles: Sequence[dict[str, Any]], per_article: int, seed: int = 0,
+                   title_share: float = TITLE_SHARE) -> list[TrainQuestion]:
     """`per_article` questions per article (deterministic for a seed); see the module docstring."""
     dated = sorted(a["published"] for a in articles if a.get("published"))
     fallback = _dt.date.fromisoformat(dated[len(dated) // 2]) if dated else _dt.date(2022, 1, 1)
@@ -129,7 +145,7 @@ def make_questions(articles: Sequence[dict[str, Any]], per_article: int, seed: i
         spans = [(s, e) for s, e in sentence_spans(text[:6000])]
         published = _dt.date.fromisoformat(art["published"][:10]) if art.get("published") else None
         for _ in range(per_article):
-            if rng.random() < 0.25 and art.get("title"):
+            if rng.random() < title_share and art.get("title"):
                 q, kind = title_question(art["title"], rng), "title"
             else:
                 early = [sp for sp in spans if sp[0] < 1500]
@@ -193,7 +209,7 @@ def _without_window(ex: Example) -> tuple[list[Passage], np.ndarray]:
 
 def _rows(ex: Example, variant: str) -> tuple[np.ndarray, np.ndarray]:
     """(candidate rows, 1 for the label's rows) for one example under one variant."""
-    passages, x = (ex.passages, ex.x) if "date" in VARIANTS[variant][0] else _without_window(ex)
+    passages, x = (ex.passages, ex.x) if uses_dates(variant) else _without_window(ex)
     if VARIANTS[variant][1]:
         order, rows, _ = article_features(passages, x)
         return rows, np.array([a == ex.question.article_id for a in order], dtype=bool)
@@ -256,7 +272,7 @@ def evaluate(examples: Sequence[Example], variant: str | None, w: np.ndarray | N
             ordered = [by_id[c] for c in order]
         else:
             weights = Weights(variant, w.astype(np.float32), VARIANTS[variant][1])
-            passages, x = (ex.passages, ex.x) if "date" in VARIANTS[variant][0] else _without_window(ex)
+            passages, x = (ex.passages, ex.x) if uses_dates(variant) else _without_window(ex)
             art = None
             if weights.article:
                 aids, rows, _ = article_features(passages, x)
@@ -290,6 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--per-article", type=int, default=1)
     ap.add_argument("--articles", type=int, default=None, help="use only this many articles (by id hash)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--title-share", type=float, default=TITLE_SHARE, help="share of questions made from titles")
     ap.add_argument("--out", default=str(WEIGHTS_FILE))
     args = ap.parse_args(argv)
 
@@ -297,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     assistant = Assistant.open(args.store, rerank="off")
     articles = store_articles(assistant.store, args.articles)
-    questions = make_questions(articles, args.per_article, args.seed)
+    questions = make_questions(articles, args.per_article, args.seed, args.title_share)
     print(f"{len(articles)} articles, {len(questions)} questions "
           f"({sum(q.held_out for q in questions)} held out)", file=sys.stderr)
     examples = collect(assistant, questions)
@@ -307,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "version": WEIGHTS_VERSION, "features": list(FEATURES),
         "training": {"store": str(args.store), "articles": len(articles), "questions": len(questions),
                      "train": len(train), "validation": len(valid), "per_article": args.per_article,
-                     "seed": args.seed, "generator": GENERATOR_VERSION,
+                     "seed": args.seed, "title_share": args.title_share, "generator": GENERATOR_VERSION,
                      "fitted": _dt.date.today().isoformat(),
                      "validation_rrf": evaluate(valid, None, None)},
         "variants": {}}

@@ -19,7 +19,7 @@ from rag.answer.extractive import REFUSAL, ExtractiveAnswerer, passage_coverage
 from rag.answer.prompts import answer_messages, is_refusal
 from rag.errors import LLMError, UserError
 from rag.models.embedding import Embedder, make_embedder
-from rag.retrieve.rerank import make_reranker
+from rag.retrieve.rerank import make_reranker, uses_dates
 from rag.retrieve.retriever import Reranker, Retriever
 from rag.settings import Settings, load_settings
 from rag.store.store import Store
@@ -66,7 +66,7 @@ class Assistant:
         self.retriever = Retriever(store, embedder, candidates=settings.candidates, fusion=settings.fusion,
                                    rrf_k=settings.rrf_k, alpha=settings.fusion_alpha, reranker=reranker,
                                    rerank_candidates=settings.rerank_candidates, rerank_pool=settings.rerank_pool,
-                                   date_channel=settings.rerank in ("date", "all"))
+                                   date_channel=uses_dates(settings.rerank))
 
     @classmethod
     def open(cls, store: str | Path | None = None, *, settings: Settings | None = None,

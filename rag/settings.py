@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     # The rerank stage (rag/retrieve/rerank.py): "all" = fitted fusion + date prior + sentence/entity/number
     # features + article-level ranking; "fusion", "date", "rerank", "article" = one addition at a time (for the
     # ablation); "off" = the fused chunk ranking alone.
-    rerank: Literal["off", "fusion", "date", "article", "rerank", "all"] = "all"
+    rerank: Literal["off", "fusion", "date", "article", "rerank", "date+article", "all"] = "all"
     rerank_candidates: int = Field(100, ge=1, le=1000)  # per retriever when reranking
     rerank_pool: int = Field(60, ge=1, le=1000)  # fused chunks the reranker scores
 

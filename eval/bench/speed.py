@@ -50,7 +50,7 @@ from typing import Any
 from eval.bench.ui import percentile
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("NEWSDESK_SHARED") or ROOT.parent / "shared")  # the evaluation data (../shared)
 DEFAULT_WORK = Path("/tmp/bench-newsdesk")
 TIME_BIN = Path("/usr/bin/time")  # GNU time: a clean peak RSS of the command it runs (see run_process)
 QUESTION = "How long will the Astarachay bridge be?"
@@ -739,7 +739,7 @@ def _store_facts(store: Path) -> dict[str, Any]:
     assert manifest is not None
     st = Store(store, embedding_model=manifest.embedding_model, dim=manifest.dim, chunker=None)
     started = time.perf_counter()
-    st._rebuild_bm25(st._meta("generation") or "0")
+    st._rebuild_bm25(st.catalog.meta("generation") or "0")
     rebuild_s = time.perf_counter() - started
     index = st.bm25_index()
     assert index is not None

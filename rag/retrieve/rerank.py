@@ -39,8 +39,14 @@ VARIANTS: dict[str, tuple[tuple[str, ...], bool]] = {
     "date": (("fusion", "date"), False),
     "article": (("fusion", "article"), True),
     "rerank": (("fusion", "rerank"), False),
+    "date+article": (("fusion", "date", "article"), True),
     "all": (("fusion", "date", "rerank", "article"), True),
 }
+
+
+def uses_dates(variant: str) -> bool:
+    """Does the variant read the date prior (and so want the date-window channel among its candidates)?"""
+    return variant in VARIANTS and "date" in VARIANTS[variant][0]
 
 
 def variant_features(variant: str) -> tuple[str, ...]:
@@ -159,4 +165,4 @@ def make_reranker(variant: str, idf: Callable[[], Idf | None] | None = None) -> 
 
 
 __all__ = ["ARTICLE_FEATURES", "FEATURES", "VARIANTS", "LearnedReranker", "Weights", "load_weights",
-           "make_reranker", "order_passages", "variant_features"]
+           "make_reranker", "order_passages", "uses_dates", "variant_features"]
