@@ -690,15 +690,19 @@ def cmd_query(args: argparse.Namespace) -> int:
     questions = bench_questions(question_store, args.article_questions)
     say(f"{len(questions)} questions ({sum(k == 'rtqa-dev' for k, _ in questions)} RealTime QA dev, "
         f"{sum(k == 'from-article' for k, _ in questions)} from stored articles), {args.warmup} warm-up asks")
-    report: dict[str, Any] = {"command": " ".join(sys.argv), "source": str(source), "sizes": {}}
+    report: dict[str, Any] = {"command": " ".join(sys.argv), "source": str(source), "rerank": args.rerank,
+                              "sizes": {}}
     for size, store in stores:
         # Each store in its own process: caches, Chroma's memory and RSS do not carry over.
         cmd = [sys.executable, "-m", "eval.bench", "run-query", "--store", str(store), "--warmup", str(args.warmup),
                "--article-questions", str(args.article_questions), "--question-store", str(question_store),
                "--facts"]
-        run = run_process(cmd)
+        # The children get a clean environment; the rerank variant under test is the one setting passed on.
+        env = {**child_env(), "NEWSDESK_RERANK": args.rerank} if args.rerank else None
+        run = run_process(cmd, env=env)
         m = last_json(run["stdout"])
-        ask_run = run_process([sys.executable, "-m", "ui.cli", "--store", str(store), "ask", QUESTION, "--json"])
+        ask_run = run_process([sys.executable, "-m", "ui.cli", "--store", str(store), "ask", QUESTION, "--json"],
+                              env=env)
         m["cli_ask"] = {"wall_s": round(ask_run["wall_s"], 2), "max_rss_mb": round(ask_run["max_rss_mb"])}
         m["bench_process_max_rss_mb"] = round(run["max_rss_mb"])
         m["load_average"] = load_average()
@@ -826,6 +830,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--article-questions", type=int, default=100, help="questions made from stored articles")
     s.add_argument("--warmup", type=int, default=5)
     s.add_argument("--rebuild", action="store_true", help="rebuild the smaller stores even if present")
+    s.add_argument("--rerank", default=None, help="the rerank variant to measure (NEWSDESK_RERANK; default: the "
+                   "settings' default), e.g. off or all")
     s.set_defaults(func=cmd_query)
 
     s = sub.add_parser("coldstart", help="wall time of `newsdesk ask` in a new process")
