@@ -100,7 +100,8 @@ def _ask_for(words: list[str], i: int) -> str:
 
 def sentence_question(sentence: str, rng: random.Random) -> str | None:
     """A question from a sentence: an entity, number or content word asked for, other content words dropped
-    (each kept with probability KEEP_WORD), cut to MAX_QUESTION_WORDS around the word asked for."""
+    (each kept with probability KEEP_WORD), cut to MAX_QUESTION_WORDS around the word asked for.
+    """
     words = _WORD.findall(sentence)
     if not 8 <= len(words) <= 45:
         return None

@@ -1,6 +1,9 @@
 """Crash matrix: kill `newsdesk ingest` by SIGKILL at many points, re-run it, and demand the exact state of an
 uninterrupted ingest.
 
+A script (about 540 lines): the case matrix, the forking runner and the store comparison belong to one
+experiment and are read together.
+
 Each case arms one fault point (NEWSDESK_FAULT="<checkpoint>:<n>", see rag.faults) in an ingest run, checks
 that the run died by SIGKILL, runs the same ingest again (twice for the double-crash cases, whose recovery run
 is killed too), and compares the store with a reference built without faults: the same articles (with content
@@ -184,7 +187,8 @@ def _digest(*arrays: Any) -> str:
 
 def _bm25_digest(index: Any) -> str:
     """The index's content independent of term numbering, which follows set order and so the process's hash
-    seed: (term, chunk id, score) for every posting, plus the filter columns."""
+    seed: (term, chunk id, score) for every posting, plus the filter columns.
+    """
     # bm25s numbers an empty "" term past the end of the posting table: it has no postings.
     terms = [(term, t) for term, t in index.vocab.items() if t + 1 < len(index.indptr)]
     postings = sorted((term, index.ids[int(c)], round(float(s), 4))
@@ -367,15 +371,16 @@ class ForkRunner:
 
 def _fork_server() -> None:
     """The other end of ForkRunner: one JSON request per stdin line, one JSON reply per stdout line."""
-    import chromadb  # noqa: F401 - imported once here, inherited by every child
+    import chromadb
     import chromadb.api.rust  # noqa: F401 - what the first PersistentClient would import (0.6 s)
 
     import rag.faults
-    import ui.cli
+    from eval.bench import newsdesk_main
     from ingest import sync  # noqa: F401
     from rag.testing import HashEmbedder
     from rag.text.tokens import count_tokens_batch
 
+    main = newsdesk_main()  # imports the command line and what it imports at start-up, once
     count_tokens_batch(["warm the tokenizer"])  # loads tiktoken's tables before forking
     HashEmbedder().embed(["warm"])
     out = sys.stdout
@@ -397,7 +402,7 @@ def _fork_server() -> None:
                 os.dup2(null, 1)
                 sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 - lives until os._exit
                 sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
-                code = ui.cli.main(request["argv"])
+                code = main(request["argv"])
             except BaseException:  # noqa: BLE001 - the child must never return into the server's loop
                 code = 1
             finally:
@@ -456,7 +461,8 @@ class Matrix:
 
     def run_case(self, case: Case, runner: SubprocessRunner | ForkRunner | None = None) -> dict[str, Any]:
         """Kill, recover, compare (with this matrix's runner unless given); returns {"case", "ok", "problems",
-        "seconds"}."""
+        "seconds"}.
+        """
         runner = runner or self.runner
         started = time.monotonic()
         store = self.work / "cases" / case.name

@@ -1,7 +1,7 @@
 """Embeddings from the OpenAI API (or a compatible server), behind the Embedder protocol.
 
-Same deadline, retry and error rules as the chat client in rag.models.chat; a wrong key or model is a SettingsError
-(it will not fix itself by retrying), a failing or unreachable endpoint an LLMError.
+The deadline, retry and error rules of rag.models.calls, as for the chat client; a wrong key or model is a
+SettingsError (it will not fix itself by retrying), a failing or unreachable endpoint an LLMError.
 
 >>> from rag.testing import FakeOpenAIServer
 >>> with FakeOpenAIServer(embedding_dim=64) as server:
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from rag.errors import SettingsError
-from rag.models.chat import OPENAI_BASE_URL, _call, _make_client, _Malformed, _parse_errors, _Service
+from rag.models.calls import OPENAI_BASE_URL, _call, _make_client, _Malformed, _parse_errors, _Service
 from rag.text.tokens import encoding
 
 # Dimensions of the models we know, so a store can record the dimension before any call.
@@ -79,7 +79,8 @@ class OpenAIEmbedder:
     @property
     def dim(self) -> int:
         """The vector length. For a model outside KNOWN_DIMS, the first read makes one call to learn it
-        (unless an embed() call or the setter, e.g. from a store's manifest, already set it)."""
+        (unless an embed() call or the setter, e.g. from a store's manifest, already set it).
+        """
         if self._dim is None:
             self.embed(["dimension probe"])  # sets _dim from the reply
         assert self._dim is not None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as _dt
+import itertools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -77,7 +78,8 @@ def terms(text: str) -> list[str]:
 @dataclass(frozen=True)
 class Scan:
     """Where a question's words occur in one text: the question terms of each sentence, the question's term
-    bigrams found (as adjacent content words), and its entities found."""
+    bigrams found (as adjacent content words), and its entities found.
+    """
 
     sentences: tuple[frozenset[str], ...]
     bigrams: int
@@ -119,7 +121,7 @@ class QueryInfo:
         if prefixes:
             alternatives = "|".join(re.escape(x) for x in sorted(prefixes, key=len, reverse=True))
             pattern = re.compile(rf"\b(?:{alternatives})\w*")
-        return cls(unique, weights, entities, _numbers(query), frozenset(zip(found, found[1:], strict=False)),
+        return cls(unique, weights, entities, _numbers(query), frozenset(itertools.pairwise(found)),
                    as_of, windows, pattern)
 
     @property

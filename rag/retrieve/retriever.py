@@ -28,7 +28,7 @@ _RECENT = re.compile(r"\b(latest|most recent|newest|recent(ly)?|current(ly)?|now
 
 
 def wants_recent(question: str) -> bool:
-    """Does the question ask for the newest state of things? ("What is the latest on ...?")"""
+    """Whether the question asks for the newest state of things ("What is the latest on ...?")."""
     return bool(_RECENT.search(question))
 
 
@@ -155,7 +155,8 @@ class Retriever:
     def retrieve(self, query: str, k: int, filters: Filters | None = None, *, recent: bool | None = None,
                  fusion: str | None = None, as_of: _dt.date | None = None) -> Retrieval:
         """The k best passages for `query`; `as_of` (the day it is asked) lets the date prior and the
-        date-window channel place it in time (without it, neither applies)."""
+        date-window channel place it in time (without it, neither applies).
+        """
         filters = filters or Filters()
         fusion = fusion or self.fusion
         self.store.refresh()  # pick up an ingest another process finished since the last question

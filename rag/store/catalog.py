@@ -135,7 +135,7 @@ class Catalog:
             checkpoint("add_sources_inside")
 
     def sources(self) -> dict[str, set[str]]:
-        """file -> ids of the articles it held at the last ingest."""
+        """File -> ids of the articles it held at the last ingest."""
         out: dict[str, set[str]] = {}
         with self.db() as db:
             for f, a in db.execute("SELECT file, article_id FROM sources"):

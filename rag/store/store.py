@@ -156,7 +156,7 @@ class Store:
         self.catalog.add_sources(pairs)
 
     def sources(self) -> dict[str, set[str]]:
-        """file -> ids of the articles it held at the last ingest."""
+        """File -> ids of the articles it held at the last ingest."""
         return self.catalog.sources()
 
     def forget_sources(self, pairs: Iterable[tuple[str, str]]) -> list[str]:

@@ -71,9 +71,9 @@ def no_network(allow: Iterable[str] = ()) -> Iterator[None]:
 
     def check(sock: socket.socket, address: object) -> None:
         # Only IP sockets reach a network; Unix sockets and the like are local by construction.
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
-            if not _is_local(address[0], extra):
-                raise refuse(address[0])
+        if (sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple)
+                and not _is_local(address[0], extra)):
+            raise refuse(address[0])
 
     def connect(self: socket.socket, address: Any) -> None:
         check(self, address)

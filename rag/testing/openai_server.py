@@ -47,7 +47,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive and chunked streaming, as the real API
     server: _HTTPServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # keep test output clean
 
     def setup(self) -> None:
@@ -257,9 +257,8 @@ class FakeOpenAIServer:
 
     def _wait(self, seconds: float | None) -> None:
         """Sleep, unless the server closes first (then abort the reply)."""
-        if seconds is None or seconds > 0:
-            if self._stop.wait(seconds):
-                raise _Aborted
+        if (seconds is None or seconds > 0) and self._stop.wait(seconds):
+            raise _Aborted
 
     def _serve(self, h: _Handler, request: RecordedRequest) -> None:
         with self._lock:
@@ -284,7 +283,7 @@ class FakeOpenAIServer:
         if callable(script) and not isinstance(script, Reply):
             try:
                 script = script(request)
-            except Exception:
+            except Exception:  # noqa: BLE001 - whatever a test's callable raises becomes a 500 and is kept
                 tb = traceback.format_exc()
                 self.handler_errors.append(tb)
                 print(tb, file=sys.stderr)

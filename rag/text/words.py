@@ -25,6 +25,7 @@ __all__ = [
     "MONTH_PATTERN",
     "QUERY_STOPWORDS",
     "STOPWORDS",
+    "SUBJECT_STOPWORDS",
     "WEEKDAYS",
     "base_form",
     "stem",
@@ -56,6 +57,15 @@ QUERY_STOPWORDS = frozenset(
     could might must shall can may what which who whom whose when where why how i me my we our you your he him his
     she her its them describe explain tell summarize summarise briefly please""".split()
 )
+
+# Words that are not the subject of a question (follow-up condensing): function words plus the generic words of
+# question templates ("how long", "what did they say"), so "the bridge" is what a follow-up borrows.
+SUBJECT_STOPWORDS = frozenset("""
+a an the and or but if of to in on at by for with from as is are was were be been being do does
+did done have has had will would shall should can could may might must what which who whom whose when where why how
+that this these those it its they them their he she his her we you i me my our your there here about into over under
+than then so not no yes also just only very more most much many some any all each other such own same too again
+long wide big large tall high far old new many much say said says tell told know""".split())
 
 # Irregular forms a suffix stemmer cannot join to their base ("grew" and "grow" must match), and the measure words
 # whose noun and adjective stand for one fact ("31 metres wide" states "a width of 31 metres"). Ambiguous forms

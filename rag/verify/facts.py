@@ -133,7 +133,7 @@ def _sig_digits(value: float) -> int:
 def _round_sig(value: float, sig: int) -> float:
     if value == 0:
         return 0.0
-    return round(value, sig - int(math.floor(math.log10(abs(value)))) - 1)
+    return round(value, sig - math.floor(math.log10(abs(value))) - 1)
 
 
 def _num_key(value: float) -> float:
@@ -184,7 +184,8 @@ def _surface(text: str) -> tuple[str, bool, bool]:
 @lru_cache(maxsize=65536)
 def _content(lower: str) -> tuple[str, float]:
     """(stem, base weight) of a lowercase word; weight 0.0 leaves it out of coverage (discourse words keep a
-    stem since they can head a negation); an empty stem means a stopword or negation word."""
+    stem since they can head a negation); an empty stem means a stopword or negation word.
+    """
     if (lower in STOPWORDS or lower in _NEGATION_WORDS or len(lower) < 2 or lower.endswith("n't")
             or ("'" in lower and lower.split("'")[0] in STOPWORDS)):  # "they're", "he'd"
         return "", 0.0
@@ -199,7 +200,8 @@ def _content(lower: str) -> tuple[str, float]:
 
 def _normalize(text: str) -> str:
     """Text as both sides are read: no [n] markers, "U.S." as "US", "no-fly" and "non-profit" as one word
-    (so "no" there is not a negation)."""
+    (so "no" there is not a negation).
+    """
     text = MARKER.sub("", text)
     if "-" in text:
         text = _NEG_PREFIX.sub(r"\1", text)
@@ -310,9 +312,7 @@ def _is_negation(t: _Tok, nxt: _Tok | None) -> bool:
         return after == "to"  # "failed to pay" negates paying; "declining sales" does not
     if after in ("only", "just", "merely"):
         return False  # "not only ... but also", "isn't just about"
-    if t.lower == "no" and nxt is not None and (nxt.kind == "num" or nxt.text[:1].isupper()):
-        return False
-    return True
+    return not (t.lower == "no" and nxt is not None and (nxt.kind == "num" or nxt.text[:1].isupper()))
 
 
 def _facts(sentence: str, passage: bool = False) -> _Facts:

@@ -96,7 +96,8 @@ def _passage_facts(sentence: str) -> _Facts:
 
 def _word_in(idx: _Index, lower: str) -> bool:
     """A name part is found when the word, its stem, an alias ("Dutch"/"Netherlands") or a demonym of it
-    ("Italian"/"Italy", "Argentinian"/"Argentina") is in the passages."""
+    ("Italian"/"Italy", "Argentinian"/"Argentina") is in the passages.
+    """
     if lower in idx.lowers or _stem(lower) in idx.stems:
         return True
     if _ALIASES.get(lower, set()) & idx.lowers:

@@ -6,6 +6,7 @@ See rag.verify.support for what the score means. `_check` looks each fact of one
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -72,7 +73,7 @@ def _check(idx: _Index, sentence: str) -> _SentenceCheck:
     # neighbouring content words that share a passage sentence: words found far apart may be facts recombined
     stems = [stem for stem, _s, _w in f.content]
     pairs_total = pairs_found = 0
-    for a, b in zip(stems, stems[1:], strict=False):
+    for a, b in itertools.pairwise(stems):
         if a == b:
             continue
         pairs_total += 1
@@ -206,7 +207,8 @@ class OfflineSupportScorer:
 
     def support_sentences(self, passages: Sequence[str], sentences: Sequence[str]) -> float:
         """Support for a claim already split into sentences: pooled word agreement, and every sentence must
-        pass the hard checks."""
+        pass the hard checks.
+        """
         return self.model.score(_features(self._checks(passages, sentences)), self.threshold)
 
     def support(self, passages: Sequence[str], sentence: str) -> float:

@@ -33,7 +33,7 @@ def test_temporal_phrase__always_resolves_to_a_window_holding_the_publication_da
     rng = random.Random(0)
     published = dt.date(2022, 6, 14)
     checked = 0
-    for offset in list(range(0, 30)) + [100, 200, 400, 700]:
+    for offset in [*range(30), 100, 200, 400, 700]:
         as_of = published + dt.timedelta(days=offset)
         for _ in range(5):
             phrase = temporal_phrase(published, as_of, rng)

@@ -122,7 +122,7 @@ def test_load_weights__the_shipped_file_is_versioned_and_names_the_features():
 def test_load_weights__bad_files_and_variants_name_the_fix(tmp_path):
     bad = tmp_path / "w.json"
     bad.write_text(json.dumps({"version": 99, "features": list(FEATURES), "variants": {}}))
-    with pytest.raises(SettingsError, match="format version 99.*train_rerank"):
+    with pytest.raises(SettingsError, match=r"format version 99.*train_rerank"):
         load_weights(bad)
     with pytest.raises(SettingsError, match="NEWSDESK_RERANK"):
         load_weights(variant="cross-encoder")
