@@ -119,9 +119,9 @@ def cmd_run(args: argparse.Namespace, settings: Any) -> int:
         assistant.ask(WARMUP_QUESTION, answerer="extractive")
 
     info = {"store": str(settings.store), "embedding_model": settings.embedding_model, "answerer": answerer,
-            "judge": args.judge, "fusion": settings.fusion, "candidates": settings.candidates,
-            "min_relevance": settings.min_relevance, "limit": args.limit, "articles": stats.get("articles"),
-            "thresholds": thresholds, "gold_ids_missing": missing}
+            "judge": args.judge, "fusion": settings.fusion, "rerank": settings.rerank,
+            "candidates": settings.candidates, "min_relevance": settings.min_relevance, "limit": args.limit,
+            "articles": stats.get("articles"), "thresholds": thresholds, "gold_ids_missing": missing}
     bar, progress = _progress()
     try:
         result = run_suite(assistant, suite, judge, k=k, top_k=top_k, answerer=answerer, settings=info,

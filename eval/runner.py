@@ -75,7 +75,8 @@ class Asker(Protocol):
     """What the runner needs from an Assistant."""
 
     def ask(self, question: str, *, history: Sequence[dict[str, str]] | None = None,
-            filters: Any = None, top_k: int | None = None, answerer: str | None = None) -> Answer: ...
+            filters: Any = None, top_k: int | None = None, answerer: str | None = None,
+            as_of: str | None = None) -> Answer: ...
 
 
 def retrieval_names(k: int) -> list[str]:
@@ -113,6 +114,8 @@ def _case_base(case: Case) -> dict[str, Any]:
         base["history"] = [dict(t) for t in case.history]
     if case.filters:
         base["filters"] = dict(case.filters)
+    if case.as_of:
+        base["as_of"] = case.as_of
     return base
 
 
@@ -139,7 +142,7 @@ def run_case(assistant: Asker, case: Case, judge: Judge, *, k: int = 10, top_k: 
     record = _case_base(case)
     try:
         answer = assistant.ask(case.question, history=list(case.history) or None, filters=case.filters or None,
-                               top_k=top_k, answerer=answerer)
+                               top_k=top_k, answerer=answerer, **({"as_of": case.as_of} if case.as_of else {}))
         record.update(measure(case, answer, judge, k=k))
     except Exception as exc:  # noqa: BLE001 - one failing case is recorded; the run goes on
         record.update({"error": f"{type(exc).__name__}: {exc}", "metrics": {}, "failures": [f"error: {exc}"],

@@ -1,7 +1,8 @@
 """Evaluation suites: JSONL cases plus an optional sidecar of gate thresholds.
 
 A case is one line: `{"id", "question", "answers": [str], "gold_ids"?: [article_id], "history"?: [{"role",
-"content"}], "filters"?: {"source"|"author"|"since"|"until": str}}`. `answers: []` means the corpus does not hold
+"content"}], "filters"?: {"source"|"author"|"since"|"until": str}, "as_of"?: "YYYY-MM-DD"}` (`as_of`: the day the
+question is asked, which its relative dates resolve against). `answers: []` means the corpus does not hold
 the answer and the assistant should refuse. Unknown fields (choices, evidence, week, ...) are ignored.
 Thresholds live next to the suite in `SUITE.thresholds.json` (`{"hit@5": 0.6}`); command-line ones win.
 
@@ -25,6 +26,7 @@ from typing import Any
 
 from eval.jsonl import read_jsonl
 from rag.errors import UserError
+from rag.text.dates import parse_as_of
 
 __all__ = ["Case", "Suite", "load_suite", "load_thresholds", "parse_threshold_args", "sidecar_path"]
 
@@ -43,6 +45,7 @@ class Case:
     history: tuple[dict[str, str], ...] = ()
     filters: dict[str, str] = field(default_factory=dict, hash=False)
     line: int = 0
+    as_of: str | None = None  # YYYY-MM-DD: the day the question is asked
 
     @property
     def should_refuse(self) -> bool:
@@ -102,6 +105,17 @@ def _filters(value: Any, where: str) -> dict[str, str]:
     return out
 
 
+def _as_of(value: Any, where: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise UserError(f"{where}: 'as_of' must be a date like 2022-06-17")
+    try:
+        return parse_as_of(value).isoformat()
+    except UserError as exc:
+        raise UserError(f"{where}: {exc}") from None
+
+
 def parse_case(record: Any, where: str, line: int = 0) -> Case:
     """One suite record -> Case; a malformed record raises UserError starting with `where` (file:line)."""
     if not isinstance(record, dict):
@@ -122,6 +136,7 @@ def parse_case(record: Any, where: str, line: int = 0) -> Case:
         history=_history(record.get("history") or [], where),
         filters=_filters(record.get("filters") or {}, where),
         line=line,
+        as_of=_as_of(record.get("as_of"), where),
     )
 
 

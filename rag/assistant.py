@@ -20,7 +20,7 @@ import datetime as _dt
 import threading
 import time
 from collections import deque
-from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,9 +34,11 @@ from rag.answer.llm import LLMAnswerer
 from rag.errors import LLMError, NewsdeskError, UserError
 from rag.models.chat import ChatModel
 from rag.models.embedding import Embedder, make_embedder
+from rag.retrieve.rerank import make_reranker, uses_dates
 from rag.retrieve.retriever import Reranker, Retrieval, Retriever
 from rag.settings import Settings, load_settings
 from rag.store.store import Store
+from rag.text.dates import parse_as_of
 from rag.types import Answer, Citation, Filters, Partial, Passage
 from rag.verify.check import Verified, verify
 from rag.verify.support import OfflineSupportScorer, SupportScorer
@@ -60,16 +62,7 @@ def _default_scorer(settings: Settings) -> SupportScorer:
 
 def _as_of_date(value: str | _dt.date | None) -> _dt.date:
     """The date a question is asked: `value` as a date, today when None; a bad value is a UserError."""
-    if value is None or value == "":
-        return _dt.date.today()
-    if isinstance(value, _dt.datetime):
-        return value.date()
-    if isinstance(value, _dt.date):
-        return value
-    try:
-        return _dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise UserError(f"as_of must be a date YYYY-MM-DD, not {value!r}") from None
+    return parse_as_of(value)
 
 
 def _check_date(name: str, value: str | None) -> None:
@@ -149,8 +142,12 @@ class Assistant:
         self.embedder = embedder
         self._chat = chat
         self.scorer = scorer or _default_scorer(settings)
+        if reranker is None:
+            reranker = make_reranker(settings.rerank, self._idf)
         self.retriever = Retriever(store, embedder, candidates=settings.candidates, fusion=settings.fusion,
-                                   rrf_k=settings.rrf_k, alpha=settings.fusion_alpha, reranker=reranker)
+                                   rrf_k=settings.rrf_k, alpha=settings.fusion_alpha, reranker=reranker,
+                                   rerank_candidates=settings.rerank_candidates, rerank_pool=settings.rerank_pool,
+                                   date_channel=uses_dates(settings.rerank))
 
     @classmethod
     def open(cls, store: str | Path | None = None, *, settings: Settings | None = None,
@@ -202,7 +199,7 @@ class Assistant:
 
         t0 = time.perf_counter()
         query = condense(question, history)
-        retrieval = self.retriever.retrieve(query, k, flt)
+        retrieval = self.retriever.retrieve(query, k, flt, as_of=asked_on)
         passages = retrieval.passages
         timings = {"retrieve": (time.perf_counter() - t0) * 1e3}
         extractive = self._extractive_answerer(retrieval, asked_on)
@@ -352,6 +349,10 @@ class Assistant:
         if name not in ANSWERERS:
             raise UserError(f"unknown answerer {name!r}; use one of {', '.join(ANSWERERS)}")
         return question, flt, k, name
+
+    def _idf(self) -> Callable[[Sequence[str]], dict[str, float]] | None:
+        index = self.store.bm25_index() if self.store.manifest is not None else None
+        return index.idf if index is not None else None
 
     def _extractive_answerer(self, retrieval: Retrieval, asked_on: _dt.date) -> ExtractiveAnswerer:
         """The extractive answerer for one question: the store's term statistics, the articles' full texts

@@ -56,15 +56,17 @@ def format_answer(answer: Answer, *, full: bool = False) -> str:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from rag.text.dates import parse_as_of
     from ui.service import open_assistant
 
     if args.batch:
         return _ask_batch(args)
     if args.question is None:
         raise UserError('ask needs a question: newsdesk ask "QUESTION" (or --batch FILE)')
+    as_of = parse_as_of(args.as_of) if args.as_of else None  # a bad date fails before the store opens
     assistant = open_assistant(settings_from(args))
     answer = assistant.ask(args.question, filters=_filters(args), top_k=args.top_k, answerer=args.answerer,
-                           as_of=args.as_of)
+                           as_of=as_of)
     if args.json:
         print_json(answer.to_dict())
     else:
@@ -222,7 +224,8 @@ def register(sub: Any) -> None:
     s.add_argument("question", nargs="?")
     s.add_argument("--json", action="store_true")
     s.add_argument("--top-k", type=int, default=None)
-    s.add_argument("--as-of", metavar="YYYY-MM-DD", default=None, help="the day the question is asked")
+    s.add_argument("--as-of", metavar="YYYY-MM-DD", default=None,
+                   help="the date the question is asked; 'this week', 'in June' resolve against it (default today)")
     s.add_argument("--batch", metavar="FILE", help="a question per line, or JSONL records {question, as_of?, "
                    "filters?, history?}; one ask --json object per line on stdout ('-' reads stdin)")
     s.add_argument("--workers", type=int, default=4, help="questions answered at once with --batch")

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as _dt
 import gzip
 import hashlib
 import json
@@ -53,7 +54,7 @@ from typing import Any
 from eval.bench.ui import percentile
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("NEWSDESK_SHARED") or ROOT.parent / "shared")  # the evaluation data (../shared)
 DEFAULT_WORK = Path("/tmp/bench-newsdesk")
 TIME_BIN = Path("/usr/bin/time")  # GNU time: a clean peak RSS of the command it runs (see run_process)
 QUESTION = "How long will the Astarachay bridge be?"
@@ -630,7 +631,10 @@ def _measure_store(store: Path, questions: list[tuple[str, str]], warmup: int) -
     for _, q in questions[:warmup]:
         assistant.ask(q)
     rows: dict[str, list[float]] = {k: [] for k in ("embed", "dense_knn", "dense", "bm25", "fused", "ask",
-                                                     "fused_cpu", "ask_cpu")}
+                                                     "fused_cpu", "ask_cpu", "in_window", "in_fuse", "in_rerank")}
+    # The day each dev question was asked (the others: today), so the date-window channel does its real work.
+    dev = SHARED / "eval" / "rtqa-dev.jsonl"
+    asked = {r["question"]: r.get("as_of") for r in read_records(dev)} if dev.exists() else {}
     refused = {"rtqa-dev": [0, 0], "from-article": [0, 0]}
     flt = Filters()
     for kind, q in questions:
@@ -641,9 +645,14 @@ def _measure_store(store: Path, questions: list[tuple[str, str]], warmup: int) -
         t2 = time.perf_counter()
         st.lexical(q, n, flt)
         t3, c3 = time.perf_counter(), time.process_time()
-        retriever.retrieve(q, assistant.settings.top_k, flt)
+        as_of = _dt.date.fromisoformat(asked[q]) if asked.get(q) else _dt.date.today()
+        inner = retriever.retrieve(q, assistant.settings.top_k, flt, as_of=as_of).timings_ms
         t4, c4 = time.perf_counter(), time.process_time()
-        answer = assistant.ask(q)
+        answer = assistant.ask(q, as_of=as_of)
+        # Stages inside the fused retrieval: the date-window BM25, fusion + fetching, the rerank stage.
+        rows["in_window"].append(inner.get("window", 0.0))
+        rows["in_fuse"].append(inner.get("fuse", 0.0))
+        rows["in_rerank"].append(inner.get("rerank", 0.0))
         t5, c5 = time.perf_counter(), time.process_time()
         # CPU time of the process (onnxruntime's threads included): what the work costs whatever the load.
         rows["fused_cpu"].append((c4 - c3) * 1e3)
@@ -681,15 +690,19 @@ def cmd_query(args: argparse.Namespace) -> int:
     questions = bench_questions(question_store, args.article_questions)
     say(f"{len(questions)} questions ({sum(k == 'rtqa-dev' for k, _ in questions)} RealTime QA dev, "
         f"{sum(k == 'from-article' for k, _ in questions)} from stored articles), {args.warmup} warm-up asks")
-    report: dict[str, Any] = {"command": " ".join(sys.argv), "source": str(source), "sizes": {}}
+    report: dict[str, Any] = {"command": " ".join(sys.argv), "source": str(source), "rerank": args.rerank,
+                              "sizes": {}}
     for size, store in stores:
         # Each store in its own process: caches, Chroma's memory and RSS do not carry over.
         cmd = [sys.executable, "-m", "eval.bench", "run-query", "--store", str(store), "--warmup", str(args.warmup),
                "--article-questions", str(args.article_questions), "--question-store", str(question_store),
                "--facts"]
-        run = run_process(cmd)
+        # The children get a clean environment; the rerank variant under test is the one setting passed on.
+        env = {**child_env(), "NEWSDESK_RERANK": args.rerank} if args.rerank else None
+        run = run_process(cmd, env=env)
         m = last_json(run["stdout"])
-        ask_run = run_process([sys.executable, "-m", "ui.cli", "--store", str(store), "ask", QUESTION, "--json"])
+        ask_run = run_process([sys.executable, "-m", "ui.cli", "--store", str(store), "ask", QUESTION, "--json"],
+                              env=env)
         m["cli_ask"] = {"wall_s": round(ask_run["wall_s"], 2), "max_rss_mb": round(ask_run["max_rss_mb"])}
         m["bench_process_max_rss_mb"] = round(run["max_rss_mb"])
         m["load_average"] = load_average()
@@ -698,7 +711,9 @@ def cmd_query(args: argparse.Namespace) -> int:
         say(f"{m['chunks']:>7} chunks  p50/p95 ms: embed {ms['embed']['p50']}/{ms['embed']['p95']}  dense "
             f"{ms['dense']['p50']}/{ms['dense']['p95']} (kNN {ms['dense_knn']['p50']}/{ms['dense_knn']['p95']})  "
             f"bm25 {ms['bm25']['p50']}/{ms['bm25']['p95']}  fused {ms['fused']['p50']}/{ms['fused']['p95']}  "
-            f"ask {ms['ask']['p50']}/{ms['ask']['p95']}  (cpu ms p50: fused {ms['fused_cpu']['p50']}, ask "
+            f"ask {ms['ask']['p50']}/{ms['ask']['p95']}  (inside fused, p50: window bm25 {ms['in_window']['p50']}, "
+            f"fuse+fetch {ms['in_fuse']['p50']}, rerank {ms['in_rerank']['p50']})  "
+            f"(cpu ms p50: fused {ms['fused_cpu']['p50']}, ask "
             f"{ms['ask_cpu']['p50']})  refused {m['refused']}  peak RSS: bench process "
             f"{m['bench_process_max_rss_mb']} MB, `newsdesk ask` {m['cli_ask']['max_rss_mb']} MB; "
             f"load {load_average()}")
@@ -729,7 +744,7 @@ def _store_facts(store: Path) -> dict[str, Any]:
     assert manifest is not None
     st = Store(store, embedding_model=manifest.embedding_model, dim=manifest.dim, chunker=None)
     started = time.perf_counter()
-    st._rebuild_bm25(st._meta("generation") or "0")
+    st._rebuild_bm25(st.catalog.meta("generation") or "0")
     rebuild_s = time.perf_counter() - started
     index = st.bm25_index()
     assert index is not None
@@ -816,6 +831,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--article-questions", type=int, default=100, help="questions made from stored articles")
     s.add_argument("--warmup", type=int, default=5)
     s.add_argument("--rebuild", action="store_true", help="rebuild the smaller stores even if present")
+    s.add_argument("--rerank", default=None, help="the rerank variant to measure (NEWSDESK_RERANK; default: the "
+                   "settings' default), e.g. off or all")
     s.set_defaults(func=cmd_query)
 
     s = sub.add_parser("coldstart", help="wall time of `newsdesk ask` in a new process")

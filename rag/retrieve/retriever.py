@@ -9,16 +9,18 @@ Filters are applied inside both stores. A question about the latest news gets a 
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
 
 from rag.models.embedding import Embedder
 from rag.store.store import Store
+from rag.text.dates import resolve
 from rag.types import Filters, Passage
 
 _RECENT = re.compile(r"\b(latest|most recent|newest|recent(ly)?|current(ly)?|now|today|this (week|month|year)|"
@@ -82,9 +84,40 @@ def diversify(passages: Sequence[Passage], k: int, per_article: int = 2) -> list
 
 
 class Reranker(Protocol):
-    """Reorders passages for a query (e.g. a cross-encoder); returns them best first."""
+    """Reorders passages for a query asked on `as_of` (None: no date known); returns them best first.
 
-    def rerank(self, query: str, passages: Sequence[Passage]) -> list[Passage]: ...
+    Passages come with their cosine similarity as `score` and their 1-based rank in each retriever's list in
+    `ranks` ({"dense": 1, "bm25": 4, "window": 2}; a retriever that did not find a chunk is absent).
+    """
+
+    def rerank(self, query: str, passages: Sequence[Passage], *, as_of: _dt.date | None = None
+               ) -> list[Passage]: ...
+
+
+def window_filters(query: str, as_of: _dt.date, filters: Filters, *, slack_days: int = 3,
+                   recent_days: int = 14) -> Filters | None:
+    """The filters of the date-window channel: the days the question points at (its windows, widened by
+    `slack_days`; without any, the `recent_days` up to as_of), inside the user's own since/until.
+
+    The channel is one more ranking fused with the unrestricted ones, so it lifts articles of the right time
+    without hiding the others. None when the window and the user's range do not overlap.
+
+    >>> window_filters("Who won this week?", _dt.date(2022, 6, 17), Filters())
+    Filters(source=None, author=None, since='2022-06-10', until='2022-06-20')
+    """
+    windows = resolve(query, as_of)
+    slack = _dt.timedelta(days=slack_days)
+    if windows:
+        lo, hi = min(w.start for w in windows) - slack, max(w.end for w in windows) + slack
+    else:
+        lo, hi = as_of - _dt.timedelta(days=recent_days), as_of + slack
+    if filters.since:
+        lo = max(lo, _dt.date.fromisoformat(filters.since))
+    if filters.until:
+        hi = min(hi, _dt.date.fromisoformat(filters.until))
+    if lo > hi:
+        return None
+    return replace(filters, since=lo.isoformat(), until=hi.isoformat())
 
 
 @dataclass
@@ -106,7 +139,8 @@ class Retriever:
     """`retrieve(query, k, filters)` -> Retrieval whose passages carry their cosine similarity as `score`."""
 
     def __init__(self, store: Store, embedder: Embedder, *, candidates: int = 40, fusion: str = "rrf",
-                 rrf_k: int = 60, alpha: float = 0.8, reranker: Reranker | None = None) -> None:
+                 rrf_k: int = 60, alpha: float = 0.8, reranker: Reranker | None = None,
+                 rerank_candidates: int = 100, rerank_pool: int = 60, date_channel: bool = True) -> None:
         self.store = store
         self.embedder = embedder
         self.candidates = candidates
@@ -114,9 +148,15 @@ class Retriever:
         self.rrf_k = rrf_k
         self.alpha = alpha
         self.reranker = reranker
+        self.rerank_candidates = rerank_candidates  # per retriever, when a reranker reads the candidates
+        self.rerank_pool = rerank_pool  # fused chunks the reranker scores
+        self.date_channel = date_channel
 
     def retrieve(self, query: str, k: int, filters: Filters | None = None, *, recent: bool | None = None,
-                 fusion: str | None = None) -> Retrieval:
+                 fusion: str | None = None, as_of: _dt.date | None = None) -> Retrieval:
+        """The k best passages for `query`; `as_of` (the day it is asked) lets the date prior and the
+        date-window channel place it in time (without it, neither applies).
+        """
         filters = filters or Filters()
         fusion = fusion or self.fusion
         self.store.refresh()  # pick up an ingest another process finished since the last question
@@ -124,29 +164,46 @@ class Retriever:
         t0 = time.perf_counter()
         vector = self.embedder.embed([query])[0]
         t1 = time.perf_counter()
-        n = max(self.candidates, k)
+        reranker = self.reranker
+        n = max(self.rerank_candidates if reranker else self.candidates, k)
         dense = self.store.dense(vector, n, filters) if fusion != "bm25" else []
         t2 = time.perf_counter()
         lexical = self.store.lexical(query, n, filters) if fusion != "dense" else []
+        t2b = time.perf_counter()
+        window: list[tuple[str, float]] = []
+        if reranker is not None and self.date_channel and as_of is not None and fusion != "dense":
+            narrow = window_filters(query, as_of, filters)
+            window = self.store.lexical(query, n, narrow) if narrow is not None else []
         t3 = time.perf_counter()
-        timings.update(embed=(t1 - t0) * 1e3, dense=(t2 - t1) * 1e3, bm25=(t3 - t2) * 1e3)
+        timings.update(embed=(t1 - t0) * 1e3, dense=(t2 - t1) * 1e3, bm25=(t2b - t2) * 1e3)
+        if reranker is not None:
+            timings["window"] = (t3 - t2b) * 1e3
 
         if fusion == "rrf":
-            rankings = [[c for c, _ in dense], [c for c, _ in lexical]]
+            rankings = [[c for c, _ in dense], [c for c, _ in lexical], [c for c, _ in window]]
             fused = reciprocal_rank_fusion([r for r in rankings if r], k=self.rrf_k)
         else:  # "convex"; with one list empty ("dense"/"bm25" only) it is that list's order
             fused = convex_fusion(dense, lexical, alpha=self.alpha)
-        pool = fused[: max(3 * k, 20)]
+            if window:
+                seen = {c for c, _ in fused}
+                fused += [(c, 0.0) for c, _ in window if c not in seen]
+        pool = fused[: max(3 * k, self.rerank_pool if reranker else 20)]
         similarity = dict(dense)
         missing = [cid for cid, _ in pool if cid not in similarity]
         if missing:
             similarity.update(self._similarities(vector, missing))
         passages = self.store.passages([(cid, similarity.get(cid, 0.0)) for cid, _ in pool])
-        if recent if recent is not None else wants_recent(query):
+        t4 = time.perf_counter()
+        timings["fuse"] = (t4 - t3) * 1e3
+        if reranker is not None:
+            ranks = {name: {c: r for r, (c, _) in enumerate(hits, 1)}
+                     for name, hits in (("dense", dense), ("bm25", lexical), ("window", window))}
+            passages = [replace(p, ranks={name: got[p.chunk_id] for name, got in ranks.items()
+                                          if p.chunk_id in got}) for p in passages]
+            passages = reranker.rerank(query, passages, as_of=as_of)
+            timings["rerank"] = (time.perf_counter() - t4) * 1e3
+        elif recent if recent is not None else wants_recent(query):
             passages = self._prefer_recent(passages)
-        if self.reranker is not None:
-            passages = self.reranker.rerank(query, passages)
-        timings["fuse"] = (time.perf_counter() - t3) * 1e3
         return Retrieval(passages=diversify(passages, k), query=query, dense=dense, lexical=lexical,
                          query_vector=vector, timings_ms=timings)
 

@@ -28,9 +28,9 @@ class ScriptedAssistant:
         self.script = script
         self.calls: list[dict[str, Any]] = []
 
-    def ask(self, question: str, *, history=None, filters=None, top_k=None, answerer=None) -> Answer:
+    def ask(self, question: str, *, history=None, filters=None, top_k=None, answerer=None, as_of=None) -> Answer:
         self.calls.append({"question": question, "history": history, "filters": filters, "top_k": top_k,
-                           "answerer": answerer})
+                           "answerer": answerer, "as_of": as_of})
         entry = self.script.get(question)
         timings = {"retrieve": 10.0 + len(self.calls), "answer": 2.0, "verify": 1.0, "total": 13.0 + len(self.calls)}
         if isinstance(entry, Exception):
