@@ -342,6 +342,9 @@ class Assistant:
         _check_date("until", flt.until)
         if flt.since and flt.until and flt.since > flt.until:
             raise UserError(f"since ({flt.since}) is after until ({flt.until})")
+        if (unknown := self.store.unknown_filter(flt)) is not None:
+            raise UserError(f"no article in the store has {unknown}; `newsdesk stats` lists the sources and the "
+                            "web chat's filters list both")
         k = self.settings.top_k if top_k is None else top_k  # 0 is a mistake to report, not "the default"
         if not 1 <= k <= 100:
             raise UserError(f"top_k must be between 1 and 100, not {k}")

@@ -40,14 +40,18 @@ def format_answer(answer: Answer, *, full: bool = False) -> str:
         lines.append(f"(as of {human_date(answer.as_of)})")
     if answer.citations:
         lines.append("")
+    from ui.format import cited_sentence, supporting_sentences
+
+    support = supporting_sentences(answer)
     for c in answer.citations:
         meta = ", ".join(x for x in (c.source, c.published) if x)
         lines.append(f"[{c.n}] {c.title or 'Untitled'}" + (f" — {meta}" if meta else ""))
         if c.url:
             lines.append(f"    {c.url}")
-        passage = " ".join(c.passage.split())
-        if not full and len(passage) > 240:
-            passage = passage[:240].rsplit(" ", 1)[0] + " …"
+        # The sentence the answer rests on, not the head of its chunk (`/sources` in chat shows the passages).
+        passage = " ".join((c.passage if full else cited_sentence(c, support.get(c.n, []))).split())
+        if not full and len(passage) > 300:
+            passage = passage[:300].rsplit(" ", 1)[0] + " …"
         lines.append(f"    “{passage}”")
     for note in answer.notes:
         if note.startswith(("fallback", "the LLM failed")):

@@ -202,7 +202,8 @@ def _source_md(c: Citation) -> list[str]:
         lines.append(f"    {md_escape(cited_sentence(c, []))} (from the article's details)")
     elif c.passage:
         lines.append("")
-        lines += [f"    > {md_escape(p)}" for p in re.split(r"\n\s*\n", c.passage) if p.strip()]
+        # A blockquote at the margin: indented four spaces it would render as a code block with literal "> ".
+        lines += [f"> {md_escape(p)}" for p in re.split(r"\n\s*\n", c.passage) if p.strip()]
     return lines
 
 

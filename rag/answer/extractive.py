@@ -574,7 +574,7 @@ class ExtractiveAnswerer:
         if q.factoid:
             slot = _SLOT_WORDS[q.kind]
             return Draft(None, reason=f"no sentence gives {slot}",
-                         refusal=f"The articles don't say: the closest passages do not give {slot} for this.")
+                         refusal=f"The articles don't say: the closest passages do not give {slot}.")
         return Draft(None, reason=f"the best sentence covers {top.coverage:.2f} of the question's terms",
                      refusal=REFUSAL)
 

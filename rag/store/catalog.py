@@ -267,6 +267,13 @@ class Catalog:
         return {"articles": n_articles, "chunks": n_chunks, "sources": sources, "authors": authors,
                 "date_range": [lo, hi] if lo else None, "undated": undated}
 
+    def has_value(self, column: str, key: str) -> bool:
+        """Does any article carry this normalised `source_key` or `author_key`?"""
+        if column not in ("source_key", "author_key"):
+            raise ValueError(column)
+        with self.db() as db:
+            return db.execute(f"SELECT 1 FROM articles WHERE {column} = ? LIMIT 1", (key,)).fetchone() is not None
+
     def authors(self, limit: int = 500) -> list[tuple[str, int]]:
         """The authors with their article counts, most articles first; one spelling per filter key.
 

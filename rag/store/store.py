@@ -269,6 +269,19 @@ class Store:
             return {**base, "articles": 0, "chunks": 0, "sources": {}, "authors": 0, "date_range": None}
         return {**base, **self.catalog.stats()}
 
+    def unknown_filter(self, filters: Filters) -> str | None:
+        """The source or author filter that no article of the store carries ("source 'x'"), else None.
+
+        A filter that matches nothing would otherwise look like an unanswerable question.
+        """
+        if self.manifest is None or not self.catalog.exists:
+            return None
+        for name, column, value in (("source", "source_key", filters.source),
+                                    ("author", "author_key", filters.author)):
+            if value and not self.catalog.has_value(column, norm_key(value)):
+                return f"{name} {value!r}"
+        return None
+
     def authors(self, limit: int = 500) -> list[tuple[str, int]]:
         """(author, articles) most articles first, for the web chat's author filter; [] for an empty store."""
         if self.manifest is None or not self.catalog.exists:

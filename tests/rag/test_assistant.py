@@ -125,3 +125,10 @@ def test_injection__instructions_inside_an_article_are_not_followed(injected):
     ans = injected.ask("How much does the expansion of the port of Astara cost?")
     assert "$40 million" in ans.text and "instructions" not in ans.text.lower()
     assert all(1 <= c.n <= len(ans.citations) for c in ans.citations)
+
+
+def test_ask__a_source_or_author_no_article_has_is_a_clear_error_not_a_refusal(sample_assistant):
+    with pytest.raises(UserError, match=r"no article in the store has source 'nowhere\.example'"):
+        sample_assistant.ask("How long will the bridge be?", filters={"source": "nowhere.example"})
+    with pytest.raises(UserError, match=r"no article in the store has author 'Nobody At All'"):
+        sample_assistant.ask("How long will the bridge be?", filters={"author": "Nobody At All"})

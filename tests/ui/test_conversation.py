@@ -98,7 +98,7 @@ def test_export_markdown__each_answer_with_its_numbered_sources():
                              ("And how wide?", [1], [1])]
     assert "The bridge is long [1]. It is wide [2]." in md
     assert "**[1]** Title 1 — example.com · 28 September 2023  \n    <https://example.com/1>" in md
-    assert "    > Passage 1 says the bridge is long." in md
+    assert "\n> Passage 1 says the bridge is long." in md and "    > " not in md  # a quote, not code
     assert "searched for “How wide is the bridge?”" in md and "answered in 120 ms" in md
     assert conv.export_markdown([]) == "" and conv.export_markdown([None]) == ""
     meta = citation(1, kind="metadata", field="author", passage="author: Leyla Mammadova", start=None, end=None)
@@ -113,7 +113,7 @@ def test_export_markdown__article_markup_is_escaped_and_only_http_urls_link():
     assert not unescaped.search(md) and "javascript:alert(3)" not in md
     assert "\\<img src=x onerror=alert(1)\\>" in md and "\\[click\\](javascript:alert(2))" in md
     assert "\\*b\\*" in md and "\\`c\\`" in md and "\\&lt;e\\&gt;" in md
-    assert "    > \\# heading - item" in md
+    assert "\n> \\# heading - item" in md
     assert _sections(md)[0][1:] == ([1], [1])
 
 

@@ -209,6 +209,7 @@ def test_browser__payloads_in_titles_passages_and_urls_stay_inert_in_every_view(
     page.wait_for_function("() => document.querySelectorAll('#nd-chat .message').length === 0")
     page.ask("<img src=x onerror=\"window.__pwned='question'\"> [x](javascript:window.__pwned='q') harbour?")
     page.click("#nd-history .label-wrap")
+    page.locator("#nd-conversations label").first.wait_for()  # the list is saved once the answer is final
     titles = page.locator("#nd-conversations label").all_inner_texts()
     assert any("onerror=\"window.__pwned='question'\"" in t for t in titles), titles
     assert_inert(page)
