@@ -254,7 +254,7 @@ def ingest_paths(
     settings = settings or load_settings()
     started = time.perf_counter()
     embedder = embedder or make_embedder(settings.embedding_model, api_key=settings.api_key,
-                                         base_url=settings.llm_base_url)
+                                         base_url=settings.llm_base_url, precision=settings.embedding_precision)
     signature = chunker_signature(settings)
     store_exists = (Path(settings.store) / "manifest.json").exists()
     store = Store.open(settings, embedder, create=not dry_run, chunker=signature)

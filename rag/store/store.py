@@ -26,6 +26,7 @@ import numpy as np
 
 from rag.errors import NewsdeskError, SettingsError, StoreLockedError, StoreMismatchError
 from rag.faults import checkpoint
+from rag.models.embedding import embedding_precision
 from rag.store.bm25 import BM25Index, FilterColumns, norm_key
 from rag.types import Article, Chunk, Filters, Passage, iso_to_day
 
@@ -56,16 +57,20 @@ class Manifest:
     embedding_model: str
     dim: int
     chunker: str
+    # The variant of the model's graph ("int8" | "fp32"); manifests written before it existed are fp32 stores.
+    embedding_precision: str = "fp32"
 
     def describe(self) -> str:
-        return f"embedding model {self.embedding_model} (dim {self.dim}), chunker {self.chunker}"
+        return (f"embedding model {self.embedding_model} (dim {self.dim}, {self.embedding_precision}), "
+                f"chunker {self.chunker}")
 
 
 def read_manifest(root: Path) -> Manifest | None:
     """The manifest of the store at `root`, or None when there is no store there yet."""
     try:
         data = json.loads((Path(root) / "manifest.json").read_text())
-        return Manifest(**{k: data[k] for k in ("version", "embedding_model", "dim", "chunker")})
+        return Manifest(**{k: data[k] for k in ("version", "embedding_model", "dim", "chunker")},
+                        embedding_precision=str(data.get("embedding_precision", "fp32")))
     except FileNotFoundError:
         return None
     except (ValueError, KeyError, TypeError):
@@ -116,7 +121,8 @@ class Store:
     """Open with `Store.open(...)`; reading is thread-safe, writing happens under `lock()`."""
 
     def __init__(self, root: Path, *, embedding_model: str, dim: int, chunker: str | None,
-                 chroma_url: str | None = None, collection: str = "newsdesk", create: bool = False) -> None:
+                 chroma_url: str | None = None, collection: str = "newsdesk", create: bool = False,
+                 precision: str | None = None) -> None:
         self.root = Path(root)
         self.chroma_url = chroma_url
         self.collection_name = collection
@@ -136,7 +142,7 @@ class Store:
             self.root.mkdir(parents=True, exist_ok=True)
         elif self.root.exists() and not self.root.is_dir():
             raise SettingsError(f"the store {self.root} is not a directory; fix --store or NEWSDESK_STORE")
-        self.manifest = self._check_manifest(embedding_model, dim, chunker, create)
+        self.manifest = self._check_manifest(embedding_model, dim, chunker, create, precision)
         if self.root.exists():
             with self._db() as db:
                 # Statement by statement: executescript() commits the open transaction first, and _db's own
@@ -148,7 +154,8 @@ class Store:
     @classmethod
     def open(cls, settings: Any, embedder: Any, *, create: bool = False, chunker: str | None = None) -> Store:
         return cls(Path(settings.store), embedding_model=embedder.name, dim=embedder.dim, chunker=chunker,
-                   chroma_url=settings.chroma_url, collection=settings.collection, create=create)
+                   chroma_url=settings.chroma_url, collection=settings.collection, create=create,
+                   precision=embedding_precision(embedder))
 
     # -- manifest -------------------------------------------------------------------------------------------
 
@@ -156,7 +163,8 @@ class Store:
     def manifest_path(self) -> Path:
         return self.root / "manifest.json"
 
-    def _check_manifest(self, model: str, dim: int, chunker: str | None, create: bool) -> Manifest | None:
+    def _check_manifest(self, model: str, dim: int, chunker: str | None, create: bool,
+                        precision: str | None = None) -> Manifest | None:
         path = self.manifest_path
         found = read_manifest(self.root)
         if found is not None:
@@ -167,6 +175,11 @@ class Store:
                 raise StoreMismatchError(
                     f"the store {self.root} was built with {found.describe()}, not {model} (dim {dim}); "
                     f"set NEWSDESK_EMBEDDING_MODEL={found.embedding_model} or use a new --store and re-ingest")
+            if precision is not None and found.embedding_precision != precision:
+                raise StoreMismatchError(
+                    f"the store {self.root} was built with the {found.embedding_precision} variant of "
+                    f"{found.embedding_model}, this run embeds with the {precision} one; set "
+                    f"NEWSDESK_EMBEDDING_PRECISION={found.embedding_precision} or use a new --store and re-ingest")
             if chunker is not None and found.chunker != chunker:
                 raise StoreMismatchError(
                     f"the store {self.root} was chunked with {found.chunker}, this run chunks with {chunker}; "
@@ -174,7 +187,7 @@ class Store:
             return found
         if not create:
             return None
-        manifest = Manifest(MANIFEST_VERSION, model, dim, chunker or "")
+        manifest = Manifest(MANIFEST_VERSION, model, dim, chunker or "", precision or "fp32")
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(manifest), indent=2) + "\n")
         checkpoint("manifest_tmp_written")
@@ -183,7 +196,7 @@ class Store:
         except FileNotFoundError:
             # Two first ingests of one new store: the other renamed the shared temporary file first. Its manifest
             # must then match ours, as any existing manifest must.
-            return self._check_manifest(model, dim, chunker, create)
+            return self._check_manifest(model, dim, chunker, create, precision)
         checkpoint("manifest_written")
         return manifest
 
@@ -563,6 +576,7 @@ class Store:
         base: dict[str, Any] = {"store": str(self.root), "chroma_url": self.chroma_url,
                                 "embedding_model": self.manifest.embedding_model if self.manifest else None,
                                 "dim": self.manifest.dim if self.manifest else None,
+                                "embedding_precision": self.manifest.embedding_precision if self.manifest else None,
                                 "chunker": self.manifest.chunker if self.manifest else None}
         if self.manifest is None or not (self.root / "catalog.db").exists():
             return {**base, "articles": 0, "chunks": 0, "sources": {}, "authors": 0, "date_range": None}
