@@ -183,15 +183,19 @@ def _digest(*arrays: Any) -> str:
 
 
 def _bm25_digest(index: Any) -> str:
-    """The index's content independent of term numbering, which follows set order and so the process's hash
-    seed: (term, chunk id, score) for every posting, plus the filter columns."""
-    # bm25s numbers an empty "" term past the end of the posting table: it has no postings.
-    terms = [(term, t) for term, t in index.vocab.items() if t + 1 < len(index.indptr)]
-    postings = sorted((term, index.ids[int(c)], round(float(s), 4))
-                      for term, t in terms
-                      for c, s in zip(index.indices[index.indptr[t]:index.indptr[t + 1]],
-                                      index.data[index.indptr[t]:index.indptr[t + 1]], strict=True))
-    return _digest(postings, index.ids, index.columns.day, list(index.columns.source), list(index.columns.author))
+    """The index's content independent of term numbering and of how it is split into segments: (term, chunk id,
+    frequency) for every live posting, each chunk's length, plus the filter columns."""
+    index = index.compact()
+    terms = sorted(index.vocab, key=index.vocab.__getitem__)
+    postings = []
+    for seg in index.segments:
+        for t in range(len(seg.indptr) - 1):
+            rows, tf = seg.postings(t)
+            postings.extend((terms[t], seg.ids[int(r)], float(f)) for r, f in zip(rows, tf, strict=True))
+    postings.sort()
+    lengths = sorted(zip(index.row_ids, (float(x) for s in index.segments for x in s.length), strict=True))
+    return _digest(postings, lengths, index.ids, index.columns.day, list(index.columns.source),
+                   list(index.columns.author))
 
 
 def snapshot(store_dir: Path) -> dict[str, Any]:

@@ -46,6 +46,7 @@ CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 CREATE TABLE IF NOT EXISTS sources (file TEXT NOT NULL, article_id TEXT NOT NULL, PRIMARY KEY (file, article_id));
 CREATE INDEX IF NOT EXISTS sources_article ON sources(article_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS bm25_pending (article_id TEXT PRIMARY KEY);
 """
 
 
@@ -368,6 +369,8 @@ class Store:
                      article.source, article.url, article.text, norm_key(article.source), norm_key(article.author)))
                 db.executemany('INSERT OR REPLACE INTO chunks(id, article_id, ord, start, "end") VALUES (?,?,?,?,?)',
                                [(c.id, article.id, n, c.start, c.end) for n, c in enumerate(chunks)])
+                # Its chunks are (re)indexed by the next BM25 update, even if their ids did not change (new metadata).
+                db.execute("INSERT OR IGNORE INTO bm25_pending(article_id) VALUES (?)", (article.id,))
             checkpoint("catalog_write_inside")
             self._set_meta(db, "generation", str(time.time_ns()))
         checkpoint("catalog_write_after")
@@ -458,30 +461,61 @@ class Store:
                                   sorted(missing)).fetchall()
             self.delete_articles([r[0] for r in rows])
 
-    def _rebuild_bm25(self, generation: str) -> None:
+    def _bm25_rows(self, db: sqlite3.Connection, article_ids: Sequence[str] | None = None
+                   ) -> tuple[list[str], list[str], FilterColumns]:
+        """(chunk ids, chunk texts, filter columns) of every chunk, or of the chunks of `article_ids`."""
         ids, texts, sources, authors, days = [], [], [], [], []
-        with self._db() as db:
-            rows = db.execute('SELECT c.id, c.article_id, c.start, c."end", a.source_key, a.author_key, '
-                              "a.published_day FROM chunks c JOIN articles a ON a.id = c.article_id "
-                              "ORDER BY c.article_id, c.ord").fetchall()
-            text_of, text = None, ""
-            for cid, aid, start, end, skey, akey, day in rows:
-                if aid != text_of:
-                    # Each article's text once, not once per chunk: joining it into every chunk row copied a 50 MB
-                    # article 80,000 times (hours for one big file).
-                    text_of, text = aid, db.execute("SELECT text FROM articles WHERE id=?", (aid,)).fetchone()[0]
-                ids.append(cid)
-                texts.append(text[start:end])
-                sources.append(skey or "")
-                authors.append(akey or "")
-                days.append(-1 if day is None else day)
+        select = ('SELECT c.id, c.article_id, c.start, c."end", a.source_key, a.author_key, a.published_day '
+                  "FROM chunks c JOIN articles a ON a.id = c.article_id")
+        if article_ids is None:
+            rows = db.execute(select + " ORDER BY c.article_id, c.ord").fetchall()
+        else:
+            rows = []
+            wanted = sorted(set(article_ids))
+            for i in range(0, len(wanted), 500):
+                part = wanted[i:i + 500]
+                rows += db.execute(select + f" WHERE c.article_id IN ({','.join('?' * len(part))}) "
+                                   "ORDER BY c.article_id, c.ord", part).fetchall()
+        text_of, text = None, ""
+        for cid, aid, start, end, skey, akey, day in rows:
+            if aid != text_of:
+                # Each article's text once, not once per chunk: joining it into every chunk row copied a 50 MB
+                # article 80,000 times (hours for one big file).
+                text_of, text = aid, db.execute("SELECT text FROM articles WHERE id=?", (aid,)).fetchone()[0]
+            ids.append(cid)
+            texts.append(text[start:end])
+            sources.append(skey or "")
+            authors.append(akey or "")
+            days.append(-1 if day is None else day)
         columns = FilterColumns(np.array(sources, dtype=object), np.array(authors, dtype=object),
                                 np.array(days, dtype=np.int64))
-        index = BM25Index.build(ids, texts, columns)
+        return ids, texts, columns
+
+    def _rebuild_bm25(self, generation: str) -> None:
+        """Bring BM25 up to the catalog: update the saved index with what changed, or build it when there is none.
+
+        What changed: chunks the index has and the catalog lost, chunks the catalog has and the index lacks, and
+        every chunk of the articles written since the last update (bm25_pending, filled in the same transactions
+        as the catalog, so a crash loses none of them; their chunk ids may be unchanged with new metadata).
+        """
+        with self._bm25_lock:  # the index this process already holds, if it is the saved one
+            held = self._bm25 if self._bm25_generation == self._meta("bm25_generation") else None
+        old = held or BM25Index.load(self.root / "bm25")
+        with self._db() as db:
+            pending = [r[0] for r in db.execute("SELECT article_id FROM bm25_pending")]
+            if old is None:
+                index = BM25Index.build(*self._bm25_rows(db))
+            else:
+                catalog = dict(db.execute("SELECT id, article_id FROM chunks").fetchall())
+                live = set(old.ids)
+                gone = live.difference(catalog)
+                articles = set(pending) | {catalog[c] for c in catalog.keys() - live}
+                index = old.update(sorted(gone), *self._bm25_rows(db, sorted(articles)))
         index.save(self.root / "bm25")
         checkpoint("bm25_saved")
         with self._db() as db:
             self._set_meta(db, "bm25_generation", generation)
+            db.executemany("DELETE FROM bm25_pending WHERE article_id=?", [(a,) for a in pending])
         _WRITTEN_HERE.add(generation)
         with self._bm25_lock:
             self._bm25, self._bm25_generation = index, generation
