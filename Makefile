@@ -7,6 +7,9 @@ SAMPLE_STORE ?= .newsdesk-sample
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
+# The tests and every >>> example in the packages (the examples use the library's fakes: no models, no network).
+PYTEST := $(BIN)/python -m pytest -q --doctest-modules tests rag ingest ui eval
+
 .PHONY: demo test test-fast venv chromium bench lint clean
 
 $(STAMP): pyproject.toml constraints.txt
@@ -29,18 +32,19 @@ chromium:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 test: $(STAMP) chromium
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not integration and not browser and not slow"
+	$(PYTEST) -m "not integration and not browser and not slow"
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
 	$(BIN)/python -m eval.bench --help
 
+# ruff and mypy at the versions constraints.txt pins (the `lint` extra).
 lint: $(STAMP)
-	$(BIN)/python -m pip install --quiet ruff mypy
-	$(BIN)/ruff check rag ingest ui eval tests
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[lint]'
+	$(BIN)/ruff check rag ingest ui eval tests conftest.py
 	$(BIN)/mypy rag
 
 clean:

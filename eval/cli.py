@@ -1,35 +1,45 @@
 """`newsdesk eval run` and `newsdesk eval judge`: the command-line side of evaluation.
 
-`run_eval_command(args, settings)` is called by ui/cli.py with the parsed arguments and returns the exit code:
-0 ok, 1 when the gate fails (a metric past its threshold), 2 for a bad suite, threshold or setting.
+`register(subparsers)` adds the `eval` subcommand to the `newsdesk` parser (ui.cli); `run_eval_command(args,
+settings)` runs it and returns the exit code: 0 ok, 1 when the gate fails (a metric past its threshold), 2 for a
+bad suite, threshold or setting. For example `newsdesk eval run eval/suites/seed.jsonl --threshold hit@5=0.6
+--report /tmp/seed-report`, or `newsdesk eval judge ../shared/eval/grounding-dev.jsonl --json`.
 
->>> # newsdesk eval run eval/suites/seed.jsonl --threshold hit@5=0.6 --report /tmp/seed-report
->>> # newsdesk eval judge ../shared/eval/grounding-dev.jsonl --json
+>>> parser = argparse.ArgumentParser(prog="newsdesk")
+>>> register(parser.add_subparsers(dest="command"))
+>>> args = parser.parse_args(["eval", "run", "eval/suites/seed.jsonl", "--threshold", "hit@5=0.6"])
+>>> args.eval_command, args.threshold, args.judge
+('run', ['hit@5=0.6'], 'offline')
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eval.judge import Judge, LLMJudge, OfflineJudge, read_judge_records, run_judge
-from eval.report import compare_results, format_table, load_result, write_report
-from eval.runner import check_gate, metric_names, run_suite
-from eval.suite import load_suite, merged_thresholds, parse_threshold_args
+from rag.console import print_json, progress_bar, settings_from
 from rag.errors import UserError
 
-__all__ = ["make_judge", "run_eval_command"]
+if TYPE_CHECKING:
+    from eval.judge import Judge
+
+# The harness (eval.judge, eval.report, eval.runner, eval.suite) is imported by the commands that use it, so that
+# registering `eval` costs the other commands nothing at start-up.
+
+__all__ = ["make_judge", "register", "run_eval_command"]
 
 WARMUP_QUESTION = "What is in the news?"
 
 
 def make_judge(name: str, settings: Any) -> Judge:
     """The judge named on the command line: "offline" (no model, no network) or "llm" (the configured LLM)."""
+    from eval.judge import LLMJudge, OfflineJudge
+
     if name == "offline":
         return OfflineJudge()
     if name == "llm":
@@ -39,16 +49,10 @@ def make_judge(name: str, settings: Any) -> Judge:
     raise UserError(f"unknown judge {name!r}; use offline or llm")
 
 
-def _print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-
-
 def _progress() -> Any:
-    if not (sys.stderr.isatty() or os.environ.get("NEWSDESK_PROGRESS") == "1"):
+    bar = progress_bar("eval", " cases")
+    if bar is None:
         return None, None
-    from tqdm import tqdm
-
-    bar = tqdm(desc="eval", unit=" cases", file=sys.stderr, dynamic_ncols=True)
 
     def update(i: int, n: int, record: dict[str, Any]) -> None:
         bar.total = n
@@ -61,6 +65,9 @@ def _progress() -> Any:
 
 def cmd_run(args: argparse.Namespace, settings: Any) -> int:
     """Run a suite, print metrics (table or JSON), write the report, apply the gate."""
+    from eval.report import compare_results, format_table, load_result, write_report
+    from eval.runner import check_gate, metric_names, run_suite
+    from eval.suite import load_suite, merged_thresholds, parse_threshold_args
     from rag.assistant import Assistant
 
     k = int(args.k)
@@ -85,11 +92,10 @@ def cmd_run(args: argparse.Namespace, settings: Any) -> int:
     if not stats.get("articles"):
         raise UserError(f"the store {settings.store} is empty; run `newsdesk --store {settings.store} ingest PATH` "
                         "first")
-    try:
-        # The first question pays for loading indexes; keep that out of the latency figures.
+    # The first question pays for loading indexes; keep that out of the latency figures. A failing warm-up
+    # surfaces again, per case, in the run itself.
+    with contextlib.suppress(Exception):
         assistant.ask(WARMUP_QUESTION, answerer="extractive")
-    except Exception:  # noqa: BLE001 - a failing warm-up surfaces again, per case, in the run itself
-        pass
 
     info = {"store": str(settings.store), "embedding_model": settings.embedding_model, "answerer": answerer,
             "judge": args.judge, "fusion": settings.fusion, "candidates": settings.candidates,
@@ -110,7 +116,7 @@ def cmd_run(args: argparse.Namespace, settings: Any) -> int:
         paths = write_report(args.report, result, compare=compare, gate=gate, thresholds=thresholds)
 
     if args.json:
-        _print_json({**result, **({"compare": compare} if compare is not None else {})})
+        print_json({**result, **({"compare": compare} if compare is not None else {})})
         for line in gate or []:
             print(f"gate: FAILED — {line}", file=sys.stderr)
     else:
@@ -122,6 +128,8 @@ def cmd_run(args: argparse.Namespace, settings: Any) -> int:
 
 def cmd_judge(args: argparse.Namespace, settings: Any) -> int:
     """Measure a grounding judge on labelled JSONL (positive class: hallucinated)."""
+    from eval.judge import read_judge_records, run_judge
+
     path = Path(args.data)
     judge = make_judge(args.judge, settings)
     if args.limit is not None:
@@ -137,7 +145,7 @@ def cmd_judge(args: argparse.Namespace, settings: Any) -> int:
     else:
         result = run_judge(path, judge)
     if args.json:
-        _print_json(result)
+        print_json(result)
         return 0
     print(f"{path.name}: {result['n']} claims, judge {args.judge}, threshold {result.get('threshold', 0):g} "
           "(positive class: hallucinated)")
@@ -164,3 +172,31 @@ def run_eval_command(args: argparse.Namespace, settings: Any) -> int:
     if command == "judge":
         return cmd_judge(args, settings)
     raise UserError(f"unknown eval command {command!r}; use run or judge")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    return run_eval_command(args, settings_from(args))
+
+
+def register(sub: Any) -> None:
+    """Add the `eval` subcommand (`eval run`, `eval judge`) to the `newsdesk` parser's subparsers."""
+    s = sub.add_parser("eval", help="evaluate answers and judges")
+    esub = s.add_subparsers(dest="eval_command", required=True, metavar="EVAL_COMMAND")
+    r = esub.add_parser("run", help="run a suite and print metrics")
+    r.add_argument("suite")
+    r.add_argument("--k", type=int, default=10)
+    r.add_argument("--report", default=None, metavar="DIR")
+    r.add_argument("--json", action="store_true")
+    r.add_argument("--compare", default=None, metavar="OTHER.json")
+    r.add_argument("--threshold", action="append", default=[], metavar="METRIC=VALUE",
+                   help="fail (exit 1) when METRIC falls below VALUE; repeatable")
+    r.add_argument("--answerer", choices=["extractive", "openai"], default=None)
+    r.add_argument("--top-k", type=int, default=None)
+    r.add_argument("--judge", choices=["offline", "llm"], default="offline")
+    r.add_argument("--limit", type=int, default=None, help="only the first N cases")
+    j = esub.add_parser("judge", help="measure the grounding judge on labelled data")
+    j.add_argument("data")
+    j.add_argument("--json", action="store_true")
+    j.add_argument("--judge", choices=["offline", "llm"], default="offline")
+    j.add_argument("--limit", type=int, default=None)
+    s.set_defaults(func=cmd_eval)

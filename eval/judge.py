@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from eval.jsonl import read_jsonl
 from rag.errors import LLMError, NewsdeskError, UserError
 from rag.verify.support import OfflineSupportScorer, split_sentences, strip_citations
 
@@ -264,19 +265,8 @@ def read_judge_records(path: Path) -> list[dict[str, Any]]:
     ['a']
     """
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise UserError(f"cannot read judge data {path}: {exc.strerror or exc}") from exc
     records: list[dict[str, Any]] = []
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{lineno}"
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{where}: not valid JSON ({exc.msg})") from exc
+    for lineno, where, rec in read_jsonl(path, "judge data")[1]:
         if not isinstance(rec, dict):
             raise UserError(f"{where}: expected a JSON object, got {type(rec).__name__}")
         for key in ("context", "claim"):

@@ -269,7 +269,8 @@ def token_f1(answer: str, answers: Sequence[str]) -> float:
 
 def refusal_precision(refused: Sequence[bool], should_refuse: Sequence[bool]) -> float | None:
     """Refused cases that should be refused / refused cases; None when no case should be refused,
-    0.0 when some should but nothing was refused."""
+    0.0 when some should but nothing was refused.
+    """
     if not any(should_refuse):
         return None
     pred = sum(refused)
@@ -343,7 +344,8 @@ def check_sentences(sentences: Sequence[tuple[str, Sequence[int]]], citations: M
                     retrieved: Sequence[str], entails: Entails, *, grounding: bool = True) -> list[SentenceCheck]:
     """Judge every answer sentence: ALCE support and precision over its citations (`citations[n]` is the
     passage text of marker [n]; unknown markers count as citations of nothing), and groundedness against
-    each retrieved passage on its own, cited passages first."""
+    each retrieved passage on its own, cited passages first.
+    """
     out = []
     for sentence, numbers in sentences:
         numbers = tuple(dict.fromkeys(numbers))
@@ -365,7 +367,8 @@ def citation_recall(checks: Sequence[SentenceCheck]) -> float | None:
 
 def citation_precision(checks: Sequence[SentenceCheck]) -> float | None:
     """Precise citations / all citations over the answer's sentences (ALCE citation precision); 0.0 for an
-    answer with sentences but no citations, None for no sentences."""
+    answer with sentences but no citations, None for no sentences.
+    """
     if not checks:
         return None
     total = sum(len(c.precise) for c in checks)

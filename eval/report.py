@@ -1,5 +1,8 @@
 """Reports of an eval run: a terminal table, and report.json / report.md / report.html in a folder.
 
+One module (about 490 lines) on purpose: the three formats show the same figures, and keeping their
+writers side by side keeps them in step.
+
 The HTML page is self-contained: inline CSS and inline SVG plots drawn by the small functions below, no scripts,
 no external resources. Every string that comes from the data is escaped.
 

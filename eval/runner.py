@@ -4,9 +4,18 @@ Every case goes through `Assistant.ask` with its history and filters; a case tha
 error and left out of the metrics instead of ending the run. The result is the object `eval run --json` prints:
 `{"suite", "n", "metrics", "intervals", "per_case", "settings"}`.
 
->>> # result = run_suite(Assistant.open(".newsdesk"), load_suite("eval/suites/seed.jsonl"), OfflineJudge())
->>> # result["metrics"]["hit@5"], result["intervals"]["hit@5"]
->>> # (0.95, [0.85, 1.0])
+>>> import tempfile
+>>> from pathlib import Path
+>>> import ingest
+>>> from eval.judge import OfflineJudge
+>>> from eval.suite import load_suite
+>>> from rag import Assistant, load_settings
+>>> settings = load_settings(store=tempfile.mkdtemp(), embedding_model="hash")  # hash: the test embedder
+>>> _ = ingest.ingest_paths([Path(ingest.__file__).parent / "sample"], settings)
+>>> suite = load_suite(Path(__file__).parent / "suites" / "seed.jsonl", limit=4)
+>>> result = run_suite(Assistant.open(settings=settings), suite, OfflineJudge(), resamples=100)
+>>> result["n"], 0.0 <= result["metrics"]["hit@5"] <= 1.0, len(result["intervals"]["hit@5"])
+(4, True, 2)
 """
 
 from __future__ import annotations
@@ -81,11 +90,10 @@ def retrieval_names(k: int) -> list[str]:
 
 def metric_names(k: int = 10) -> list[str]:
     """Every suite-level metric name a run reports, in display order."""
-    latency = ["latency_p50_ms", "latency_p95_ms"] + [f"latency_{s}_p{q}_ms" for s in STAGES if s != "total"
-                                                      for q in (50, 95)]
-    return (retrieval_names(k) + ["answer_contains", "token_f1", "refusal_precision", "refusal_recall",
-                                  "citation_recall", "citation_precision", "groundedness", "uncited_share"]
-            + latency + ["error_rate"])
+    latency = ["latency_p50_ms", "latency_p95_ms",
+               *(f"latency_{s}_p{q}_ms" for s in STAGES if s != "total" for q in (50, 95))]
+    return [*retrieval_names(k), "answer_contains", "token_f1", "refusal_precision", "refusal_recall",
+            "citation_recall", "citation_precision", "groundedness", "uncited_share", *latency, "error_rate"]
 
 
 # --------------------------------------------------------------------------------------------------------------

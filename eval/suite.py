@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eval.jsonl import read_jsonl
 from rag.errors import UserError
 
 __all__ = ["Case", "Suite", "load_suite", "load_thresholds", "parse_threshold_args", "sidecar_path"]
@@ -127,24 +128,10 @@ def parse_case(record: Any, where: str, line: int = 0) -> Case:
 def load_suite(path: str | Path, limit: int | None = None) -> Suite:
     """Read a JSONL suite (blank lines skipped); the first bad line raises UserError naming file and line."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"cannot read suite {path}: {exc.strerror or exc}") from exc
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    data, records = read_jsonl(path, "suite")
     cases: list[Case] = []
     seen: dict[str, int] = {}
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{lineno}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
+    for lineno, where, record in records:
         case = parse_case(record, where, lineno)
         if case.id in seen:
             raise UserError(f"{where}: duplicate id {case.id!r} (first on line {seen[case.id]})")

@@ -75,7 +75,8 @@ def fit_logistic(
 
 def sample_weights(supported: np.ndarray, sources: Sequence[str]) -> np.ndarray:
     """Each (source, label) cell gets the same total weight, so neither the larger source nor the majority
-    label decides the fit on its own."""
+    label decides the fit on its own.
+    """
     keys = [(s, bool(y)) for s, y in zip(sources, supported, strict=True)]
     counts: dict[tuple[str, bool], int] = {}
     for k in keys:
@@ -136,7 +137,7 @@ def folds_of(records: Sequence[dict[str, Any]], k: int) -> np.ndarray:
 def summarize(hallucinated: np.ndarray, flagged: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
     out: dict[str, Any] = classification_metrics(list(hallucinated), list(flagged))
     out["auc"] = rank_auc(list(hallucinated), list(1.0 - scores))
-    out["n"] = int(len(hallucinated))
+    out["n"] = len(hallucinated)
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in out.items()}
 
 
@@ -163,7 +164,8 @@ def cross_validate(records: Sequence[dict[str, Any]], x: np.ndarray, flags: np.n
 
 def signal_report(records: Sequence[dict[str, Any]], x: np.ndarray, flags: np.ndarray) -> dict[str, Any]:
     """Per source: each feature's own AUC (1 - coverage as the hallucination score) and each hard check's
-    hit rate on hallucinated and on supported claims."""
+    hit rate on hallucinated and on supported claims.
+    """
     hallucinated = np.array([r["label"] == "hallucinated" for r in records])
     sources = np.array([r.get("source") or "unknown" for r in records])
     out: dict[str, Any] = {}

@@ -5,7 +5,7 @@
 
 from typing import Any
 
-__all__ = ["ingest_paths", "IngestResult"]
+__all__ = ["IngestResult", "ingest_paths"]
 
 
 def __getattr__(name: str) -> Any:

@@ -13,12 +13,9 @@ import email.utils
 import re
 from typing import Any
 
-_MONTHS = {
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
-    "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
-}
-_MONTH = (r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-          r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+from rag.text.words import MONTH_PATTERN, MONTHS
+
+_MONTH = rf"(?P<mon>{MONTH_PATTERN})\.?"
 _ORD = r"(?:st|nd|rd|th)?"
 
 # Each pattern names its parts; `mon` is a month word, `m` a month number. Order only matters for ties at the
@@ -60,7 +57,7 @@ def _sane(day: _dt.date, today: _dt.date | None) -> str | None:
 def _ymd(match: re.Match[str]) -> _dt.date | None:
     parts = match.groupdict()
     year, day = int(parts["y"]), int(parts["d"])
-    month = _MONTHS[parts["mon"][:3].lower()] if parts.get("mon") else int(parts["m"])
+    month = MONTHS[parts["mon"].lower()] if parts.get("mon") else int(parts["m"])
     if match.re is _SLASH_MDY and month > 12 >= day:
         month, day = day, month  # 28/09/2023 can only be day-first
     try:

@@ -1,5 +1,8 @@
 """The layout of a news page as text: header (title, subtitle, section, date, author), body, and site chrome.
 
+One module (about 530 lines) on purpose: the line classifier and the rules that read its output are one
+heuristic, tuned together; split, each half would make no sense alone.
+
 A scraped page is a column of lines. The article body is the first big run of prose lines (long lines that end
 like sentences); everything that is not prose is judged by its shape and by its position relative to that run:
 - above the body: the header, read bottom-up until navigation starts;
@@ -230,7 +233,8 @@ def classify(lines: list[str]) -> list[str]:
 
 def _dense(gap: list[str], kinds: list[str]) -> bool:
     """Whether non-prose lines between two prose runs read as content (list items, long entries, short sentences)
-    rather than as navigation or headlines: at least a quarter of them are."""
+    rather than as navigation or headlines: at least a quarter of them are.
+    """
     content = sum(len(line) >= 80 or kind == SENT or bool(BULLET.match(line))
                   for line, kind in zip(gap, kinds, strict=True))
     return content * 4 >= len(gap)
@@ -454,7 +458,8 @@ def _read_header(lines: list[str], kinds: list[str], body_start: int) -> _Header
 
 def _drop_title_bars(candidates: list[int], lines: list[str]) -> dict[int, str]:
     """Candidates as {index: text}, without a browser-title line ("Pier vote passes | The Ledger") when the
-    headline itself is also there, and with the site name cut off when it is the only one."""
+    headline itself is also there, and with the site name cut off when it is the only one.
+    """
     texts = {lines[i].casefold() for i in candidates}
     kept = {}
     for i in candidates:

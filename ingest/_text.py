@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 
@@ -52,7 +53,7 @@ def _wrap_width(lines: list[str]) -> int | None:
         return None
     near = sum(1 for n in lengths if 0.75 * width <= n <= width)
     beyond = sum(1 for n in lengths if n > width + 10)
-    followed = sum(1 for a, b in zip(lines, lines[1:], strict=False) if a and b)
+    followed = sum(1 for a, b in itertools.pairwise(lines) if a and b)
     # Wrapped lines break mid-sentence; short paragraphs that happen to be of similar length end sentences.
     broken = sum(1 for line in lines if 0.75 * width <= len(line) <= width and not ends_sentence(line))
     if near >= max(5, len(lengths) // 3) and beyond <= len(lengths) // 50 and followed >= len(lengths) // 3 \

@@ -181,7 +181,7 @@ def _parse_huge(html: str) -> Any:
 
 
 def _extract(html: str, url: str | None, *, favor_recall: bool = False) -> Any:
-    """trafilatura's main-text extraction with metadata; it only parses the string it is given, never fetches."""
+    """Trafilatura's main-text extraction with metadata; it only parses the string it is given, never fetches."""
     import trafilatura  # heavy import, only needed for HTML input
 
     return trafilatura.bare_extraction(
@@ -303,7 +303,7 @@ def markdown_paragraphs(text: str) -> tuple[str | None, list[str]]:
             out.append(line)
             continue
         nxt = lines[n + 1].strip() if n + 1 < len(lines) else ""
-        if not line or _MD_RULE.match(line) and not para:
+        if not line or (_MD_RULE.match(line) and not para):
             flush()
             continue
         if re.match(r"^\[[^\]]+\]:\s*\S+", line):  # reference link definition
@@ -384,6 +384,6 @@ def to_article(raw: RawArticle) -> Article:
         return cleaner(raw)
     except InputError:
         raise
-    except Exception as exc:  # noqa: BLE001 - one article the cleaner chokes on must not end the whole ingest
+    except Exception as exc:
         reason = " ".join(str(exc).split())[:200]
         raise InputError(f"cannot clean the article ({type(exc).__name__}: {reason})") from exc

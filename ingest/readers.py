@@ -1,5 +1,8 @@
 """Readers: files and folders in, `RawArticle`s out, with one clear error line for whatever cannot be read.
 
+One module (about 500 lines) on purpose: one reader per input format (text, Markdown, HTML, JSON, JSONL,
+gzip) and the walk over folders, sharing one error style.
+
 >>> import tempfile
 >>> root = Path(tempfile.mkdtemp())
 >>> _ = (root / "a.jsonl").write_text('{"id": "x", "text": "Body."}\\n{"title": "no text"}\\n')
@@ -197,7 +200,8 @@ def _utf16_without_bom(head: bytes) -> str | None:
 
 def _mostly_utf8(data: bytes) -> str | None:
     """Decode UTF-8 text with a few stray legacy bytes (a pasted Windows-1252 quote): those bytes are read as
-    Windows-1252 instead of failing the whole file. None when the bytes are not mostly UTF-8."""
+    Windows-1252 instead of failing the whole file. None when the bytes are not mostly UTF-8.
+    """
     text = data.decode("utf-8", "surrogateescape")
     stray = sum(1 for c in text if "\udc80" <= c <= "\udcff")
     multibyte = sum(1 for c in text if ord(c) > 0x7F) - stray

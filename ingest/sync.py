@@ -1,6 +1,15 @@
 """Sync files into the store: read -> clean -> chunk -> embed -> write, embedding only what changed.
 
->>> # ingest_paths([Path("articles/")], settings) -> IngestResult(added=..., chunks_embedded=..., failed=[...])
+>>> import tempfile
+>>> from rag.settings import load_settings
+>>> settings = load_settings(store=tempfile.mkdtemp(), embedding_model="hash")  # hash: the test embedder
+>>> seed = Path(__file__).parent / "sample" / "azerbaijan-iran-normalization.txt"
+>>> first = ingest_paths([seed], settings)
+>>> first.added, first.chunks_embedded == first.chunks_total, first.failed
+(1, True, [])
+>>> again = ingest_paths([seed], settings)  # nothing changed: nothing embedded
+>>> again.unchanged, again.chunks_embedded
+(1, 0)
 """
 
 from __future__ import annotations
@@ -100,6 +109,13 @@ def _prepare(paths: Sequence[Path]) -> Iterator[_Prepared | FileError | tuple[st
                 yield FileError(f"{item.path}{raw.origin[len(item.rel):] if raw.origin.startswith(item.rel) else ''}",
                                 str(exc))
         yield (abs_file, not result.errors or bool(result.articles))
+
+
+def read_articles(paths: Sequence[Path]) -> Iterator[Article]:
+    """The articles ingest would read from `paths`, cleaned, in order (unreadable files and records skipped)."""
+    for item in _prepare(paths):
+        if isinstance(item, _Prepared) and item.article is not None:
+            yield item.article
 
 
 def _background(gen: Iterator[Any], depth: int = 256) -> Iterator[Any]:

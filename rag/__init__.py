@@ -1,7 +1,11 @@
 """newsdesk core: settings, types, store, embedding, retrieval, answerers, verification and the Assistant.
 
->>> from rag import Assistant  # doctest: +SKIP
->>> Assistant.open("./.newsdesk").ask("How long will the Astarachay bridge be?").text  # doctest: +SKIP
+>>> import tempfile
+>>> from rag import Assistant, load_settings
+>>> settings = load_settings(store=tempfile.mkdtemp(), embedding_model="hash")  # hash: the test embedder
+>>> answer = Assistant.open(settings=settings).ask("How long will the Astarachay bridge be?")
+>>> answer.refused, answer.text  # nothing ingested yet (see rag.assistant for a store with articles)
+(True, "The articles don't say: nothing in the store answers this question.")
 """
 
 from typing import Any

@@ -1,25 +1,37 @@
 """The Assistant: question (+ history, filters) -> retrieval -> answerer -> verification -> Answer.
 
->>> # assistant = Assistant.open("./.newsdesk")
->>> # assistant.ask("How long will the Astarachay bridge be?").text
->>> # 'The bridge will be about 100 meters long with a width of 31 meters ... [1].'
+>>> import tempfile
+>>> from pathlib import Path
+>>> import ingest
+>>> settings = load_settings(store=tempfile.mkdtemp(), embedding_model="hash")  # hash: the test embedder
+>>> seed = Path(ingest.__file__).parent / "sample" / "azerbaijan-iran-normalization.txt"
+>>> _ = ingest.ingest_paths([seed], settings)
+>>> answer = Assistant.open(settings=settings).ask("How long will the Astarachay bridge be?")
+>>> print(answer.text[:64], "...", answer.text[-20:])
+The bridge will be about 100 meters long with a width of 31 mete ... s capital, Baku [1].
+>>> answer.citations[0].title
+'Azerbaijan – Iran normalization process may foster regional partnership'
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rag.answer.base import Answerer, Drafted
 from rag.answer.condense import condense
 from rag.answer.extractive import REFUSAL, ExtractiveAnswerer, passage_coverage
-from rag.answer.prompts import answer_messages, is_refusal
+from rag.answer.llm import LLMAnswerer
 from rag.errors import LLMError, UserError
+from rag.models.chat import ChatModel
 from rag.models.embedding import Embedder, make_embedder
-from rag.retrieve.retriever import Reranker, Retriever
+from rag.retrieve.retriever import Reranker, Retrieval, Retriever
 from rag.settings import Settings, load_settings
 from rag.store.store import Store
 from rag.types import Answer, Filters, Partial, Passage
@@ -58,10 +70,38 @@ def _pieces(text: str, size: int = 3) -> Iterator[str]:
         yield " ".join(words[i:i + size]) + (" " if i + size < len(words) else "")
 
 
+@dataclass
+class _Turn:
+    """One question on its way through `stream`: what `_finish` needs besides the draft."""
+
+    question: str
+    query: str
+    retrieval: Retrieval
+    timings: dict[str, float]
+    started: float
+
+
+def _write(writer: Answerer, question: str, query: str, passages: Sequence[Passage],
+           history: Sequence[dict[str, str]] | None) -> Generator[Partial, None, tuple[Drafted, float]]:
+    """Run an answerer: yield a Partial per delta it streams; return its draft and the milliseconds it took."""
+    ta = time.perf_counter()
+    parts: list[str] = []
+    drafted: Drafted | None = None
+    for event in writer.write(question, query, passages, history):
+        if isinstance(event, str):
+            parts.append(event)
+            yield Partial("".join(parts), event)
+        else:
+            drafted = event
+    if drafted is None:
+        raise RuntimeError(f"the {writer.name} answerer ended without a draft")
+    return drafted, (time.perf_counter() - ta) * 1e3
+
+
 class Assistant:
     """Answers questions over a store. Thread-safe: the web UI calls it from many threads."""
 
-    def __init__(self, settings: Settings, store: Store, embedder: Embedder, *, chat: Any = None,
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder, *, chat: ChatModel | None = None,
                  scorer: SupportScorer | None = None, reranker: Reranker | None = None) -> None:
         self.settings = settings
         self.store = store
@@ -73,7 +113,7 @@ class Assistant:
 
     @classmethod
     def open(cls, store: str | Path | None = None, *, settings: Settings | None = None,
-             embedder: Embedder | None = None, chat: Any = None, **overrides: Any) -> Assistant:
+             embedder: Embedder | None = None, chat: ChatModel | None = None, **overrides: Any) -> Assistant:
         """Open the store at `store` (default: settings.store), with settings from env/TOML unless given."""
         if settings is None:
             settings = load_settings(**overrides, store=store)
@@ -88,10 +128,8 @@ class Assistant:
         return assistant
 
     def _warm_store(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # the same error surfaces on first real use, with its message
             self.store.warm()
-        except Exception:  # noqa: BLE001 - the same error surfaces on first real use, with its message
-            pass
 
     # -- public API -----------------------------------------------------------------------------------------
 
@@ -125,66 +163,56 @@ class Assistant:
         query = condense(question, history)
         retrieval = self.retriever.retrieve(query, k, flt)
         passages = retrieval.passages
-        t1 = time.perf_counter()
-        timings = {"retrieve": (t1 - t0) * 1e3}
+        timings = {"retrieve": (time.perf_counter() - t0) * 1e3}
         extractive = ExtractiveAnswerer(idf=self._idf())
-
-        def finish(text: str | None, answer_ms: float, used: str, notes: tuple[str, ...] = ()) -> Answer:
-            tv = time.perf_counter()
-            verified = verify(text, passages, self.scorer) if text else None
-            timings["answer"] = answer_ms
-            timings["verify"] = (time.perf_counter() - tv) * 1e3
-            timings["total"] = (time.perf_counter() - started) * 1e3
-            timings.update({f"retrieve_{k}": v for k, v in retrieval.timings_ms.items()})
-            if verified is None or not verified.citations:
-                why = notes + (("verification removed every sentence",) if verified is not None else ())
-                return Answer(question, REFUSAL, True, (), timings, used, why, None, tuple(passages), query=query)
-            dropped = len(verified.dropped)
-            extra = (f"{dropped} unsupported sentence(s) removed",) if dropped else ()
-            as_of = max((c.published for c in verified.citations if c.published), default=None)
-            return Answer(question, verified.text, False, verified.citations, timings, used, notes + extra, as_of,
-                          tuple(passages), query=query)
+        turn = _Turn(question=question, query=query, retrieval=retrieval, timings=timings, started=started)
 
         if not passages or not self._relevant(retrieval.top_similarity, question, query, passages, extractive):
-            yield finish(None, 0.0, name, ("nothing relevant enough was retrieved",))
+            yield self._finish(turn, None, 0.0, name, ("nothing relevant enough was retrieved",))
             return
 
-        if chat is not None:
-            ta = time.perf_counter()
-            parts: list[str] = []
-            try:
-                for delta in chat.stream(answer_messages(question, passages, history)):
-                    parts.append(delta)
-                    yield Partial("".join(parts), delta)
-            except LLMError as exc:
-                if self.settings.fallback != "extractive":
-                    raise
-                note = f"the LLM failed ({exc}); this is the extractive answer instead"
-                yield from self._extractive(question, query, passages, extractive, finish, "extractive (fallback)",
-                                            (note,))
-                return
-            draft = "".join(parts)
-            answer_ms = (time.perf_counter() - ta) * 1e3
-            if is_refusal(draft):
-                yield finish(None, answer_ms, name, ("the LLM found no answer in the passages",))
-                return
-            yield finish(draft, answer_ms, name)
-            return
-        yield from self._extractive(question, query, passages, extractive, finish, name, ())
-
-    def _extractive(self, question: str, query: str, passages: list[Passage], extractive: ExtractiveAnswerer,
-                    finish: Any, used: str, notes: tuple[str, ...]) -> Iterator[Partial | Answer]:
-        ta = time.perf_counter()
-        draft = extractive.draft(question, passages, query)
-        answer = finish(draft.text, (time.perf_counter() - ta) * 1e3, used,
-                        notes + ((draft.reason,) if draft.reason else ()))
-        so_far = ""
-        for piece in _pieces(answer.text):
-            so_far += piece
-            yield Partial(so_far, piece)
+        writer: Answerer = LLMAnswerer(chat) if chat is not None else extractive
+        notes: tuple[str, ...] = ()
+        try:
+            drafted, answer_ms = yield from _write(writer, question, query, passages, history)
+        except LLMError as exc:
+            if self.settings.fallback != "extractive":
+                raise
+            notes = (f"the LLM failed ({exc}); this is the extractive answer instead",)
+            writer, name = extractive, "extractive (fallback)"
+            drafted, answer_ms = yield from _write(writer, question, query, passages, history)
+        notes += (drafted.reason,) if drafted.reason else ()
+        answer = self._finish(turn, drafted.text, answer_ms, name, notes)
+        if not writer.streams:
+            # A draft chosen whole streams as its verified text, in small runs of words.
+            so_far = ""
+            for piece in _pieces(answer.text):
+                so_far += piece
+                yield Partial(so_far, piece)
         yield answer
 
-    def chat(self) -> Any:
+    def _finish(self, turn: _Turn, text: str | None, answer_ms: float, used: str, notes: tuple[str, ...]) -> Answer:
+        """Verify the draft `text` (None: no answer) and build the Answer, or the refusal."""
+        passages = turn.retrieval.passages
+        timings = turn.timings
+        tv = time.perf_counter()
+        verified = verify(text, passages, self.scorer) if text else None
+        timings["answer"] = answer_ms
+        timings["verify"] = (time.perf_counter() - tv) * 1e3
+        timings["total"] = (time.perf_counter() - turn.started) * 1e3
+        timings.update({f"retrieve_{k}": v for k, v in turn.retrieval.timings_ms.items()})
+        if verified is None or not verified.citations:
+            why = notes + (("verification removed every sentence",) if verified is not None else ())
+            return Answer(question=turn.question, text=REFUSAL, refused=True, citations=(), timings_ms=timings,
+                          answerer=used, notes=why, as_of=None, passages=tuple(passages), query=turn.query)
+        dropped = len(verified.dropped)
+        extra = (f"{dropped} unsupported sentence(s) removed",) if dropped else ()
+        as_of = max((c.published for c in verified.citations if c.published), default=None)
+        return Answer(question=turn.question, text=verified.text, refused=False, citations=verified.citations,
+                      timings_ms=timings, answerer=used, notes=notes + extra, as_of=as_of, passages=tuple(passages),
+                      query=turn.query)
+
+    def chat(self) -> ChatModel:
         """The configured chat model (created on first use; SettingsError when not configured)."""
         if self._chat is None:
             from rag.models.chat import OpenAIChat
@@ -219,7 +247,7 @@ class Assistant:
             raise UserError(f"unknown answerer {name!r}; use one of {', '.join(ANSWERERS)}")
         return question, flt, k, name
 
-    def _idf(self) -> Any:
+    def _idf(self) -> Callable[[Sequence[str]], dict[str, float]] | None:
         index = self.store.bm25_index() if self.store.manifest is not None else None
         return index.idf if index is not None else None
 

@@ -20,7 +20,8 @@ ENV = "NEWSDESK_FAULT"
 
 def _parse(spec: str) -> tuple[str | None, int]:
     """("name", n) from "name:n" or "name"; (None, 0) when unset. A malformed spec fails loudly: a crash test
-    whose fault silently never fires would pass for the wrong reason."""
+    whose fault silently never fires would pass for the wrong reason.
+    """
     spec = spec.strip()
     if not spec:
         return None, 0

@@ -116,7 +116,7 @@ class Passage:
     ranks: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Citation:
     """One cited passage; `n` matches the [n] marker in the answer text."""
 
@@ -147,7 +147,7 @@ class Citation:
         return data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Answer:
     """The final answer: `text` carries [n] markers matching `citations`; a refusal has no citations."""
 

@@ -1,9 +1,16 @@
 """The Gradio web chat: `build_app(assistant)` builds the page without launching it; `serve` opens the store
 and launches. All rendering is in ui.format; this module wires components to the Assistant.
 
->>> # from rag import Assistant
->>> # app = build_app(Assistant.open("./.newsdesk"))
->>> # url = launch(app, host="127.0.0.1", port=7860, block=False)   # -> "http://127.0.0.1:7860/"
+>>> import tempfile
+>>> from rag import Assistant, load_settings
+>>> from rag.testing import free_port
+>>> assistant = Assistant.open(settings=load_settings(store=tempfile.mkdtemp(), embedding_model="hash"))
+>>> app = build_app(assistant)
+>>> port = free_port()
+>>> launch(app, host="127.0.0.1", port=port, block=False) == f"http://127.0.0.1:{port}/"
+True
+>>> app.close()  # doctest: +ELLIPSIS
+Closing server running on port: ...
 """
 
 from __future__ import annotations
@@ -13,16 +20,19 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 # Before gradio is imported: it reads this at import time to decide whether to phone home.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-import gradio as gr  # noqa: E402
+import gradio as gr
 
-from rag.errors import NewsdeskError, SettingsError  # noqa: E402
-from rag.types import Answer  # noqa: E402
-from ui import format as fmt  # noqa: E402
+from rag.errors import NewsdeskError, SettingsError
+from rag.types import Answer
+from ui import format as fmt
+
+if TYPE_CHECKING:
+    from rag.assistant import Assistant
 
 log = logging.getLogger("newsdesk.ui")
 
@@ -118,7 +128,7 @@ def _header_html(stats: dict[str, Any]) -> str:
             f"{fmt.stats_html(stats)}</div>")
 
 
-def _safe_stats(assistant: Any) -> dict[str, Any]:
+def _safe_stats(assistant: Assistant) -> dict[str, Any]:
     try:
         return dict(assistant.stats())
     except NewsdeskError as exc:
@@ -141,14 +151,18 @@ class Step:
     status: str = ""
 
 
-def run_turn(assistant: Any, question: str, chat: list[fmt.Message], turns: list[Turn | None], *,
+def run_turn(assistant: Assistant, question: str, chat: list[fmt.Message], turns: list[Turn | None], *,
              filters: dict[str, Any] | None = None, answerer: str | None = None) -> Iterator[Step]:
     """Ask `question` with the conversation so far; yield the chat as the answer streams, then the final Step.
 
     Errors end the turn as a message in the chat (turns gets None for it), so the conversation goes on.
 
-    >>> # [s.status for s in run_turn(assistant, "How long is the bridge?", [], [])][-1]
-    >>> # 'answered in 431 ms'
+    >>> import tempfile
+    >>> from rag import Assistant, load_settings
+    >>> assistant = Assistant.open(settings=load_settings(store=tempfile.mkdtemp(), embedding_model="hash"))
+    >>> steps = list(run_turn(assistant, "How long is the bridge?", [], []))
+    >>> steps[0].phase, steps[-1].phase, steps[-1].answer.refused  # an empty store refuses
+    ('started', 'done', True)
     """
     question = (question or "").strip()
     turn = len(turns)
@@ -171,7 +185,7 @@ def run_turn(assistant: Any, question: str, chat: list[fmt.Message], turns: list
     except NewsdeskError as exc:
         yield Step("failed", [*chat[:-1], fmt.error_message(exc)], [*turns, None], turn)
         return
-    except Exception as exc:  # noqa: BLE001 - one failed turn must not take the page down
+    except Exception as exc:
         log.exception("answering %r failed", question)
         failed = fmt.error_message(f"internal error ({type(exc).__name__}); see the server log")
         yield Step("failed", [*chat[:-1], failed], [*turns, None], turn)
@@ -180,10 +194,10 @@ def run_turn(assistant: Any, question: str, chat: list[fmt.Message], turns: list
                fmt.latency_text(final))
 
 
-def build_app(assistant: Any) -> gr.Blocks:
+def build_app(assistant: Assistant) -> gr.Blocks:
     """The web chat over `assistant` (an rag.Assistant), built but not launched; the queue is configured.
 
-    >>> # app = build_app(assistant); app.launch(server_name="127.0.0.1")   # or ui.app.launch(app, ...)
+    Launch it with `launch(app, ...)` (see the module docstring).
     """
     stats = _safe_stats(assistant)
     default_answerer = getattr(getattr(assistant, "settings", None), "answerer", "extractive")
@@ -331,10 +345,7 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
 
 def launch(app: gr.Blocks, *, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
            block: bool = True, quiet: bool = True) -> str:
-    """Start the server (never a public share link) and return its local URL; `block` waits until Ctrl+C.
-
-    >>> # url = launch(build_app(assistant), port=0 or 7860, block=False)
-    """
+    """Start the server (never a public share link) and return its local URL; `block` waits until Ctrl+C."""
     _, url, _ = app.launch(
         server_name=host, server_port=port, share=False, auth=auth, prevent_thread_lock=True, quiet=quiet,
         inbrowser=False, show_error=False, theme=_theme(), css=CSS, footer_links=["api"], ssr_mode=False,

@@ -1,67 +1,28 @@
-"""The `newsdesk` command line. Domain errors become one line on stderr and an exit code:
-0 ok, 2 usage or settings error, 3 partial failure (some inputs failed), 1 anything else.
+"""The `newsdesk` command line, and its composition root: `build_parser` gathers the subcommands each package
+registers (ingest.cli: ingest; this module: ask, chat, ui, stats; eval.cli: eval), `main` runs one. Domain errors
+become one line on stderr and an exit code: 0 ok, 2 usage or settings error, 3 partial failure (some inputs
+failed), 1 anything else.
+
+>>> build_parser().parse_args(["--store", "s", "ask", "How long is the bridge?", "--json"]).json
+True
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import eval.cli
+import ingest.cli
+from rag.console import print_json, settings_from
 from rag.errors import NewsdeskError
 
-
-def _settings(args: argparse.Namespace, **extra: Any) -> Any:
-    from rag.settings import load_settings
-
-    return load_settings(store=args.store, **extra)
-
-
-def _print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-
-
-# -- ingest -----------------------------------------------------------------------------------------------------
-
-def cmd_ingest(args: argparse.Namespace) -> int:
-    from ingest import ingest_paths
-
-    settings = _settings(args)
-    bar = None
-    if sys.stderr.isatty() or os.environ.get("NEWSDESK_PROGRESS") == "1":
-        from tqdm import tqdm
-
-        bar = tqdm(desc="ingest", unit=" articles", file=sys.stderr, dynamic_ncols=True)
-
-    def progress(articles: int, chunks: int) -> None:
-        if bar is not None:
-            bar.n = articles
-            bar.set_postfix(chunks_embedded=chunks, refresh=False)
-            bar.refresh()
-
-    try:
-        result = ingest_paths([Path(p) for p in args.paths], settings, sync=args.sync, dry_run=args.dry_run,
-                              progress=progress)
-    finally:
-        if bar is not None:
-            bar.close()
-    if args.json:
-        _print_json(result.to_dict())
-    else:
-        verb = "would be " if result.dry_run else ""
-        print(f"{result.added} added, {result.updated} updated, {result.unchanged} unchanged, "
-              f"{result.deleted} deleted {verb}— {result.chunks_embedded} chunks {verb}embedded, "
-              f"{result.chunks_total} in the store ({result.seconds:.1f} s)")
-        for d in result.duplicates:
-            print(f"duplicate: {d['path']} is the same as article {d['duplicate_of']} ({d['reason']})")
-        for f in result.failed:
-            print(f"failed: {f['path']}: {f['error']}", file=sys.stderr)
-    return result.exit_code
-
+if TYPE_CHECKING:
+    from rag.types import Answer
 
 # -- ask / chat -------------------------------------------------------------------------------------------------
 
@@ -69,7 +30,7 @@ def _filters(args: argparse.Namespace) -> dict[str, str | None]:
     return {"source": args.source, "author": args.author, "since": args.since, "until": args.until}
 
 
-def format_answer(answer: Any, *, full: bool = False) -> str:
+def format_answer(answer: Answer, *, full: bool = False) -> str:
     """Plain-text rendering of an Answer for the terminal."""
     lines = [answer.text]
     if answer.as_of and not answer.refused:
@@ -96,10 +57,10 @@ def format_answer(answer: Any, *, full: bool = False) -> str:
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag.assistant import Assistant
 
-    assistant = Assistant.open(settings=_settings(args))
+    assistant = Assistant.open(settings=settings_from(args))
     answer = assistant.ask(args.question, filters=_filters(args), top_k=args.top_k, answerer=args.answerer)
     if args.json:
-        _print_json(answer.to_dict())
+        print_json(answer.to_dict())
     else:
         print(format_answer(answer))
     return 0
@@ -109,7 +70,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from rag.assistant import Assistant
     from rag.types import Answer
 
-    assistant = Assistant.open(settings=_settings(args))
+    assistant = Assistant.open(settings=settings_from(args))
     stats = assistant.stats()
     print(f"newsdesk chat over {stats['articles']} articles ({stats['chunks']} passages). "
           "Commands: /sources, /reset, /quit.")
@@ -164,7 +125,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     from rag.store.store import Store, read_manifest
 
-    settings = _settings(args)
+    settings = settings_from(args)
     # Stats must not load the embedding model: open the store with what its manifest records.
     manifest = read_manifest(Path(settings.store))
     if manifest is None:
@@ -178,7 +139,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         if args.articles:
             stats["articles_list"] = store.list_articles(limit=50)
     if args.json:
-        _print_json(stats)
+        print_json(stats)
     else:
         print(f"store:     {stats['store']}")
         print(f"articles:  {stats['articles']}   chunks: {stats['chunks']}")
@@ -200,30 +161,14 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_ui(args: argparse.Namespace) -> int:
     from ui.app import serve
 
-    serve(_settings(args), host=args.host, port=args.port)
+    serve(settings_from(args), host=args.host, port=args.port)
     return 0
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    from eval.cli import run_eval_command
-
-    return run_eval_command(args, _settings(args))
 
 
 # -- parser -----------------------------------------------------------------------------------------------------
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="newsdesk", description="Ask questions about your news articles; every "
-                                "answer sentence is cited to a passage.")
-    p.add_argument("--store", default=None, help="store directory (default ./.newsdesk or NEWSDESK_STORE)")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    s = sub.add_parser("ingest", help="read files/folders into the store")
-    s.add_argument("paths", nargs="+", metavar="PATH")
-    s.add_argument("--sync", action="store_true", help="also delete articles whose source files are gone")
-    s.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_ingest)
+def register(sub: Any) -> None:
+    """Add this package's subcommands (ask, chat, ui, stats) to the `newsdesk` parser's subparsers."""
 
     def add_filters(s: argparse.ArgumentParser) -> None:
         s.add_argument("--source", help="only articles from this source, e.g. cnn.com")
@@ -253,26 +198,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--articles", action="store_true", help="also list the newest 50 articles")
     s.set_defaults(func=cmd_stats)
 
-    s = sub.add_parser("eval", help="evaluate answers and judges")
-    esub = s.add_subparsers(dest="eval_command", required=True, metavar="EVAL_COMMAND")
-    r = esub.add_parser("run", help="run a suite and print metrics")
-    r.add_argument("suite")
-    r.add_argument("--k", type=int, default=10)
-    r.add_argument("--report", default=None, metavar="DIR")
-    r.add_argument("--json", action="store_true")
-    r.add_argument("--compare", default=None, metavar="OTHER.json")
-    r.add_argument("--threshold", action="append", default=[], metavar="METRIC=VALUE",
-                   help="fail (exit 1) when METRIC falls below VALUE; repeatable")
-    r.add_argument("--answerer", choices=["extractive", "openai"], default=None)
-    r.add_argument("--top-k", type=int, default=None)
-    r.add_argument("--judge", choices=["offline", "llm"], default="offline")
-    r.add_argument("--limit", type=int, default=None, help="only the first N cases")
-    j = esub.add_parser("judge", help="measure the grounding judge on labelled data")
-    j.add_argument("data")
-    j.add_argument("--json", action="store_true")
-    j.add_argument("--judge", choices=["offline", "llm"], default="offline")
-    j.add_argument("--limit", type=int, default=None)
-    s.set_defaults(func=cmd_eval)
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `newsdesk` parser: the global --store flag, then each package's subcommands in the order of --help."""
+    p = argparse.ArgumentParser(prog="newsdesk", description="Ask questions about your news articles; every "
+                                "answer sentence is cited to a passage.")
+    p.add_argument("--store", default=None, help="store directory (default ./.newsdesk or NEWSDESK_STORE)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest.cli.register(sub)
+    register(sub)
+    eval.cli.register(sub)
     return p
 
 
@@ -292,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 - the boundary: one line, not a traceback
+    except Exception as exc:
         if os.environ.get("NEWSDESK_DEBUG"):
             raise
         print(f"newsdesk: error: {type(exc).__name__}: {exc} (set NEWSDESK_DEBUG=1 for a traceback)",

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from rag.text.markers import MARKER
+from rag.text.markers import MARKER, marker_numbers
 from rag.text.sentences import paragraph_spans, sentence_spans
 from rag.types import Answer, Article, Citation
 from rag.verify.check import draft_sentences
@@ -83,7 +84,7 @@ def escape_markdown(text: str) -> str:
 
 
 def latency_text(answer: Answer) -> str:
-    """ "answered in 431 ms" / "answered in 2.4 s" from timings_ms["total"]; "" when unknown."""
+    """The latency line, "answered in 431 ms" or "answered in 2.4 s", from timings_ms["total"]; "" when unknown."""
     total = answer.timings_ms.get("total")
     if total is None:
         return ""
@@ -93,7 +94,8 @@ def latency_text(answer: Answer) -> str:
 def status_text(answer: Answer, filters: Mapping[str, str | None] | None = None) -> str:
     """The line under the question box: latency, and the filters the answer was given, escaped for markdown.
 
-    >>> print(status_text(Answer("q", "a", False, timings_ms={"total": 12.0}), {"source": "cnn.com", "since": None}))
+    >>> answer = Answer(question="q", text="a", refused=False, timings_ms={"total": 12.0})
+    >>> print(status_text(answer, {"source": "cnn.com", "since": None}))
     answered in 12 ms · source cnn\\.com
     """
     parts = [latency_text(answer)] + [f"{k} {v}" for k, v in (filters or {}).items() if v]
@@ -150,8 +152,7 @@ def render_answer_text(text: str, *, turn: int | None = None, cited: set[int] | 
     pos = 0
     for m in MARKER.finditer(text):
         out.append(escape_markdown(text[pos:m.start()]))
-        numbers = [int(x) for x in re.split(r"\s*[,;]\s*", m.group(1))]
-        out.append("".join(_ref(turn, n, cited) for n in numbers))
+        out.append("".join(_ref(turn, n, cited) for n in marker_numbers(m)))
         pos = m.end()
     out.append(escape_markdown(text[pos:]))
     return "".join(out)
@@ -170,7 +171,7 @@ def partial_message(text: str) -> Message:
 def answer_meta(answer: Answer) -> list[str]:
     """The small print under an answer: "as of" date, answerer, latency.
 
-    >>> answer_meta(Answer("q", "a [1].", False, timings_ms={"total": 12.0}, as_of="2023-09-28"))
+    >>> answer_meta(Answer(question="q", text="a [1].", refused=False, timings_ms={"total": 12.0}, as_of="2023-09-28"))
     ['as of 28 September 2023', 'extractive', 'answered in 12 ms']
     """
     items = []
@@ -219,7 +220,7 @@ def plain_history(turns: Iterable[tuple[str, Answer]]) -> list[Message]:
 def supporting_sentences(answer: Answer) -> dict[int, list[str]]:
     """For each citation number, the answer sentences (markers stripped) that cite it.
 
-    >>> supporting_sentences(Answer("q", "It is long [1]. It is wide [1][2].", False))
+    >>> supporting_sentences(Answer(question="q", text="It is long [1]. It is wide [1][2].", refused=False))
     {1: ['It is long.', 'It is wide.'], 2: ['It is wide.']}
     """
     out: dict[int, list[str]] = {}
@@ -273,7 +274,7 @@ def _marked(text: str, lo: int, hi: int, ranges: Sequence[tuple[int, int, str]])
         cuts.update(x for x in (s, e) if lo < x < hi)
     points = sorted(cuts)
     out = []
-    for a, b in zip(points, points[1:], strict=False):
+    for a, b in itertools.pairwise(points):
         piece = html.escape(text[a:b], quote=True)
         cls = None
         for s, e, c in ranges:
@@ -359,7 +360,8 @@ def context_html(citation: Citation | None, article: Article | None, sentences: 
     side), the passage span marked, and the answer sentences that cite it marked more strongly.
 
     >>> art = Article(id="a", title="T", text="One.\\n\\nTwo <i>x</i>.\\n\\nThree.")
-    >>> c = Citation(1, "a", "c", "T", None, None, None, "Two <i>x</i>.", 6, 19, 0.5)
+    >>> c = Citation(n=1, article_id="a", chunk_id="c", title="T", url=None, published=None, source=None,
+    ...              passage="Two <i>x</i>.", start=6, end=19, score=0.5)
     >>> "<mark class=\\"nd-span\\">Two &lt;i&gt;x&lt;/i&gt;.</mark>" in context_html(c, art)
     True
     """

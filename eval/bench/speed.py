@@ -1,9 +1,12 @@
 r"""Speed and scale benchmarks: ingest throughput, re-sync, query latency, cold start and peak memory.
 
+A script (about 850 lines): each benchmark is a subcommand with its child processes next to it, so one
+figure's measuring code is read in one place.
+
 Every figure that has a target is a ratio (or a percentile) measured within one run: the machine may be shared,
 so the runs of the two sides of a ratio alternate and medians are reported, together with the load average.
 Stores go under /tmp (--work), never into the repository. The embedding runtime against sentence-transformers is
-eval/bench_embed.py; the web chat under concurrent clients is eval/bench_ui.py.
+eval/bench/embed.py; the web chat under concurrent clients is eval/bench/ui.py.
 
     python -m eval.bench coldstart --runs 9
     python -m eval.bench ingest ../shared/corpus/cnndm/articles.jsonl.gz --articles 100 --runs 3 --naive --full \
@@ -31,6 +34,7 @@ coldstart  wall time of `newsdesk ask "..." --json` in a new process on a store 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import hashlib
 import json
@@ -130,10 +134,8 @@ class _TreeRSS:
                 procs = [root, *root.children(recursive=True)]
                 total = 0
                 for p in procs:
-                    try:
+                    with contextlib.suppress(psutil.Error):  # a child that exited meanwhile
                         total += p.memory_info().rss
-                    except psutil.Error:
-                        pass
                 self.peak = max(self.peak, total)
             except psutil.Error:
                 return
@@ -207,9 +209,9 @@ def child_ingest(args: argparse.Namespace) -> int:
 
     if args.workers is not None:
         sync.default_chunk_workers = lambda: args.workers  # type: ignore[assignment]
-    from ui.cli import main
+    from eval.bench import newsdesk_main
 
-    return main(["--store", args.store, "ingest", *args.paths, "--json"])
+    return newsdesk_main()(["--store", args.store, "ingest", *args.paths, "--json"])
 
 
 def child_naive(args: argparse.Namespace) -> int:
@@ -254,10 +256,10 @@ def child_naive(args: argparse.Namespace) -> int:
 
 def _chunk_texts(corpus: Path) -> tuple[list[str], list[tuple[str, int, int, int]]]:
     """The embed texts newsdesk would embed for `corpus` (read, cleaned, de-duplicated, chunked as ingest does),
-    and (article_id, text length, start, end) per chunk for the coverage measurement."""
+    and (article_id, text length, start, end) per chunk for the coverage measurement.
+    """
     from ingest.chunk import chunk_article
-    from ingest.readers import FileError
-    from ingest.sync import _prepare, _Prepared, text_hash
+    from ingest.sync import read_articles, text_hash
     from rag.models.minilm import MiniLMEmbedder
     from rag.settings import Settings
 
@@ -267,10 +269,7 @@ def _chunk_texts(corpus: Path) -> tuple[list[str], list[tuple[str, int, int, int
     spans: list[tuple[str, int, int, int]] = []
     seen_ids: set[str] = set()
     seen_text: set[str] = set()
-    for item in _prepare([corpus.resolve()]):
-        if isinstance(item, (FileError, tuple)) or not isinstance(item, _Prepared) or item.article is None:
-            continue
-        a = item.article
+    for a in read_articles([corpus.resolve()]):
         th = text_hash(a)
         if a.id in seen_ids or th in seen_text:
             continue
@@ -285,9 +284,9 @@ def _chunk_texts(corpus: Path) -> tuple[list[str], list[tuple[str, int, int, int
 
 def _model_tokens(texts: Sequence[str], truncate: bool = True) -> list[int]:
     """Word pieces the model runs on per text ([CLS]/[SEP] included, cut at 256 unless truncate=False)."""
-    from rag.models.minilm import MAX_SEQ_LENGTH, _tokenizer, default_model_dir
+    from rag.models.minilm import MAX_SEQ_LENGTH, default_model_dir, load_tokenizer
 
-    tok = _tokenizer(default_model_dir())
+    tok = load_tokenizer(default_model_dir())
     lengths = [len(e.ids) for e in tok.encode_batch(list(texts))]
     return [min(n, MAX_SEQ_LENGTH) for n in lengths] if truncate else lengths
 
@@ -327,10 +326,10 @@ def _newsdesk_coverage(spans: list[tuple[str, int, int, int]], texts: list[str])
 
 def _naive_coverage(nodes_file: Path, corpus: Path, articles: int) -> dict[str, Any]:
     """Share of the documents' characters that fall in the first 256 word pieces of some node's embed text."""
-    from rag.models.minilm import MAX_SEQ_LENGTH, _tokenizer, default_model_dir
+    from rag.models.minilm import MAX_SEQ_LENGTH, default_model_dir, load_tokenizer
 
     data = json.loads(nodes_file.read_text())
-    tok = _tokenizer(default_model_dir())
+    tok = load_tokenizer(default_model_dir())
     window = int(data.get("max_seq_length") or MAX_SEQ_LENGTH) - 2
     by_doc: dict[str, list[tuple[int, int]]] = {}
     truncated = 0
@@ -543,7 +542,8 @@ def _store_chunk_tokens(store: Path) -> int:
 
 def copy_store(source: Path, dest: Path, max_chunks: int | None) -> dict[str, Any]:
     """A store holding the first articles (catalog order) of `source` up to `max_chunks` chunks, with the same
-    chunk ids, texts, metadata and vectors, written through Store exactly as an ingest writes them."""
+    chunk ids, texts, metadata and vectors, written through Store exactly as an ingest writes them.
+    """
     import numpy as np
 
     from rag.settings import Settings
@@ -718,7 +718,8 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 def _store_facts(store: Path) -> dict[str, Any]:
     """Sizes on disk, the BM25 index's arrays in memory, the time of a full BM25 build and of the in-memory update
-    for one changed article (what an ingest that changes one article pays for BM25 at its end, before saving)."""
+    for one changed article (what an ingest that changes one article pays for BM25 at its end, before saving).
+    """
     from rag.store.store import Store, read_manifest
 
     def du(path: Path) -> float:
@@ -729,16 +730,15 @@ def _store_facts(store: Path) -> dict[str, Any]:
     from rag.store.bm25 import BM25Index
 
     st = Store(store, embedding_model=manifest.embedding_model, dim=manifest.dim, chunker=None)
-    with st._db() as db:
-        rows = st._bm25_rows(db)
-        started = time.perf_counter()
-        index = BM25Index.build(*rows)
-        rebuild_s = time.perf_counter() - started
-        # What an ingest that changed one article pays instead: its chunks re-tokenised into a new segment.
-        article = db.execute("SELECT article_id FROM chunks LIMIT 1").fetchone()[0]
-        started = time.perf_counter()
-        index.update([], *st._bm25_rows(db, [article]))
-        update_s = time.perf_counter() - started
+    rows = st.catalog.bm25_rows()
+    started = time.perf_counter()
+    index = BM25Index.build(*rows)
+    rebuild_s = time.perf_counter() - started
+    # What an ingest that changed one article pays instead: its chunks re-tokenised into a new segment.
+    article = st.catalog.articles_of_chunks(rows[0][:1])
+    started = time.perf_counter()
+    index.update([], *st.catalog.bm25_rows(article))
+    update_s = time.perf_counter() - started
     arrays = index.nbytes() / 2**20
     return {"disk_mb": {"chroma": round(du(store / "chroma"), 1), "catalog": round(du(store) - du(store / "chroma")
                                                                                  - du(store / "bm25"), 1),

@@ -1,6 +1,9 @@
 """Crash matrix: kill `newsdesk ingest` by SIGKILL at many points, re-run it, and demand the exact state of an
 uninterrupted ingest.
 
+A script (about 540 lines): the case matrix, the forking runner and the store comparison belong to one
+experiment and are read together.
+
 Each case arms one fault point (NEWSDESK_FAULT="<checkpoint>:<n>", see rag.faults) in an ingest run, checks
 that the run died by SIGKILL, runs the same ingest again (twice for the double-crash cases, whose recovery run
 is killed too), and compares the store with a reference built without faults: the same articles (with content
@@ -184,7 +187,8 @@ def _digest(*arrays: Any) -> str:
 
 def _bm25_digest(index: Any) -> str:
     """The index's content independent of term numbering and of how it is split into segments: (term, chunk id,
-    frequency) for every live posting, each chunk's length, plus the filter columns."""
+    frequency) for every live posting, each chunk's length, plus the filter columns.
+    """
     index = index.compact()
     terms = sorted(index.vocab, key=index.vocab.__getitem__)
     postings = []
@@ -330,7 +334,8 @@ class ForkRunner:
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = Path(workdir)
-        self.proc = subprocess.Popen([sys.executable, "-m", "eval.bench.stress_crash", "--fork-server"], cwd=self.workdir,
+        self.proc = subprocess.Popen([sys.executable, "-m", "eval.bench.stress_crash", "--fork-server"],
+                                     cwd=self.workdir,
                                      env={**_env(None),
                                           "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -370,15 +375,16 @@ class ForkRunner:
 
 def _fork_server() -> None:
     """The other end of ForkRunner: one JSON request per stdin line, one JSON reply per stdout line."""
-    import chromadb  # noqa: F401 - imported once here, inherited by every child
+    import chromadb
     import chromadb.api.rust  # noqa: F401 - what the first PersistentClient would import (0.6 s)
 
     import rag.faults
-    import ui.cli
+    from eval.bench import newsdesk_main
     from ingest import sync  # noqa: F401
     from rag.testing import HashEmbedder
     from rag.text.tokens import count_tokens_batch
 
+    main = newsdesk_main()  # imports the command line and what it imports at start-up, once
     count_tokens_batch(["warm the tokenizer"])  # loads tiktoken's tables before forking
     HashEmbedder().embed(["warm"])
     out = sys.stdout
@@ -400,7 +406,7 @@ def _fork_server() -> None:
                 os.dup2(null, 1)
                 sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 - lives until os._exit
                 sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
-                code = ui.cli.main(request["argv"])
+                code = main(request["argv"])
             except BaseException:  # noqa: BLE001 - the child must never return into the server's loop
                 code = 1
             finally:
@@ -459,7 +465,8 @@ class Matrix:
 
     def run_case(self, case: Case, runner: SubprocessRunner | ForkRunner | None = None) -> dict[str, Any]:
         """Kill, recover, compare (with this matrix's runner unless given); returns {"case", "ok", "problems",
-        "seconds"}."""
+        "seconds"}.
+        """
         runner = runner or self.runner
         started = time.monotonic()
         store = self.work / "cases" / case.name

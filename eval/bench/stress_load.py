@@ -160,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bursts.append(python_burst(Assistant.open(store), asks, args.n, args.timeout))
     if args.only in (None, "api"):
         port = free_port()
-        log = tempfile.NamedTemporaryFile("w+b", prefix="newsdesk-stress-ui-", suffix=".log", delete=False)
+        log = tempfile.NamedTemporaryFile("w+b", prefix="newsdesk-stress-ui-", suffix=".log", delete=False)  # noqa: SIM115 - the server's log, closed after it
         proc: subprocess.Popen[bytes] | None = None
         try:
             proc = _start_server(store, port, 180.0, log)

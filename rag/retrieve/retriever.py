@@ -26,7 +26,7 @@ _RECENT = re.compile(r"\b(latest|most recent|newest|recent(ly)?|current(ly)?|now
 
 
 def wants_recent(question: str) -> bool:
-    """Does the question ask for the newest state of things? ("What is the latest on ...?")"""
+    """Whether the question asks for the newest state of things ("What is the latest on ...?")."""
     return bool(_RECENT.search(question))
 
 
@@ -153,17 +153,16 @@ class Retriever:
     def _similarities(self, vector: np.ndarray, chunk_ids: list[str]) -> dict[str, float]:
         """Cosine similarity of the query to chunks that only BM25 found, from their stored vectors."""
         try:
-            got = self.store.collection.get(ids=chunk_ids, include=["embeddings"])
+            got = self.store.embeddings(chunk_ids)
         except Exception:  # noqa: BLE001 - Chroma's errors share no base class
             # Mid-way through another process's ingest, BM25 may name chunks this process's Chroma has not
             # loaded: they rank without a cosine rather than failing the question.
             return {}
-        embs = got.get("embeddings")
-        if embs is None or len(embs) == 0:
+        if not got:
             return {}
-        mat = np.asarray(embs, dtype=np.float32)
+        mat = np.stack(list(got.values()))
         sims = mat @ vector / (np.linalg.norm(mat, axis=1) * (np.linalg.norm(vector) or 1.0) + 1e-9)
-        return {cid: float(s) for cid, s in zip(got["ids"], sims, strict=True)}
+        return {cid: float(s) for cid, s in zip(got, sims, strict=True)}
 
     def _prefer_recent(self, passages: list[Passage]) -> list[Passage]:
         """Fuse the relevance order with a newest-first order, so recent articles rise among relevant ones."""

@@ -17,6 +17,7 @@ scratch over the same chunks, and both score as bm25s does (Lucene BM25, k1 1.5,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -24,15 +25,15 @@ import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from rag.faults import checkpoint
+from rag.text.words import QUERY_STOPWORDS, stem_words
 from rag.types import Filters, iso_to_day
 
-FORMAT_VERSION = 7
+FORMAT_VERSION = 8  # 7: tokens folded by rag.text.words; 8: segments with deleted rows, scored at query time
 K1, B = 1.5, 0.75  # bm25s's defaults, which the index had before it was incremental
 MAX_SEGMENTS = 8  # more than this, and the segments are merged into one
 MAX_DELETED = 0.2  # share of deleted rows above which the segments are merged
@@ -40,49 +41,9 @@ _EMPTY = "\u2205"  # the token of a chunk with no words, so that every chunk kee
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-@lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-# Lucene's English stop words plus auxiliaries, question words, pronouns and the verbs of a request ("describe",
-# "explain"), which carry no topic.
-_STOPWORDS = frozenset("""a an and are as at be but by for if in into is it no not of on or such that the their then
-there these they this to was will with am were been being do does did doing have has had having would should could
-might must shall can may what which who whom whose when where why how i me my we our you your he him his she her its
-them describe explain tell summarize summarise briefly please""".split())
-
-
-def _stopwords() -> frozenset[str]:
-    return _STOPWORDS
-
-
-# Irregular forms a suffix stemmer cannot join to their base ("grew" and "grow" must match).
-_IRREGULAR = dict(pair.split(":") for pair in """grew:grow grown:grow rose:rise risen:rise fell:fall fallen:fall won:win
-lost:lose paid:pay told:tell took:take taken:take gave:give given:give made:make went:go gone:go came:come
-began:begin begun:begin built:build bought:buy sold:sell brought:bring thought:think found:find held:hold kept:keep
-left:leave led:lead met:meet ran:run sent:send spent:spend stood:stand struck:strike taught:teach wrote:write
-written:write spoke:speak spoken:speak chose:choose chosen:choose drove:drive driven:drive flew:fly flown:fly
-froze:freeze frozen:freeze hid:hide hidden:hide knew:know known:know saw:see seen:see shot:shoot sank:sink
-sunk:sink swore:swear sworn:swear threw:throw thrown:throw woke:wake wore:wear worn:wear fought:fight
-caught:catch broke:break broken:break ate:eat eaten:eat drew:draw drawn:draw forgot:forget forgotten:forget
-hung:hang rode:ride ridden:ride rang:ring rung:ring shook:shake shaken:shake sought:seek stole:steal stolen:steal
-swam:swim tore:tear torn:tear understood:understand withdrew:withdraw withdrawn:withdraw fled:flee fed:feed
-felt:feel dealt:deal meant:mean lent:lend dug:dig slept:sleep swept:sweep became:become sang:sing sung:sing
-sprang:spring sprung:spring stuck:stick struck:strike wound:wind bound:bind ground:grind forbade:forbid
-forbidden:forbid arose:arise arisen:arise awoke:awake bled:bleed bred:breed clung:cling crept:creep fled:flee
-flung:fling leapt:leap slew:slay slain:slay spun:spin stank:stink strove:strive swung:swing wept:weep
-children:child men:man women:woman mice:mouse feet:foot teeth:tooth geese:goose
-aboard:board wide:width deep:depth tall:height high:height long:length heavy:weight broad:breadth""".split())
-
-
 def tokenize(text: str) -> list[str]:
-    """Lower-cased, stop words dropped, irregular forms joined, stemmed: "The bridges grew" -> ['bridg', 'grow']."""
-    stop = _stopwords()
-    words = [_IRREGULAR.get(w, w) for w in _WORD.findall(text.lower()) if w not in stop]
-    return _stemmer().stemWords(words)
+    """Lower-cased, stop words dropped, folded and stemmed (rag.text.words): "The bridges grew" -> ['bridg', 'grow']."""
+    return stem_words([w for w in _WORD.findall(text.lower()) if w not in QUERY_STOPWORDS])
 
 
 def norm_key(value: str | None) -> str:
@@ -136,7 +97,8 @@ class Segment:
     """Rows (chunks) indexed together: term frequencies as a sparse matrix by term (CSC: the rows of term t are
     `rows[indptr[t]:indptr[t + 1]]`, with frequencies `tf` alongside), each row's length in tokens, its filter
     values. Terms are numbered by the index's vocabulary; terms numbered past len(indptr) - 2 have no rows here.
-    `name` is the directory it is saved in (None until saved); a saved segment is never written again."""
+    `name` is the directory it is saved in (None until saved); a saved segment is never written again.
+    """
 
     ids: list[str]
     indptr: np.ndarray  # int64
@@ -339,37 +301,44 @@ class BM25Index:
     def save(self, directory: Path) -> None:
         """Write the segments not yet on disk and the deletions, then swap in the new index.json."""
         directory.mkdir(parents=True, exist_ok=True)
+        _clear_dead_writers(directory)
         existing = _read_meta(directory)
         names = {n for n in (existing or {}).get("segments", [])}
         next_no = 1 + max((int(n.split("-")[1]) for n in names), default=0)
+        pid = os.getpid()
         vocab_terms = sorted(self.vocab, key=self.vocab.__getitem__)
         entries = []
         known = 0  # terms numbered by the segments before
         for seg, mask in zip(self.segments, self.live, strict=True):
             n_terms = len(seg.indptr) - 1
             if seg.name is None or seg.name not in names or not (directory / seg.name / "ids.json").exists():
-                seg.name = f"seg-{next_no:06d}"
+                seg.name = f"seg-{next_no:06d}-{pid}"  # the process id: two writers never share a name
                 next_no += 1
                 _write_segment(directory / seg.name, seg, vocab_terms[known:n_terms])
             known = max(known, n_terms)
             deleted = np.flatnonzero(~mask)
             entry = {"name": seg.name, "rows": len(seg.ids), "terms": len(seg.indptr) - 1}
             if len(deleted):
-                entry["deleted"] = f"{seg.name}.deleted-{time.time_ns()}.npy"
+                entry["deleted"] = f"{seg.name}.deleted-{time.time_ns()}-{pid}.npy"
                 np.save(directory / entry["deleted"], deleted.astype(np.int32))
             entries.append(entry)
         checkpoint("bm25_tmp_written")
         meta = {"version": FORMAT_VERSION, "segments": [e["name"] for e in entries], "entries": entries}
-        tmp = directory / "index.json.tmp"
+        tmp = directory / f"index.json.{pid}.tmp"
         tmp.write_text(json.dumps(meta))
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         checkpoint("bm25_between_renames")
         os.replace(tmp, directory / "index.json")
-        used = {e["name"] for e in entries} | {e["deleted"] for e in entries if "deleted" in e} | {"index.json"}
-        for path in directory.iterdir():
-            if path.name not in used:
-                shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        # What the index this one replaces used and this one does not, and files of the format before segments.
+        # Nothing else: a writer racing this one (two readers rebuilding an index of an older format at once) may
+        # have files here that its index.json, swapped in after this one, names.
+        used = {e["name"] for e in entries} | {e["deleted"] for e in entries if "deleted" in e}
+        before = {e["name"] for e in (existing or {}).get("entries", [])} | \
+            {e["deleted"] for e in (existing or {}).get("entries", []) if "deleted" in e}
+        for name in (before - used) | (_OLD_FORMAT & {p.name for p in directory.iterdir()}):
+            path = directory / name
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, directory: Path) -> BM25Index | None:
@@ -402,6 +371,25 @@ class BM25Index:
         return cls(vocab, segments, live)
 
 
+_OLD_FORMAT = {"data.npy", "indices.npy", "indptr.npy", "columns.npz", "vocab.json", "ids.json"}
+
+
+def _clear_dead_writers(directory: Path) -> None:
+    """Remove the temporary files and segments of writers that died before swapping their index in."""
+    meta = _read_meta(directory) or {}
+    named = {e["name"] for e in meta.get("entries", [])} | {e["deleted"] for e in meta.get("entries", [])
+                                                            if "deleted" in e}
+    for path in directory.iterdir():
+        if path.name in named or path.name == "index.json":
+            continue
+        name = path.name
+        pid = name.split(".")[-2] if name.endswith(".tmp") else name.removesuffix(".npy").rsplit("-", 1)[-1]
+        with contextlib.suppress(ValueError, ProcessLookupError):
+            os.kill(int(pid), 0)
+            continue  # its writer is alive (or this is not a name of ours): left alone
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+
+
 def _read_meta(directory: Path) -> dict | None:
     try:
         return json.loads((directory / "index.json").read_text())
@@ -410,7 +398,7 @@ def _read_meta(directory: Path) -> dict | None:
 
 
 def _write_segment(path: Path, seg: Segment, terms: list[str]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     for name in ("indptr", "rows", "tf", "length"):

@@ -50,7 +50,7 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     if word in _ABBREVIATIONS:
         return True
     # Single initials ("J. K. Rowling") and dotted acronyms ("U.S.") do not end sentences by themselves.
-    return len(word) == 1 and word.isalpha() or ("." in word and len(word) <= 6)
+    return (len(word) == 1 and word.isalpha()) or ("." in word and len(word) <= 6)
 
 
 def _next_starts_sentence(text: str, pos: int) -> bool:
@@ -104,7 +104,8 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """(start, end) of each sentence of text[start:end]; paragraphs and lines without end punctuation
-    (headings, list items) are boundaries too."""
+    (headings, list items) are boundaries too.
+    """
     end = len(text) if end is None else end
     out: list[tuple[int, int]] = []
     sub = text[start:end]

@@ -31,19 +31,21 @@ def _llama_index_cache() -> Path:
 
 @lru_cache(maxsize=1)
 def encoding() -> Any:
-    """The cl100k_base tiktoken encoding, loaded from llama-index's bundled cache."""
+    """The cl100k_base tiktoken encoding: from the user's TIKTOKEN_CACHE_DIR when set, else llama-index's bundle.
+
+    The bundled cache is set only for this load (as `get_tokenizer()` does), so the environment is left as found.
+    """
     import tiktoken
 
     with _lock:
         previous = os.environ.get("TIKTOKEN_CACHE_DIR")
-        os.environ["TIKTOKEN_CACHE_DIR"] = str(_llama_index_cache())
+        if previous is None:
+            os.environ["TIKTOKEN_CACHE_DIR"] = str(_llama_index_cache())
         try:
             return tiktoken.get_encoding("cl100k_base")
         finally:
             if previous is None:
                 os.environ.pop("TIKTOKEN_CACHE_DIR", None)
-            else:
-                os.environ["TIKTOKEN_CACHE_DIR"] = previous
 
 
 def count_tokens(text: str) -> int:

@@ -36,10 +36,12 @@ class ScriptedAssistant:
         if isinstance(entry, Exception):
             raise entry
         if entry is None:
-            return Answer(question, "The articles don't say.", True, (), timings, passages=())
+            return Answer(question=question, text="The articles don't say.", refused=True, timings_ms=timings,
+                          passages=())
         text, cited, retrieved = entry
         citations = tuple(Citation.from_passage(n, p) for n, p in enumerate(cited, 1))
-        return Answer(question, text, False, citations, timings, passages=tuple(retrieved))
+        return Answer(question=question, text=text, refused=False, citations=citations, timings_ms=timings,
+                      passages=tuple(retrieved))
 
 
 @pytest.fixture

@@ -25,9 +25,8 @@ def test_llm_judge__verdicts_over_http_become_scores():
 
 
 def test_llm_judge__unreadable_reply_is_an_error_not_a_pass():
-    with FakeOpenAIServer(default="I think it is probably fine") as server:
-        with pytest.raises(LLMError):
-            judge_for(server).support(["A passage."], "A claim.")
+    with FakeOpenAIServer(default="I think it is probably fine") as server, pytest.raises(LLMError):
+        judge_for(server).support(["A passage."], "A claim.")
 
 
 def test_llm_judge__run_judge_measures_it_on_labelled_data(tmp_path):

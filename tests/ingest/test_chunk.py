@@ -1,3 +1,4 @@
+import itertools
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,7 @@ def test_chunk__target_size_in_cl100k_tokens_and_overlap_repeats_sentences():
     chunks = chunk_article(art, target_tokens=80, overlap_tokens=20, count_model_tokens=words, max_model_tokens=500)
     assert all(count_tokens(c.text) <= 80 for c in chunks)
     # consecutive chunks overlap (the next starts before the previous ends) and always move forward
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in itertools.pairwise(chunks):
         assert b.start < a.end
         assert b.start > a.start
     assert chunks[-1].end == len(art.text.rstrip())

@@ -160,7 +160,7 @@ def test_lock__two_ingests_started_together_on_a_new_store_both_finish_or_one_fa
 
 
 def test_manifest__losing_the_race_to_create_it_adopts_the_winners(tmp_path, monkeypatch):
-    import rag.store.store
+    import rag.store.manifest
     from rag.store.store import Store
 
     real_replace = os.replace
@@ -170,7 +170,7 @@ def test_manifest__losing_the_race_to_create_it_adopts_the_winners(tmp_path, mon
         real_replace(src, dst)
         raise FileNotFoundError(2, "No such file or directory", str(src))
 
-    monkeypatch.setattr(rag.store.store.os, "replace", other_process_wins)
+    monkeypatch.setattr(rag.store.manifest.os, "replace", other_process_wins)
     store = Store(tmp_path / "s", embedding_model="hash-256", dim=256, chunker="v1", create=True)
     monkeypatch.undo()
     assert store.manifest is not None and store.manifest.embedding_model == "hash-256"

@@ -161,9 +161,9 @@ def test_store__second_writer_fails_clearly_while_first_holds_the_lock(env):
     t.start()
     entered.wait(5)
     try:
-        with pytest.raises(StoreLockedError, match="another newsdesk ingest"):
-            with Store.open(settings, emb).lock(wait_seconds=0.3):
-                pass
+        with pytest.raises(StoreLockedError, match="another newsdesk ingest"), \
+                Store.open(settings, emb).lock(wait_seconds=0.3):
+            pass
     finally:
         release.set()
         t.join()

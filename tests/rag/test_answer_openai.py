@@ -192,5 +192,5 @@ def test_answer_json__matches_the_contract(store, server):
     assert set(d["timings_ms"]) >= {"retrieve", "answer", "verify", "total"}
     c = d["citations"][0]
     assert set(c) == {"n", "article_id", "chunk_id", "title", "url", "published", "source", "passage", "start",
-                      "end", "score"}
+                      "end", "score", "kind"}
     assert c["published"] == "2023-06-01" and isinstance(c["score"], float)

@@ -154,8 +154,7 @@ def test_store__one_changed_article_updates_bm25_without_a_rebuild(tmp_path, mon
     assert not index.search("Marker11", 3) and not index.search("marker3", 3)
     assert {c for c, _ in index.search("marker5", 5, Filters(source="example.com"))}
     # ...and it is the index a rebuild from the catalog makes.
-    with st._db() as db:
-        rebuilt = BM25Index.build(*st._bm25_rows(db))
+    rebuilt = BM25Index.build(*st.catalog.bm25_rows())
     _assert_same(index, rebuilt)
 
 
@@ -170,3 +169,34 @@ def test_load__older_format_is_rebuilt_from_the_catalog(tmp_path):
 def test_nbytes_counts_the_arrays():
     index = BM25Index.build(["a", "b"], ["bridge river", "river"], FilterColumns.empty(2))
     assert index.nbytes() > 0
+
+
+def test_save__clears_what_a_dead_writer_left_and_a_racing_writer_keeps_a_whole_index(tmp_path, monkeypatch):
+    import os
+
+    directory = tmp_path / "bm25"
+    directory.mkdir()
+    (directory / "seg-000009-999999999").mkdir()  # no such process: a writer that died before its index.json
+    (directory / "index.json.999999999.tmp").write_text("{")
+    a = BM25Index.build(["c1"], ["alpha beta"], FilterColumns.empty(1))
+    a.save(directory)
+    assert sorted(p.name for p in directory.iterdir()) == ["index.json", a.segments[0].name]
+
+    # Two processes that both found no index save at once: whichever index.json lands last, it is whole.
+    b = BM25Index.build(["c2"], ["gamma delta"], FilterColumns.empty(1))
+    c = BM25Index.build(["c3"], ["gamma epsilon"], FilterColumns.empty(1))
+    real_replace = os.replace
+
+    def racing_replace(src, dst):
+        if str(dst).endswith("index.json") and str(src).endswith(f".{os.getpid()}.tmp"):
+            monkeypatch.setattr(os, "replace", real_replace)
+            monkeypatch.setattr(os, "getpid", lambda: 1)  # the other writer (pid 1 is alive: never cleared)
+            c.save(directory)  # ...lands between this one's writing its files and swapping in its index.json
+            monkeypatch.undo()
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", racing_replace)
+    b.save(directory)
+    monkeypatch.undo()
+    again = BM25Index.load(directory)
+    assert again is not None and again.ids == ["c2"] and again.search("gamma", 1)[0][0] == "c2"

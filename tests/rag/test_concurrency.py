@@ -6,6 +6,7 @@ support scorer are all shared between the threads. `python -m eval.bench.stress_
 
 from __future__ import annotations
 
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -49,7 +50,7 @@ def test_threads__concurrent_streams_with_history_end_in_the_sequential_answers(
         results = list(pool.map(consume, range(8), timeout=300))
     for partials, final in results:
         assert final == expected
-        assert partials and all(b.startswith(a) for a, b in zip(partials, partials[1:], strict=False))
+        assert partials and all(b.startswith(a) for a, b in itertools.pairwise(partials))
 
 
 def test_reader__keeps_answering_while_another_process_ingests_and_then_sees_its_changes(tmp_path):

@@ -4,7 +4,6 @@ Elapsed times are measured only as hang guards: an upper bound with a generous m
 """
 
 import socket
-import time
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ from rag.models.openai_embed import OpenAIEmbedder
 from rag.settings import Settings
 from rag.testing import (
     ErrorReply,
+    FakeClock,
     FakeOpenAIServer,
     HashEmbedder,
     MalformedReply,
@@ -27,7 +27,6 @@ MESSAGES = [
     {"role": "system", "content": "Answer from the passages only."},
     {"role": "user", "content": "How long will the Astarachay bridge be?"},
 ]
-MARGIN = 3.0  # seconds past the timeout that still count as "did not hang"
 
 
 @pytest.fixture
@@ -39,6 +38,7 @@ def server():
 def make_chat(server: FakeOpenAIServer, **kwargs) -> OpenAIChat:
     kwargs.setdefault("timeout", 10.0)
     kwargs.setdefault("backoff", 0.01)  # keep retry tests fast; the backoff rule itself is not what they check
+    kwargs.setdefault("clock", FakeClock())  # deadlines and backoff are measured on it, not on the wall clock
     return OpenAIChat("fake-chat", base_url=server.base_url, api_key=None, **kwargs)
 
 
@@ -92,23 +92,27 @@ def test_openai_chat__is_a_chat_model(server):
 
 def test_complete__429_with_retry_after_is_retried(server):
     server.push(ErrorReply(429, headers={"Retry-After": "0.2"}), "after the wait")
-    assert make_chat(server).complete(MESSAGES) == "after the wait"
+    clock = FakeClock()
+    assert make_chat(server, clock=clock).complete(MESSAGES) == "after the wait"
+    assert clock.sleeps == [0.2]  # the server's Retry-After, not the backoff
     assert len(server.chat_requests) == 2
 
 
 def test_complete__429_asking_longer_than_the_budget_gives_up_at_once(server):
     server.push(ErrorReply(429, headers={"Retry-After": "60"}), "never reached")
-    started = time.monotonic()
+    clock = FakeClock()
     with pytest.raises(LLMError, match=r"rate-limiting \(429\).*60 s"):
-        make_chat(server, timeout=5).complete(MESSAGES)
-    assert time.monotonic() - started < 5 + MARGIN
+        make_chat(server, timeout=5, clock=clock).complete(MESSAGES)
+    assert clock.sleeps == [] and clock.elapsed < 5
     assert len(server.chat_requests) == 1
 
 
 def test_complete__429_forever_runs_out_of_retries(server):
     server.default = ErrorReply(429, headers={"Retry-After": "0"})
+    clock = FakeClock()
     with pytest.raises(LLMError, match=r"the LLM is rate-limiting \(429\) and retries ran out"):
-        make_chat(server, max_retries=2).complete(MESSAGES)
+        make_chat(server, max_retries=2, clock=clock).complete(MESSAGES)
+    assert clock.sleeps == [0.0, 0.0]
     assert len(server.chat_requests) == 3
 
 
@@ -126,8 +130,10 @@ def test_stream__500_then_success(server):
 
 def test_complete__500_forever_raises_after_the_retries(server):
     server.default = ErrorReply(500)
+    clock = FakeClock()
     with pytest.raises(LLMError, match=r"^the LLM server failed \(500\)$"):
-        make_chat(server, max_retries=2).complete(MESSAGES)
+        make_chat(server, max_retries=2, backoff=0.5, clock=clock).complete(MESSAGES)
+    assert clock.sleeps == [0.5, 1.0]  # the backoff doubles
     assert len(server.chat_requests) == 3
 
 
@@ -168,46 +174,46 @@ def test_connection_refused__names_the_base_url_setting():
 
 def test_complete__delay_longer_than_the_timeout_raises_in_time(server):
     server.push(TextReply("too late", delay=30))
-    started = time.monotonic()
+    clock = FakeClock()
     with pytest.raises(LLMError, match=r"^the LLM did not answer within 1 s \(NEWSDESK_LLM_TIMEOUT\)$"):
-        make_chat(server, timeout=1.0).complete(MESSAGES)
-    assert time.monotonic() - started < 1.0 + MARGIN
+        make_chat(server, timeout=1.0, clock=clock).complete(MESSAGES)
+    assert clock.elapsed <= 1.0  # gave up at the deadline, not later
 
 
 def test_stream__delay_longer_than_the_timeout_raises_in_time(server):
     server.push(TextReply("too late", delay=30))
-    started = time.monotonic()
+    clock = FakeClock()
     with pytest.raises(LLMError, match="did not answer within 1 s"):
-        list(make_chat(server, timeout=1.0).stream(MESSAGES))
-    assert time.monotonic() - started < 1.0 + MARGIN
+        list(make_chat(server, timeout=1.0, clock=clock).stream(MESSAGES))
+    assert clock.elapsed <= 1.0  # gave up at the deadline, not later
 
 
 def test_stream__stall_mid_answer_is_aborted(server):
     server.push(TextReply(["The bridge ", "will be ", "long."], stall_after=2))  # stalls until the server closes
     received = []
-    started = time.monotonic()
+    clock = FakeClock()
     with pytest.raises(LLMError, match="stopped sending mid-answer"):
-        for delta in make_chat(server, timeout=1.5).stream(MESSAGES):
+        for delta in make_chat(server, timeout=1.5, clock=clock).stream(MESSAGES):
             received.append(delta)
-    assert time.monotonic() - started < 1.5 + MARGIN
+    assert clock.elapsed <= 1.5  # gave up at the deadline, not later
     assert received == ["The bridge ", "will be "]
 
 
 def test_stream__slow_trickle_is_bounded_by_the_deadline(server):
     # Each gap is short, so no socket read times out; only the overall deadline can stop this.
     server.push(TextReply(["x "] * 100, piece_delay=0.1))
-    started = time.monotonic()
+    clock = FakeClock()
     with pytest.raises(LLMError, match="mid-answer"):
-        list(make_chat(server, timeout=1.0).stream(MESSAGES))
-    assert time.monotonic() - started < 1.0 + MARGIN
+        list(make_chat(server, timeout=1.0, clock=clock).stream(MESSAGES))
+    assert clock.elapsed <= 1.0  # gave up at the deadline, not later
 
 
 def test_complete__body_that_stalls_raises_in_time(server):
     server.push(TextReply("half a body", stall_after=0))
-    started = time.monotonic()
+    clock = FakeClock()
     with pytest.raises(LLMError, match="did not answer within 1 s"):
-        make_chat(server, timeout=1.0).complete(MESSAGES)
-    assert time.monotonic() - started < 1.0 + MARGIN
+        make_chat(server, timeout=1.0, clock=clock).complete(MESSAGES)
+    assert clock.elapsed <= 1.0  # gave up at the deadline, not later
 
 
 # -- bad replies -----------------------------------------------------------------------------------------------

@@ -168,7 +168,7 @@ def test_count_tokens__no_specials_no_truncation(embedder: MiniLMEmbedder) -> No
 
 
 def test_truncate_ids__keeps_head_and_final_sep() -> None:
-    assert truncate_ids(list(range(300)), 256) == list(range(255)) + [299]
+    assert truncate_ids(list(range(300)), 256) == [*range(255), 299]
     assert truncate_ids([101, 5, 102], 256) == [101, 5, 102]
 
 

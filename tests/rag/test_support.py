@@ -287,7 +287,7 @@ def test_model__bad_file_refused_with_the_fix(tmp_path: Path, change, message):
 
 
 def test_model__missing_file_names_the_training_command(tmp_path: Path):
-    with pytest.raises(ValueError, match="eval.train_judge"):
+    with pytest.raises(ValueError, match=r"eval\.train_judge"):
         SupportModel.load(tmp_path / "absent.json")
 
 

@@ -262,6 +262,5 @@ def test_no_network__restores_the_socket_module():
 
 
 def test_no_network__blocks_udp_sendto():
-    with no_network(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        with pytest.raises(NetworkBlockedError):
-            sock.sendto(b"x", ("192.0.2.1", 53))
+    with no_network(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock, pytest.raises(NetworkBlockedError):
+        sock.sendto(b"x", ("192.0.2.1", 53))

@@ -11,21 +11,14 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from rag.errors import LLMError, UserError  # noqa: E402
-from rag.testing import free_port  # noqa: E402
-from rag.types import Answer, Partial  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-WAIT_MS = 60_000  # one answer, including a cold first query; the answers themselves take well under a second
+from rag.errors import LLMError, UserError
+from rag.testing import free_port
+from rag.types import Answer, Partial
 
 BRIDGE_Q = "How long will the bridge over the Astarachay river be?"
 CARGO_Q = "How much cargo did the Port of Baku handle in 2023?"
@@ -80,55 +73,6 @@ def assistant(settings):
     return Assistant.open(settings=settings)
 
 
-@pytest.fixture(scope="module")
-def server(assistant) -> Iterator[str]:
-    from ui.app import build_app, launch
-
-    app = build_app(assistant)
-    url = launch(app, host="127.0.0.1", port=free_port(), block=False)
-    assert url.startswith("http://127.0.0.1:"), url
-    yield url
-    app.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing; install it with `make chromium`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=WAIT_MS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    context.set_default_timeout(WAIT_MS)
-    pg = context.new_page()
-    pg.dialogs = []  # every alert/confirm/prompt the page tries to open; an inert page opens none
-    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
-    pg.goto(server, wait_until="domcontentloaded")
-    pg.wait_for_selector("#nd-question textarea")
-    yield pg
-    context.close()
-
-
-def ask(page, question: str) -> None:
-    """Type a question, send it, and wait until its answer (or error) is final in the chat."""
-    finished = "#nd-chat .nd-small, #nd-chat .nd-error"
-    before = page.locator(finished).count()
-    page.fill("#nd-question textarea", question)
-    page.click("#nd-send")
-    page.wait_for_function(f"n => document.querySelectorAll({json.dumps(finished)}).length > n", arg=before)
-
-
-def last_bot_message(page):
-    return page.locator("#nd-chat .message.bot, #nd-chat [data-testid='bot']").last
-
-
 # -- without a server ---------------------------------------------------------------------------------------------
 
 class FakeAssistant:
@@ -157,7 +101,7 @@ def shown(content: str) -> str:
 
 
 def good_answer(question="q"):
-    return Answer(question, "It is 100 meters long [1].", False, (), {"total": 12.0})
+    return Answer(question=question, text="It is 100 meters long [1].", refused=False, timings_ms={"total": 12.0})
 
 
 @pytest.mark.parametrize("error", [LLMError("the LLM at http://127.0.0.1:9/v1 did not answer (timeout)"),
@@ -167,7 +111,7 @@ def test_run_turn__newsdesk_errors_become_chat_messages_and_the_chat_goes_on(err
 
     fake = FakeAssistant([error, good_answer("again")])
     steps = list(run_turn(fake, "first?", [], []))
-    assert [s.phase for s in steps][0] == "started" and steps[-1].phase == "failed"
+    assert steps[0].phase == "started" and steps[-1].phase == "failed"
     assert str(error) in shown(steps[-1].chat[-1]["content"])
     assert "Could not answer" in steps[-1].chat[-1]["content"] and steps[-1].turns == [None]
     after = list(run_turn(fake, "again?", steps[-1].chat, steps[-1].turns))
@@ -245,7 +189,7 @@ def test_api_ask__same_json_as_ask_json(server, assistant):
     assert got == want
     assert not got["refused"] and "100 meters" in got["answer"]
     assert set(got["citations"][0]) == {"n", "article_id", "chunk_id", "title", "url", "published", "source",
-                                        "passage", "start", "end", "score"}
+                                        "passage", "start", "end", "score", "kind"}
 
     filtered = client.predict(BRIDGE_Q, {"since": "2024-01-01"}, "extractive", 3, api_name="/ask")
     assert all(c["published"] >= "2024-01-01" for c in filtered["citations"])
@@ -258,8 +202,8 @@ def test_api_ask__same_json_as_ask_json(server, assistant):
 @pytest.mark.integration
 @pytest.mark.browser
 def test_browser__streamed_answer_with_references_that_open_the_passage(page, tmp_path):
-    ask(page, BRIDGE_Q)
-    answer = last_bot_message(page)
+    page.ask(BRIDGE_Q)
+    answer = page.last_bot_message()
     assert "100 meters long" in answer.inner_text()
     refs = page.locator("#nd-chat a.nd-ref")
     assert refs.count() >= 1
@@ -292,8 +236,8 @@ def test_browser__streamed_answer_with_references_that_open_the_passage(page, tm
 @pytest.mark.integration
 @pytest.mark.browser
 def test_browser__refusal_shows_a_clear_message_and_no_references(page):
-    ask(page, REFUSED_Q)
-    text = last_bot_message(page).inner_text()
+    page.ask(REFUSED_Q)
+    text = page.last_bot_message().inner_text()
     assert "don't say" in text or "do not say" in text
     assert "no sources are shown" in text
     assert page.locator("#nd-chat a.nd-ref").count() == 0
@@ -303,8 +247,8 @@ def test_browser__refusal_shows_a_clear_message_and_no_references(page):
 @pytest.mark.integration
 @pytest.mark.browser
 def test_browser__article_with_xss_payload_renders_inert(page, tmp_path):
-    ask(page, CARGO_Q)
-    answer = last_bot_message(page).inner_text()
+    page.ask(CARGO_Q)
+    answer = page.last_bot_message().inner_text()
     assert "7 million tonnes" in answer
     assert "<img src=x onerror=alert(2)>" in answer  # shown as text
     page.locator("#nd-chat a.nd-ref").first.click()
@@ -328,14 +272,14 @@ def test_browser__article_with_xss_payload_renders_inert(page, tmp_path):
 def test_browser__bad_filter_is_a_chat_message_then_follow_up_and_reset_work(page):
     page.click("#nd-filters button, #nd-filters .label-wrap")
     page.fill("#nd-since input, #nd-since textarea", "not-a-date")
-    ask(page, BRIDGE_Q)
-    assert "since must be a date" in last_bot_message(page).inner_text()
+    page.ask(BRIDGE_Q)
+    assert "since must be a date" in page.last_bot_message().inner_text()
 
     page.fill("#nd-since input, #nd-since textarea", "")
-    ask(page, BRIDGE_Q)
-    assert "100 meters" in last_bot_message(page).inner_text()
-    ask(page, "And how wide will it be?")
-    assert "31 meters wide" in last_bot_message(page).inner_text()
+    page.ask(BRIDGE_Q)
+    assert "100 meters" in page.last_bot_message().inner_text()
+    page.ask("And how wide will it be?")
+    assert "31 meters wide" in page.last_bot_message().inner_text()
     # References of an earlier answer stay live, also while the article tab is showing.
     page.locator("#nd-chat a.nd-ref").last.click()
     page.wait_for_selector("#nd-context mark.nd-span", state="visible")

@@ -14,8 +14,8 @@ import pytest
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from eval.bench.stress_load import DEFAULT_ASKS, api_burst, strip_timings  # noqa: E402
-from rag.testing import free_port  # noqa: E402
+from eval.bench.stress_load import DEFAULT_ASKS, api_burst, strip_timings
+from rag.testing import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -28,14 +27,9 @@ import pytest
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from rag.answer.prompts import ANSWER_SYSTEM_V1  # noqa: E402
-from rag.testing import FakeOpenAIServer, HashEmbedder, free_port  # noqa: E402
-from rag.text.markers import parse_markers  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-WAIT_MS = 60_000
+from rag.answer.prompts import ANSWER_SYSTEM_V1
+from rag.testing import FakeOpenAIServer, HashEmbedder
+from rag.text.markers import parse_markers
 
 CARGO_Q = "How much cargo did the Port of Baku handle in 2023?"
 TEA_Q = "How much green leaf did tea farmers in Lankaran collect this season?"
@@ -139,59 +133,10 @@ def assistant(settings):
 
 
 @pytest.fixture(scope="module")
-def server(assistant) -> Iterator[str]:
-    from ui.app import build_app, launch
-
-    app = build_app(assistant)
-    url = launch(app, host="127.0.0.1", port=free_port(), block=False)
-    assert url.startswith("http://127.0.0.1:"), url
-    yield url
-    app.close()
-
-
-@pytest.fixture(scope="module")
 def client(server):
     from gradio_client import Client
 
     return Client(server, verbose=False, download_files=False, analytics_enabled=False)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing; install it with `make chromium`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=WAIT_MS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    context.set_default_timeout(WAIT_MS)
-    pg = context.new_page()
-    pg.dialogs = []  # every alert/confirm/prompt the page tries to open; an inert page opens none
-    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
-    pg.goto(server, wait_until="domcontentloaded")
-    pg.wait_for_selector("#nd-question textarea")
-    yield pg
-    context.close()
-
-
-def ask(page, question: str) -> None:
-    """Type a question, send it, and wait until its answer (or error) is final in the chat."""
-    finished = "#nd-chat .nd-small, #nd-chat .nd-error"
-    before = page.locator(finished).count()
-    page.fill("#nd-question textarea", question)
-    page.click("#nd-send")
-    page.wait_for_function(f"n => document.querySelectorAll({json.dumps(finished)}).length > n", arg=before)
-
-
-def last_bot_message(page):
-    return page.locator("#nd-chat .message.bot, #nd-chat [data-testid='bot']").last
 
 
 def assert_inert(page) -> None:
@@ -208,8 +153,8 @@ def assert_inert(page) -> None:
 @pytest.mark.browser
 def test_browser__payloads_in_titles_passages_and_urls_stay_inert_in_every_view(page, tmp_path):
     for question, payload in PAYLOAD_TEXTS.items():
-        ask(page, question)
-        answer = last_bot_message(page).inner_text()
+        page.ask(question)
+        answer = page.last_bot_message().inner_text()
         assert payload in answer, answer  # shown as text, not markup
         assert_inert(page)
         page.locator("#nd-chat a.nd-ref").last.click()
@@ -235,16 +180,16 @@ def test_browser__payloads_in_titles_passages_and_urls_stay_inert_in_every_view(
 @pytest.mark.integration
 @pytest.mark.browser
 def test_browser__oversized_question_is_a_chat_message_and_an_empty_one_does_nothing(page):
-    ask(page, "x" * 2500)
-    text = last_bot_message(page).inner_text()
+    page.ask("x" * 2500)
+    text = page.last_bot_message().inner_text()
     assert "2500 characters long" in text and "NEWSDESK_MAX_QUESTION_CHARS" in text
     before = page.locator("#nd-chat .message").count()
     page.fill("#nd-question textarea", "   ")
     page.click("#nd-send")
     time.sleep(1.0)  # nothing should arrive; a short wait is enough to see something that would
     assert page.locator("#nd-chat .message").count() == before
-    ask(page, RAIL_Q)  # and the chat goes on
-    assert "170 kilometres" in last_bot_message(page).inner_text()
+    page.ask(RAIL_Q)  # and the chat goes on
+    assert "170 kilometres" in page.last_bot_message().inner_text()
     assert_inert(page)
 
 
@@ -298,7 +243,7 @@ def test_api__paths_and_urls_in_a_question_are_only_text(client, tmp_path):
     hits: list[str] = []
 
     class Sentinel(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        def do_GET(self) -> None:
             hits.append(self.path)
             self.send_response(200)
             self.end_headers()

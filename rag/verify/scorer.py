@@ -1,0 +1,234 @@
+"""The offline support scorer: claim facts checked against the passage index, features, then the model.
+
+See rag.verify.support for what the score means. `_check` looks each fact of one claim sentence up in the index;
+`_features` pools the checks of a multi-sentence claim; the model (rag.verify.model) turns them into a score.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from rag.text.markers import strip_markers
+from rag.text.sentences import split_sentences
+from rag.text.words import MONTH_NAMES
+from rag.verify.facts import _META, _PHRASE_ALIASES, _TITLES, _Facts, _facts, _normalize, _num_key
+from rag.verify.index import _Index, _index, _number_found, _word_in
+from rag.verify.model import SupportModel, _bundled_model
+
+
+@runtime_checkable
+class SupportScorer(Protocol):
+    """Scores how well passages support one sentence: 1.0 fully supported, 0.0 not at all."""
+
+    threshold: float  # a sentence counts as supported when support(...) >= threshold
+
+    def support(self, passages: Sequence[str], sentence: str) -> float: ...
+
+
+@dataclass(frozen=True)
+class SupportReport:
+    """A score, its verdict and the mismatches found, e.g. ("number 400 not in passage",)."""
+
+    score: float
+    supported: bool
+    reasons: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _SentenceCheck:
+    coverage: float
+    covered_weight: float
+    total_weight: float
+    pairs_found: int
+    pairs_total: int
+    numbers_missed: list[str]
+    names_missed: list[str]
+    dates_missed: list[str]
+    negation: str | None  # the reason text, when the negation disagrees
+    missed_words: list[str]
+
+
+def _check(idx: _Index, sentence: str) -> _SentenceCheck:
+    f = _facts(sentence)
+
+    total = covered = 0.0
+    missed_words: list[str] = []
+    seen: set[str] = set()
+    for stem, surface, weight in f.content:
+        if stem in seen:
+            continue
+        seen.add(stem)
+        total += weight
+        if stem in idx.stems or (surface[:1].isupper() and _word_in(idx, surface.lower())):
+            covered += weight
+        else:
+            missed_words.append(surface)
+
+    # neighbouring content words that share a passage sentence: words found far apart may be facts recombined
+    stems = [stem for stem, _s, _w in f.content]
+    pairs_total = pairs_found = 0
+    for a, b in itertools.pairwise(stems):
+        if a == b:
+            continue
+        pairs_total += 1
+        sa, sb = idx.stem_sents.get(a), idx.stem_sents.get(b)
+        if sa and sb and not sa.isdisjoint(sb):
+            pairs_found += 1
+
+    numbers_missed = [s for s, values, hedged in f.numbers if not _number_found(idx, values, hedged)]
+
+    names_missed = []
+    for surface, parts, initial in f.names:
+        if _PHRASE_ALIASES.get(" ".join(parts), set()) & idx.lowers:
+            continue
+        if any(p not in _TITLES for p in parts):
+            parts = tuple(p for p in parts if p not in _TITLES)  # "Governor Mike Pence" may be "Gov. Mike Pence"
+        found = [_word_in(idx, p) for p in parts]
+        if all(found) or (initial and len(parts) > 1 and all(found[1:])):
+            continue  # "Suspect Kenneth Morgan Stancil": the sentence's first word need not be part of the name
+        names_missed.append(surface)
+
+    dates_missed: list[str] = []
+    for month, day in f.months:
+        if month not in idx.months:
+            dates_missed.append(MONTH_NAMES[month])
+        elif day is not None and (month, day) not in idx.month_days and (
+            _num_key(day) not in idx.numbers or any(m == month for m, _d in idx.month_days)
+        ):
+            # a bare day number in the passages may be "on the 12th" -- unless they date that month otherwise
+            dates_missed.append(f"{MONTH_NAMES[month]} {day}")
+    for wd in f.weekdays:
+        if wd not in idx.weekdays:
+            dates_missed.append(wd.capitalize())
+
+    return _SentenceCheck(
+        coverage=covered / total if total else 1.0, covered_weight=covered, total_weight=total,
+        pairs_found=pairs_found, pairs_total=pairs_total, numbers_missed=numbers_missed, names_missed=names_missed,
+        dates_missed=dates_missed, negation=_negation_check(idx, f), missed_words=missed_words,
+    )
+
+
+def _negation_check(idx: _Index, f: _Facts) -> str | None:
+    """A reason when the sentence negates what the passages affirm, or affirms what they negate.
+
+    Only the head of a negation counts (the first content word after the cue: "did not WIN"), and only passage
+    sentences that share at least half the sentence's content are compared, so "is not connected to the deal"
+    does not contradict "signed the deal". Either direction needs every related passage sentence to disagree,
+    because a passage may state a fact twice, once negated in another context.
+    """
+    weights: dict[str, float] = {}
+    for stem, _s, w in f.content:
+        weights.setdefault(stem, w)
+    total = sum(weights.values())
+    claim_scope: set[str] = set()
+    for _cue, _head, scope in f.negations:
+        claim_scope |= scope
+    heads = [(cue, head) for cue, head, _scope in f.negations if head in weights]
+    negated_there = [st for st in weights if st in idx.negated_heads and st not in claim_scope]
+    if not total or not (heads or negated_there):
+        return None  # the common case: nothing negated on either side
+
+    # how much of the sentence each passage sentence shares
+    shared_weight: dict[int, float] = {}
+    shared_count: dict[int, int] = {}
+    for st, w in weights.items():
+        for sid in idx.stem_sents.get(st, ()):
+            shared_weight[sid] = shared_weight.get(sid, 0.0) + w
+            shared_count[sid] = shared_count.get(sid, 0) + 1
+    min_count = min(3, len(weights))  # the stem itself and two more words, when the sentence has them
+
+    def related(stem: str) -> list[int]:
+        return [sid for sid in idx.stem_sents.get(stem, ())
+                if shared_weight[sid] >= 0.5 * total and shared_count[sid] >= min_count]
+
+    for cue, head in heads:
+        near = related(head)
+        if near and not any(head in idx.sent_scopes[sid] for sid in near):
+            return f"negation mismatch: '{cue}'"
+    for stem in negated_there:
+        near = related(stem)
+        if near and all(stem in idx.sent_heads[sid] for sid in near):
+            return f"negation mismatch: '{idx.sent_heads[near[0]][stem]}' in passage only"
+    return None
+
+
+def _features(checks: Sequence[_SentenceCheck]) -> dict[str, float]:
+    """Model features (FEATURE_NAMES) and hard-check flags ("number", ...: 1.0 when any sentence fails it)."""
+    total = sum(c.total_weight for c in checks)
+    pairs_total = sum(c.pairs_total for c in checks)
+    return {
+        "coverage": sum(c.covered_weight for c in checks) / total if total else 1.0,
+        "pairs": sum(c.pairs_found for c in checks) / pairs_total if pairs_total else 1.0,
+        "number": float(any(c.numbers_missed for c in checks)),
+        "name": float(any(c.names_missed for c in checks)),
+        "date": float(any(c.dates_missed for c in checks)),
+        "negation": float(any(c.negation for c in checks)),
+    }
+
+
+class OfflineSupportScorer:
+    """Support from word, number, name, date and negation agreement with the passages.
+
+    `model` defaults to the bundled `support_model.json` (hand-set weights when that file is absent);
+    `threshold` defaults to the model's own. Passages are indexed once and cached, so scoring many sentences
+    against the same passages costs only the sentences.
+
+    >>> s = OfflineSupportScorer()
+    >>> s.explain(["Putin met Aliyev in Sochi on Monday."], "Erdogan met Aliyev in Sochi on Monday.").reasons[0]
+    "name 'Erdogan' not in passage"
+    """
+
+    def __init__(self, model: SupportModel | None = None, threshold: float | None = None) -> None:
+        self.model = model if model is not None else _bundled_model()
+        self.threshold = float(threshold) if threshold is not None else self.model.threshold
+
+    def _checks(self, passages: Sequence[str], sentences: Iterable[str]) -> list[_SentenceCheck]:
+        idx = _index(tuple(passages))
+        out = []
+        for sentence in sentences:
+            text = _normalize(sentence).strip()
+            if text and not _META.match(text):  # "Sure! Here's the summary:" introduces claims, makes none
+                out.append(_check(idx, text))
+        return out
+
+    def features(self, passages: Sequence[str], text: str) -> dict[str, float]:
+        """FEATURE_NAMES and the HARD_CHECKS flags for a sentence or a multi-sentence claim.
+
+        >>> OfflineSupportScorer().features(["It is 100 m long."], "It is 400 m long.")["number"]
+        1.0
+        """
+        return _features(self._checks(passages, split_sentences(strip_markers(text))))
+
+    def support_sentences(self, passages: Sequence[str], sentences: Sequence[str]) -> float:
+        """Support for a claim already split into sentences: pooled word agreement, and every sentence must
+        pass the hard checks.
+        """
+        return self.model.score(_features(self._checks(passages, sentences)), self.threshold)
+
+    def support(self, passages: Sequence[str], sentence: str) -> float:
+        """Support in [0, 1] of `sentence` (or a multi-sentence claim) by the passages taken together."""
+        return self.support_sentences(passages, split_sentences(strip_markers(sentence)))
+
+    def explain(self, passages: Sequence[str], sentence: str) -> SupportReport:
+        """The score, its verdict and the mismatches behind it."""
+        checks = self._checks(passages, split_sentences(strip_markers(sentence)))
+        score = self.model.score(_features(checks), self.threshold)
+        reasons: list[str] = []
+        for c in checks:
+            reasons += [f"number {s} not in passage" for s in c.numbers_missed]
+            reasons += [f"name '{s}' not in passage" for s in c.names_missed]
+            reasons += [f"date {s} not in passage" for s in c.dates_missed]
+            if c.negation:
+                reasons.append(c.negation)
+        for c in checks:
+            if c.coverage < 0.75:
+                reasons.append(f"low content overlap {c.coverage:.2f}")
+            if c.missed_words:
+                reasons.append("words not in passage: " + ", ".join(dict.fromkeys(c.missed_words[:8])))
+        return SupportReport(score=score, supported=score >= self.threshold, reasons=tuple(dict.fromkeys(reasons)))
