@@ -10,7 +10,7 @@ the end of every ingest, and at the start of the next one after a crash) deletes
 >>> from rag.testing import HashEmbedder
 >>> store = Store.open(load_settings(store=tempfile.mkdtemp()), HashEmbedder(), create=True, chunker="v1")
 >>> store.manifest.describe(), store.is_empty
-('embedding model hash-256 (dim 256), chunker v1', True)
+('embedding model hash-256 (dim 256, fp32), chunker v1', True)
 """
 
 from __future__ import annotations
