@@ -88,7 +88,6 @@ CASES: tuple[Case, ...] = (
     Case("fresh", "chroma_upsert_after", 2),
     Case("fresh", "catalog_write_inside", 2),
     Case("fresh", "finish_before"),
-    Case("fresh", "reconcile_scanned"),
     Case("fresh", "finish_reconciled"),
     Case("fresh", "bm25_tmp_written"),
     Case("fresh", "bm25_saved"),
