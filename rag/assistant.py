@@ -158,7 +158,7 @@ class Assistant:
         elif store is not None or overrides:
             settings = settings.model_copy(update={**overrides, **({"store": Path(store)} if store else {})})
         embedder = embedder or make_embedder(settings.embedding_model, api_key=settings.api_key,
-                                             base_url=settings.llm_base_url)
+                                             base_url=settings.llm_base_url, precision=settings.embedding_precision)
         st = Store.open(settings, embedder)
         assistant = cls(settings, st, embedder, chat=chat)
         # Opening Chroma costs about a second of imports; do it while the embedding model loads.

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     collection: str = "newsdesk"
 
     embedding_model: str = DEFAULT_EMBEDDING  # or "openai:text-embedding-3-small"
+    # Graph of the bundled MiniLM: int8 (8-bit dense projections, ~1.8x the speed, cosine > 0.99 to fp32) or fp32.
+    # A store records the variant it was built with and refuses the other one.
+    embedding_precision: Literal["int8", "fp32"] = "int8"
     embedding_batch: int = Field(64, ge=1, le=4096)
     chunk_tokens: int = Field(192, ge=32, le=2048)  # target chunk size in cl100k tokens
     chunk_overlap: int = Field(32, ge=0, le=512)

@@ -6,6 +6,11 @@ their ratio and the lowest cosine between the two runtimes' vectors. Runs altern
 so that a change in machine load hits both alike.
 
     python -m eval.bench.embed ../shared/corpus/rtqa/articles.jsonl --count 2000
+    python -m eval.bench.embed ../shared/corpus/rtqa/articles.jsonl --variants --count 2000 --runs 3
+
+`--variants` compares the int8 and fp32 graphs instead, on the chunk texts an ingest of the corpus would embed
+(the first `--count`): model tokens/s in wall and in CPU time (the two alternate run by run, medians), and the
+cosine of each int8 vector to its fp32 one (lowest, 1st percentile, mean).
 
 A run on a shared 2-core machine (load average ~10, so both runtimes were slowed alike):
 
@@ -100,6 +105,44 @@ def _load_average() -> str:
         return "n/a"
 
 
+def compare_variants(corpus: Path, count: int, runs: int) -> dict[str, object]:
+    """int8 against fp32 on the first `count` chunk texts of `corpus` as ingest would embed them."""
+    from eval.bench.speed import _chunk_texts, _model_tokens
+    from rag.models.minilm import MiniLMEmbedder
+
+    texts = _chunk_texts(corpus)[0][:count]
+    tokens = sum(_model_tokens(texts))
+    emb = {p: MiniLMEmbedder(precision=p) for p in ("fp32", "int8")}
+    for e in emb.values():
+        e.embed(texts[:16])  # load, and let the first runs pick their kernels
+    wall: dict[str, list[float]] = {p: [] for p in emb}
+    cpu: dict[str, list[float]] = {p: [] for p in emb}
+    vectors = {}
+    for run in range(1, runs + 1):
+        for p, e in emb.items():
+            w, c = time.perf_counter(), time.process_time()
+            vectors[p] = e.embed(texts)
+            wall[p].append(time.perf_counter() - w)
+            cpu[p].append(time.process_time() - c)
+        print(f"run {run}/{runs}  " + "   ".join(f"{p} {wall[p][-1]:.1f} s (cpu {cpu[p][-1]:.1f} s)" for p in emb)
+              + f"   load average {_load_average()}", flush=True)
+    cos = (vectors["int8"] * vectors["fp32"]).sum(axis=1)
+    report = {
+        "chunks": len(texts), "model_tokens": tokens,
+        "tokens_per_s": {p: tokens / statistics.median(wall[p]) for p in emb},
+        "speedup_wall": statistics.median(wall["fp32"]) / statistics.median(wall["int8"]),
+        "speedup_cpu": statistics.median(cpu["fp32"]) / statistics.median(cpu["int8"]),
+        "speedup_wall_runs": [f / i for f, i in zip(wall["fp32"], wall["int8"], strict=True)],
+        "cosine_min": float(cos.min()), "cosine_p1": float(np.percentile(cos, 1)), "cosine_mean": float(cos.mean()),
+    }
+    print(f"variants    {len(texts)} chunks, {tokens} model tokens: fp32 {report['tokens_per_s']['fp32']:.0f} tokens/s,"
+          f" int8 {report['tokens_per_s']['int8']:.0f} tokens/s: {report['speedup_wall']:.2f}x wall"
+          f" ({', '.join(f'{r:.2f}' for r in report['speedup_wall_runs'])}), {report['speedup_cpu']:.2f}x CPU time")
+    print(f"fidelity    int8 to fp32 cosine: lowest {report['cosine_min']:.4f}, 1st percentile "
+          f"{report['cosine_p1']:.4f}, mean {report['cosine_mean']:.4f}; load average {_load_average()}")
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.bench.embed", description=__doc__.split("\n")[0])
     parser.add_argument("corpus", nargs="?", default=str(DEFAULT_CORPUS), help="JSONL corpus (field text)")
@@ -107,7 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="timed runs per runtime; the median is reported")
     parser.add_argument("--batch-size", type=int, default=32, help="sentence-transformers batch size")
     parser.add_argument("--startup-runs", type=int, default=3, help="fresh processes per start-up measurement")
+    parser.add_argument("--variants", action="store_true", help="compare the int8 and fp32 graphs instead")
     args = parser.parse_args(argv)
+    if args.variants:
+        compare_variants(Path(args.corpus), args.count, args.runs)
+        return 0
 
     from rag.models.minilm import MiniLMEmbedder, default_model_dir, default_threads
 
@@ -133,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from sentence_transformers import SentenceTransformer
 
-    ours = MiniLMEmbedder()
+    ours = MiniLMEmbedder(precision="fp32")
     reference = SentenceTransformer(str(default_model_dir()), device="cpu")
     ours.embed(texts[:16])  # warm-up: first runs allocate buffers and pick kernels
     reference.encode(texts[:16], batch_size=args.batch_size)

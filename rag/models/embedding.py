@@ -20,6 +20,8 @@ class Embedder(Protocol):
     """Turns texts into L2-normalised float32 vectors of shape (len(texts), dim)."""
 
     name: str  # recorded in the store's manifest; a store refuses another name
+    # An embedder may also have `precision` ("int8" | "fp32", the variant of its graph), recorded in the manifest
+    # as well; one without it counts as "fp32". See embedding_precision().
     dim: int
     max_tokens: int  # the model's input window in its own tokens, special tokens excluded
 
@@ -30,12 +32,16 @@ class Embedder(Protocol):
         ...
 
 
-def make_embedder(model: str, *, api_key: str | None = None, base_url: str | None = None) -> Embedder:
-    """The embedder for a model name: "all-MiniLM-L6-v2" (offline, default), "openai:<model>", "hash" (tests)."""
-    if model in ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
-        from rag.models.minilm import MiniLMEmbedder
+def make_embedder(model: str, *, api_key: str | None = None, base_url: str | None = None,
+                  precision: str | None = None) -> Embedder:
+    """The embedder for a model name: "all-MiniLM-L6-v2" (offline, default), "openai:<model>", "hash" (tests).
 
-        return MiniLMEmbedder()
+    `precision` ("int8" | "fp32", default int8) picks the MiniLM graph; the other models have one variant each.
+    """
+    if model in ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
+        from rag.models.minilm import DEFAULT_PRECISION, MiniLMEmbedder
+
+        return MiniLMEmbedder(precision=precision or DEFAULT_PRECISION)
     if model == "hash" or model.startswith("hash:"):
         from rag.testing import HashEmbedder
 
@@ -47,3 +53,12 @@ def make_embedder(model: str, *, api_key: str | None = None, base_url: str | Non
     raise SettingsError(
         f"unknown embedding model {model!r}: set NEWSDESK_EMBEDDING_MODEL to all-MiniLM-L6-v2 or openai:<model>"
     )
+
+
+def embedding_precision(embedder: object) -> str:
+    """The variant of an embedder's model that its vectors come from: its `precision`, else "fp32".
+
+    >>> embedding_precision(make_embedder("hash"))
+    'fp32'
+    """
+    return str(getattr(embedder, "precision", None) or "fp32")

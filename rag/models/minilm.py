@@ -55,6 +55,10 @@ MAX_SEQ_LENGTH = 256
 # tokens per batch on news chunks; this keeps the attention scores of a batch (~25 MB) moderate.
 BATCH_TOKENS = 4096
 MAX_BATCH = 256
+# Graph variants: "int8" runs the dense projections as 8-bit block-quantised matrix products (see build_graph).
+PRECISIONS = ("int8", "fp32")
+DEFAULT_PRECISION = "int8"
+INT8_BLOCK = 32  # rows of a weight column (and elements of an activation row) that share one int8 scale
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +149,30 @@ def check_pooling(model_dir: Path) -> None:
         raise ValueError(f"{path}: only mean pooling is supported, found {sorted(modes)}")
 
 
-def build_graph(weights: Mapping[str, np.ndarray], config: BertConfig) -> tuple[onnx.ModelProto, dict[str, np.ndarray]]:
+def quantize_blocks(w: np.ndarray, block: int = INT8_BLOCK) -> tuple[np.ndarray, np.ndarray]:
+    """A (K, N) float32 weight as MatMulNBits wants it at 8 bits: (N, K/block, block) uint8 codes and (N, K/block)
+    scales, symmetric per block of `block` rows of one column (value = (code - 128) * scale).
+
+    >>> w = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
+    >>> codes, scales = quantize_blocks(w)
+    >>> codes.shape, scales.shape
+    ((3, 2, 32), (3, 2))
+    >>> back = ((codes.astype(np.float32) - 128) * scales[..., None]).reshape(3, 64).T
+    >>> bool(np.abs(back - w).max() <= scales.max() / 2 + 1e-7)
+    True
+    """
+    k, n = w.shape
+    if k % block:
+        raise ValueError(f"the inner dimension {k} is not a multiple of the block size {block}")
+    cols = np.ascontiguousarray(w.T, dtype=np.float32).reshape(n, k // block, block)
+    scales = np.abs(cols).max(axis=2) / 127.0
+    scales[scales == 0] = 1.0
+    codes = np.clip(np.rint(cols / scales[..., None]), -127, 127) + 128
+    return codes.astype(np.uint8), scales.astype(np.float32)
+
+
+def build_graph(weights: Mapping[str, np.ndarray], config: BertConfig,
+                precision: str = "fp32") -> tuple[onnx.ModelProto, dict[str, np.ndarray]]:
     """The sentence encoder as an ONNX model whose large weights are left out, plus those weights by name.
 
     Inputs are `input_ids` and `attention_mask` (int64, batch x seq, right-padded); the output
@@ -155,7 +182,12 @@ def build_graph(weights: Mapping[str, np.ndarray], config: BertConfig) -> tuple[
 
     Each layer uses onnxruntime's fused CPU kernels: `Attention` (QKV projection, scaled dot product with
     the padding mask, softmax), `SkipLayerNormalization` (bias + residual + LayerNorm) and `BiasGelu`
-    (bias + exact erf GELU). All arithmetic stays float32.
+    (bias + exact erf GELU). With precision "fp32" all arithmetic stays float32.
+
+    With precision "int8" the feed-forward output projections become `MatMulNBits` nodes: weights stored as
+    8-bit codes with one scale per 32 rows of a column, run with accuracy_level 4, which quantises each token's
+    activations per block of 32 as well. The other projections stay MatMul/Attention here and are quantised by
+    `quantize_int8` (see there for why the two schemes are mixed).
 
     >>> model, arrays = build_graph(load_weights(default_model_dir()), BertConfig(384, 6, 12, 1e-12))
     >>> [o.name for o in model.graph.output], arrays["word_embeddings"].shape
@@ -188,6 +220,18 @@ def build_graph(weights: Mapping[str, np.ndarray], config: BertConfig) -> tuple[
         out = f"{op_type}_{counter}"
         nodes.append(helper.make_node(op_type, inputs, [out], name=out, domain=domain, **attrs))
         return out
+
+    def dense(x: str, name: str, weight: np.ndarray, *, blocks: bool = False) -> str:
+        """X @ weight, weight (in, out); with `blocks` and precision int8, an 8-bit block-quantised MatMulNBits."""
+        if precision == "fp32" or not blocks:
+            return op("MatMul", [x, const(name, weight)])
+        codes, scales = quantize_blocks(weight)
+        k, n = weight.shape
+        return op("MatMulNBits", [x, const(name + "_q8", codes), const(name + "_scales", scales)], domain=_MS_DOMAIN,
+                  K=k, N=n, bits=8, block_size=INT8_BLOCK, accuracy_level=4)
+
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; expected one of {', '.join(PRECISIONS)}")
 
     w = {k.removeprefix("bert."): v for k, v in weights.items()}
     eps = config.layer_norm_eps
@@ -225,7 +269,7 @@ def build_graph(weights: Mapping[str, np.ndarray], config: BertConfig) -> tuple[
             domain=_MS_DOMAIN,
             num_heads=config.num_heads,
         )
-        a = op("MatMul", [a, const(f"l{i}_attn_out_w", w[p + "attention.output.dense.weight"].T)])
+        a = dense(a, f"l{i}_attn_out_w", w[p + "attention.output.dense.weight"].T)
         x = op(
             "SkipLayerNormalization",
             [
@@ -238,9 +282,9 @@ def build_graph(weights: Mapping[str, np.ndarray], config: BertConfig) -> tuple[
             domain=_MS_DOMAIN,
             epsilon=eps,
         )
-        h = op("MatMul", [x, const(f"l{i}_ffn_in_w", w[p + "intermediate.dense.weight"].T)])
+        h = dense(x, f"l{i}_ffn_in_w", w[p + "intermediate.dense.weight"].T)
         h = op("BiasGelu", [h, const(f"l{i}_ffn_in_b", w[p + "intermediate.dense.bias"])], domain=_MS_DOMAIN)
-        h = op("MatMul", [h, const(f"l{i}_ffn_out_w", w[p + "output.dense.weight"].T)])
+        h = dense(h, f"l{i}_ffn_out_w", w[p + "output.dense.weight"].T, blocks=True)
         x = op(
             "SkipLayerNormalization",
             [
@@ -278,6 +322,41 @@ def build_graph(weights: Mapping[str, np.ndarray], config: BertConfig) -> tuple[
     )
     opsets = [helper.make_opsetid("", 17), helper.make_opsetid(_MS_DOMAIN, 1)]
     return helper.make_model(graph, opset_imports=opsets, ir_version=8), external
+
+
+def quantize_int8(model: onnx.ModelProto, external: Mapping[str, np.ndarray]) -> tuple[onnx.ModelProto,
+                                                                                     dict[str, np.ndarray]]:
+    """The int8 graph: `build_graph(..., precision="int8")` with its MatMul and Attention nodes quantised by
+    onnxruntime's dynamic quantiser (int8 weights per output channel, uint8 activations with one scale per
+    tensor computed at run time); the weights are returned apart, as build_graph returns them.
+
+    Why mixed: measured on news chunks against the fp32 graph (CPU seconds, one run, BENCHMARKS.md), dynamic
+    quantisation of every projection ran 2.0x but its lowest cosine was 0.987, and the feed-forward output
+    projection (whose input, after GELU, has the widest range) caused most of the error; 8-bit blocks
+    (MatMulNBits) everywhere kept 0.9997 but ran only 1.2-1.4x. Blocks for that one projection and dynamic
+    quantisation for the rest ran 1.66-1.8x with a lowest cosine of 0.994.
+    """
+    import onnx
+    from onnx import numpy_helper
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory(prefix="newsdesk-int8-") as tmp:
+        write_cache_entry(model, external, Path(tmp) / "fp32")
+        quantize_dynamic(str(Path(tmp) / "fp32" / _GRAPH_FILE), str(Path(tmp) / _GRAPH_FILE),
+                         op_types_to_quantize=["MatMul", "Attention"], per_channel=True,
+                         weight_type=QuantType.QInt8, use_external_data_format=True,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        quantized = onnx.load(str(Path(tmp) / _GRAPH_FILE))
+    arrays: dict[str, np.ndarray] = {}
+    for tensor in quantized.graph.initializer:
+        array = numpy_helper.to_array(tensor)
+        if array.size <= 16:
+            continue
+        arrays[tensor.name] = array
+        tensor.ClearField("raw_data")
+        tensor.data_location = onnx.TensorProto.EXTERNAL
+        tensor.external_data.add(key="location", value="in-memory")
+    return quantized, arrays
 
 
 def load_weights(model_dir: Path) -> dict[str, np.ndarray]:
@@ -330,8 +409,9 @@ def default_cache_dir() -> Path:
     return Path(base) / "newsdesk"
 
 
-def cache_entry(cache_dir: Path, weights: Path) -> Path:
-    """The cache directory for the graph built from `weights`: `minilm-<where>-<which>`.
+def cache_entry(cache_dir: Path, weights: Path, precision: str = "fp32") -> Path:
+    """The cache directory for the graph built from `weights`: `minilm-<where>-<which>` (fp32) or
+    `minilm-int8-<where>-<which>`, so that the two variants are kept side by side.
 
     <where> hashes the weights' path; <which> hashes CACHE_VERSION and the file's size and modification
     time. The stat fingerprint stands in for a hash of the 90 MB content, which alone would cost ~0.1 s per
@@ -343,7 +423,8 @@ def cache_entry(cache_dir: Path, weights: Path) -> Path:
     stat = weights.stat()
     where = hashlib.sha256(str(weights).encode()).hexdigest()[:12]
     which = hashlib.sha256(f"{CACHE_VERSION}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
-    return cache_dir / f"minilm-{where}-{which}"
+    prefix = "minilm" if precision == "fp32" else f"minilm-{precision}"
+    return cache_dir / f"{prefix}-{where}-{which}"
 
 
 def write_cache_entry(model: onnx.ModelProto, external: Mapping[str, np.ndarray], entry: Path) -> None:
@@ -423,13 +504,15 @@ class Encoder:
     (1, 384)
     """
 
-    def __init__(self, model_dir: Path, threads: int, cache_dir: Path | None) -> None:
+    def __init__(self, model_dir: Path, threads: int, cache_dir: Path | None, precision: str = "fp32") -> None:
         started = time.perf_counter()
         self.threads = threads
+        self.precision = precision
         self.source = "memory"  # or "cache" / "new cache entry": how the session was made, for timing reports
         self._buffers: tuple[object, ...] = ()
         check_pooling(model_dir)
-        entry = cache_entry(cache_dir, model_dir / "model.safetensors") if cache_dir is not None else None
+        weights = model_dir / "model.safetensors"
+        entry = cache_entry(cache_dir, weights, precision) if cache_dir is not None else None
         if entry is not None and (entry / _GRAPH_FILE).is_file():
             try:
                 self.session = self._session(str(entry / _GRAPH_FILE))
@@ -440,7 +523,10 @@ class Encoder:
                 logger.warning("ignoring unreadable cached model %s (%s); rebuilding it", entry, exc)
                 shutil.rmtree(entry, ignore_errors=True)
 
-        model, external = build_graph(load_weights(model_dir), BertConfig.from_file(model_dir / "config.json"))
+        model, external = build_graph(load_weights(model_dir), BertConfig.from_file(model_dir / "config.json"),
+                                      precision)
+        if precision == "int8":
+            model, external = quantize_int8(model, external)
         if entry is not None:
             try:
                 write_cache_entry(model, external, entry)
@@ -484,7 +570,7 @@ class Encoder:
 
 _lock = threading.Lock()
 _tokenizers: dict[Path, tokenizers.Tokenizer] = {}
-_encoders: dict[tuple[Path, int], Encoder] = {}
+_encoders: dict[tuple[Path, int, str], Encoder] = {}
 
 
 def _tokenizer(model_dir: Path) -> tokenizers.Tokenizer:
@@ -497,14 +583,14 @@ def _tokenizer(model_dir: Path) -> tokenizers.Tokenizer:
     return tok
 
 
-def _encoder(model_dir: Path, threads: int, cache_dir: Path | None) -> Encoder:
-    key = (model_dir, threads)
+def _encoder(model_dir: Path, threads: int, cache_dir: Path | None, precision: str) -> Encoder:
+    key = (model_dir, threads, precision)
     encoder = _encoders.get(key)
     if encoder is None:
         with _lock:
             encoder = _encoders.get(key)
             if encoder is None:
-                encoder = _encoders[key] = Encoder(model_dir, threads, cache_dir)
+                encoder = _encoders[key] = Encoder(model_dir, threads, cache_dir, precision)
     return encoder
 
 
@@ -517,7 +603,9 @@ class MiniLMEmbedder:
 
     `model_dir` defaults to the bundled weights; `threads` to the cores available; `cache_dir` (where the
     built ONNX graph is kept between runs) to `default_cache_dir()`, and `cache=False` builds it in memory
-    every time. Loading happens on first use and is shared by every instance in the process.
+    every time. `precision` picks the graph: "int8" (the default: 8-bit dense projections, ~2x faster) or
+    "fp32" (the reference model's arithmetic); both are built here from the same bundled weights. Loading
+    happens on first use and is shared by every instance in the process.
 
     >>> emb = MiniLMEmbedder()
     >>> emb.embed(["a", "longer text about a bridge"]).shape
@@ -537,7 +625,11 @@ class MiniLMEmbedder:
         threads: int | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
         cache: bool = True,
+        precision: str = DEFAULT_PRECISION,
     ) -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {precision!r}; expected one of {', '.join(PRECISIONS)}")
+        self.precision = precision
         self.model_dir = Path(model_dir).resolve() if model_dir is not None else default_model_dir()
         self.threads = threads or default_threads()
         self.cache_dir: Path | None = None
@@ -550,7 +642,7 @@ class MiniLMEmbedder:
         >>> MiniLMEmbedder().load()
         """
         _tokenizer(self.model_dir)
-        _encoder(self.model_dir, self.threads, self.cache_dir)
+        _encoder(self.model_dir, self.threads, self.cache_dir, self.precision)
 
     def count_tokens(self, text: str) -> int:
         """Length of `text` in word pieces, [CLS]/[SEP] excluded, without truncation.
@@ -574,7 +666,7 @@ class MiniLMEmbedder:
         if not texts:
             return out
         tok = _tokenizer(self.model_dir)
-        encoder = _encoder(self.model_dir, self.threads, self.cache_dir)
+        encoder = _encoder(self.model_dir, self.threads, self.cache_dir, self.precision)
         # encode_batch_fast (tokenizers >= 0.21) skips the character offsets, which are not needed here.
         encode_batch = getattr(tok, "encode_batch_fast", tok.encode_batch)
         ids = [truncate_ids(e.ids) for e in encode_batch(texts)]

@@ -39,6 +39,7 @@ CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 CREATE TABLE IF NOT EXISTS sources (file TEXT NOT NULL, article_id TEXT NOT NULL, PRIMARY KEY (file, article_id));
 CREATE INDEX IF NOT EXISTS sources_article ON sources(article_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS bm25_pending (article_id TEXT PRIMARY KEY);
 """
 
 
@@ -123,6 +124,8 @@ class Catalog:
                      article.source, article.url, article.text, norm_key(article.source), norm_key(article.author)))
                 db.executemany('INSERT OR REPLACE INTO chunks(id, article_id, ord, start, "end") VALUES (?,?,?,?,?)',
                                [(c.id, article.id, n, c.start, c.end) for n, c in enumerate(chunks)])
+                # Its chunks are (re)indexed by the next BM25 update, even if their ids did not change (new metadata).
+                db.execute("INSERT OR IGNORE INTO bm25_pending(article_id) VALUES (?)", (article.id,))
             checkpoint("catalog_write_inside")
             self.set_meta(db, "generation", str(time.time_ns()))
         checkpoint("catalog_write_after")
@@ -176,13 +179,22 @@ class Catalog:
             rows = db.execute(f"SELECT DISTINCT article_id FROM chunks WHERE id IN ({marks})", ids).fetchall()
         return [r[0] for r in rows]
 
-    def bm25_rows(self) -> tuple[list[str], list[str], FilterColumns]:
-        """Every chunk's id and text, in article order, with the columns BM25's filters test."""
+    def bm25_rows(self, article_ids: Sequence[str] | None = None) -> tuple[list[str], list[str], FilterColumns]:
+        """Every chunk's id and text (or those of `article_ids`'s chunks), in article order, with the columns BM25's
+        filters test.
+        """
         ids, texts, sources, authors, days = [], [], [], [], []
+        select = ('SELECT c.id, c.article_id, c.start, c."end", a.source_key, a.author_key, a.published_day '
+                  "FROM chunks c JOIN articles a ON a.id = c.article_id")
         with self.db() as db:
-            rows = db.execute('SELECT c.id, c.article_id, c.start, c."end", a.source_key, a.author_key, '
-                              "a.published_day FROM chunks c JOIN articles a ON a.id = c.article_id "
-                              "ORDER BY c.article_id, c.ord").fetchall()
+            if article_ids is None:
+                rows = db.execute(select + " ORDER BY c.article_id, c.ord").fetchall()
+            else:
+                rows, wanted = [], sorted(set(article_ids))
+                for i in range(0, len(wanted), 500):
+                    part = wanted[i:i + 500]
+                    rows += db.execute(select + f" WHERE c.article_id IN ({','.join('?' * len(part))}) "
+                                       "ORDER BY c.article_id, c.ord", part).fetchall()
             text_of, text = None, ""
             for cid, aid, start, end, skey, akey, day in rows:
                 if aid != text_of:
@@ -197,6 +209,17 @@ class Catalog:
         columns = FilterColumns(np.array(sources, dtype=object), np.array(authors, dtype=object),
                                 np.array(days, dtype=np.int64))
         return ids, texts, columns
+
+    def bm25_changes(self) -> tuple[dict[str, str], list[str]]:
+        """(chunk id -> article id of every chunk, the articles written since the last BM25 update)."""
+        with self.db() as db:
+            chunks = dict(db.execute("SELECT id, article_id FROM chunks").fetchall())
+            pending = [r[0] for r in db.execute("SELECT article_id FROM bm25_pending")]
+        return chunks, pending
+
+    @staticmethod
+    def clear_bm25_pending(db: sqlite3.Connection, article_ids: Sequence[str]) -> None:
+        db.executemany("DELETE FROM bm25_pending WHERE article_id=?", [(a,) for a in article_ids])
 
     # -- read side ------------------------------------------------------------------------------------------
 

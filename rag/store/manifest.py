@@ -1,4 +1,4 @@
-"""The store manifest: which embedding model (and dimension) and which chunker a store was built with.
+"""The store manifest: which embedding model (dimension, variant) and which chunker a store was built with.
 
 A store refuses to mix vectors of different models or chunkings: opening it with another model or chunker raises a
 StoreMismatchError that names the setting to change. The manifest is written once, by the first ingest, through a
@@ -7,7 +7,7 @@ temporary file and a rename.
 >>> import tempfile
 >>> root = Path(tempfile.mkdtemp())
 >>> check_manifest(root, "hash-256", 256, "v1", create=True).describe()
-'embedding model hash-256 (dim 256), chunker v1'
+'embedding model hash-256 (dim 256, fp32), chunker v1'
 >>> read_manifest(root).dim
 256
 """
@@ -33,16 +33,20 @@ class Manifest:
     embedding_model: str
     dim: int
     chunker: str
+    # The variant of the model's graph ("int8" | "fp32"); manifests written before it existed are fp32 stores.
+    embedding_precision: str = "fp32"
 
     def describe(self) -> str:
-        return f"embedding model {self.embedding_model} (dim {self.dim}), chunker {self.chunker}"
+        return (f"embedding model {self.embedding_model} (dim {self.dim}, {self.embedding_precision}), "
+                f"chunker {self.chunker}")
 
 
 def read_manifest(root: Path) -> Manifest | None:
     """The manifest of the store at `root`, or None when there is no store there yet."""
     try:
         data = json.loads((Path(root) / "manifest.json").read_text())
-        return Manifest(**{k: data[k] for k in ("version", "embedding_model", "dim", "chunker")})
+        return Manifest(**{k: data[k] for k in ("version", "embedding_model", "dim", "chunker")},
+                        embedding_precision=str(data.get("embedding_precision", "fp32")))
     except FileNotFoundError:
         return None
     except (ValueError, KeyError, TypeError):
@@ -50,10 +54,12 @@ def read_manifest(root: Path) -> Manifest | None:
                             "re-ingest into a new --store") from None
 
 
-def check_manifest(root: Path, model: str, dim: int, chunker: str | None, create: bool) -> Manifest | None:
-    """The store's manifest after checking it against this run's model and chunker (None: no store yet).
+def check_manifest(root: Path, model: str, dim: int, chunker: str | None, create: bool,
+                   precision: str | None = None) -> Manifest | None:
+    """The store's manifest after checking it against this run's model, variant and chunker (None: no store yet).
 
-    With `create`, a store without one gets this run's; `chunker=None` accepts any chunker (a reader).
+    With `create`, a store without one gets this run's; `chunker=None` accepts any chunker (a reader), and
+    `precision=None` any variant.
     """
     path = Path(root) / "manifest.json"
     found = read_manifest(root)
@@ -65,6 +71,11 @@ def check_manifest(root: Path, model: str, dim: int, chunker: str | None, create
             raise StoreMismatchError(
                 f"the store {root} was built with {found.describe()}, not {model} (dim {dim}); "
                 f"set NEWSDESK_EMBEDDING_MODEL={found.embedding_model} or use a new --store and re-ingest")
+        if precision is not None and found.embedding_precision != precision:
+            raise StoreMismatchError(
+                f"the store {root} was built with the {found.embedding_precision} variant of "
+                f"{found.embedding_model}, this run embeds with the {precision} one; set "
+                f"NEWSDESK_EMBEDDING_PRECISION={found.embedding_precision} or use a new --store and re-ingest")
         if chunker is not None and found.chunker != chunker:
             raise StoreMismatchError(
                 f"the store {root} was chunked with {found.chunker}, this run chunks with {chunker}; "
@@ -72,7 +83,7 @@ def check_manifest(root: Path, model: str, dim: int, chunker: str | None, create
         return found
     if not create:
         return None
-    manifest = Manifest(MANIFEST_VERSION, model, dim, chunker or "")
+    manifest = Manifest(MANIFEST_VERSION, model, dim, chunker or "", precision or "fp32")
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(asdict(manifest), indent=2) + "\n")
     checkpoint("manifest_tmp_written")
@@ -81,6 +92,6 @@ def check_manifest(root: Path, model: str, dim: int, chunker: str | None, create
     except FileNotFoundError:
         # Two first ingests of one new store: the other renamed the shared temporary file first. Its manifest
         # must then match ours, as any existing manifest must.
-        return check_manifest(root, model, dim, chunker, create)
+        return check_manifest(root, model, dim, chunker, create, precision)
     checkpoint("manifest_written")
     return manifest

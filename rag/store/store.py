@@ -10,7 +10,7 @@ the end of every ingest, and at the start of the next one after a crash) deletes
 >>> from rag.testing import HashEmbedder
 >>> store = Store.open(load_settings(store=tempfile.mkdtemp()), HashEmbedder(), create=True, chunker="v1")
 >>> store.manifest.describe(), store.is_empty
-('embedding model hash-256 (dim 256), chunker v1', True)
+('embedding model hash-256 (dim 256, fp32), chunker v1', True)
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import numpy as np
 
 from rag.errors import SettingsError
 from rag.faults import checkpoint
+from rag.models.embedding import embedding_precision
 from rag.store.bm25 import BM25Index, norm_key
 from rag.store.catalog import Catalog
 from rag.store.locks import write_lock
@@ -43,7 +44,8 @@ class Store:
     """Open with `Store.open(...)`; reading is thread-safe, writing happens under `lock()`."""
 
     def __init__(self, root: Path, *, embedding_model: str, dim: int, chunker: str | None,
-                 chroma_url: str | None = None, collection: str = "newsdesk", create: bool = False) -> None:
+                 chroma_url: str | None = None, collection: str = "newsdesk", create: bool = False,
+                 precision: str | None = None) -> None:
         self.root = Path(root)
         self.chroma_url = chroma_url
         self.collection_name = collection
@@ -59,7 +61,7 @@ class Store:
             self.root.mkdir(parents=True, exist_ok=True)
         elif self.root.exists() and not self.root.is_dir():
             raise SettingsError(f"the store {self.root} is not a directory; fix --store or NEWSDESK_STORE")
-        self.manifest = check_manifest(self.root, embedding_model, dim, chunker, create)
+        self.manifest = check_manifest(self.root, embedding_model, dim, chunker, create, precision)
         self.catalog = Catalog(self.root)
         m = self.manifest
         self.vectors = ChromaVectors(self.root, embedding_model=m.embedding_model if m else None, dim=m.dim if m else 0,
@@ -72,7 +74,8 @@ class Store:
     def open(cls, settings: Settings, embedder: Embedder, *, create: bool = False, chunker: str | None = None
              ) -> Store:
         return cls(Path(settings.store), embedding_model=embedder.name, dim=embedder.dim, chunker=chunker,
-                   chroma_url=settings.chroma_url, collection=settings.collection, create=create)
+                   chroma_url=settings.chroma_url, collection=settings.collection, create=create,
+                   precision=embedding_precision(embedder))
 
     @property
     def manifest_path(self) -> Path:
@@ -178,8 +181,11 @@ class Store:
     def finish(self, force: bool = False) -> None:
         """Make Chroma agree with the catalog and rebuild BM25, then mark the store clean."""
         generation = self.catalog.meta("generation") or "0"
-        unchanged = self._began_clean and not self._chunks_touched
-        if force or (self.catalog.meta("dirty") and not unchanged):
+        # A write that began on a clean store and got here wrote in the order that keeps Chroma equal to the
+        # catalog (each step's failure leaves the store dirty, and the next begin_write repairs it): nothing to
+        # reconcile. The scan of every id in Chroma cost ~100 MB of resident memory at 3.6k chunks, more than the
+        # whole ingest before it.
+        if force or (self.catalog.meta("dirty") and not self._began_clean):
             self._reconcile()
             checkpoint("finish_reconciled")
         if force or self.catalog.meta("bm25_generation") != generation:
@@ -200,12 +206,27 @@ class Store:
             self.delete_articles(self.catalog.articles_of_chunks(missing))
 
     def _rebuild_bm25(self, generation: str) -> None:
-        ids, texts, columns = self.catalog.bm25_rows()
-        index = BM25Index.build(ids, texts, columns)
+        """Bring BM25 up to the catalog: update the saved index with what changed, or build it when there is none.
+
+        What changed: chunks the index has and the catalog lost, chunks the catalog has and the index lacks, and
+        every chunk of the articles written since the last update (bm25_pending, filled in the same transactions
+        as the catalog, so a crash loses none of them; their chunk ids may be unchanged with new metadata).
+        """
+        with self._bm25_lock:  # the index this process already holds, if it is the saved one
+            held = self._bm25 if self._bm25_generation == self.catalog.meta("bm25_generation") else None
+        old = held or BM25Index.load(self.root / "bm25")
+        chunks, pending = self.catalog.bm25_changes()
+        if old is None:
+            index = BM25Index.build(*self.catalog.bm25_rows())
+        else:
+            live = set(old.ids)
+            articles = set(pending) | {chunks[c] for c in chunks.keys() - live}
+            index = old.update(sorted(live.difference(chunks)), *self.catalog.bm25_rows(sorted(articles)))
         index.save(self.root / "bm25")
         checkpoint("bm25_saved")
         with self.catalog.db() as db:
             self.catalog.set_meta(db, "bm25_generation", generation)
+            self.catalog.clear_bm25_pending(db, pending)
         self.vectors.written_here(generation)
         with self._bm25_lock:
             self._bm25, self._bm25_generation = index, generation
@@ -264,6 +285,7 @@ class Store:
         base: dict[str, Any] = {"store": str(self.root), "chroma_url": self.chroma_url,
                                 "embedding_model": self.manifest.embedding_model if self.manifest else None,
                                 "dim": self.manifest.dim if self.manifest else None,
+                                "embedding_precision": self.manifest.embedding_precision if self.manifest else None,
                                 "chunker": self.manifest.chunker if self.manifest else None}
         if self.manifest is None or not self.catalog.exists:
             return {**base, "articles": 0, "chunks": 0, "sources": {}, "authors": 0, "date_range": None}

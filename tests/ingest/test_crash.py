@@ -29,7 +29,8 @@ CI_CASES = [
     "fresh-finish_before-1", "fresh-bm25_saved-1", "fresh-finish_bm25_rebuilt-1",
     "fresh-chroma_upsert_after-2-then-reconcile_scanned-1",
     "update-catalog_write_after-1", "update-chroma_delete_after-1", "update-forget_sources_inside-1",
-    "update-sync_forgotten-1", "update-delete_catalog_inside-1", "update-reconcile_scanned-1",
+    "update-sync_forgotten-1", "update-delete_catalog_inside-1",
+    "update-catalog_write_after-1-then-reconcile_scanned-1", "update-chroma_delete_before-1",
     "update-bm25_tmp_written-1", "update-bm25_between_renames-1-then-bm25_tmp_written-1",
 ]
 BY_NAME = {c.name: c for c in CASES}

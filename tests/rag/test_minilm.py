@@ -79,7 +79,13 @@ def reference():
 
 @pytest.fixture(scope="module")
 def embedder(tmp_path_factory: pytest.TempPathFactory) -> MiniLMEmbedder:
-    return MiniLMEmbedder(cache_dir=tmp_path_factory.mktemp("cache"))
+    """The fp32 graph: the one that must agree with the reference implementation."""
+    return MiniLMEmbedder(cache_dir=tmp_path_factory.mktemp("cache"), precision="fp32")
+
+
+@pytest.fixture(scope="module")
+def int8(tmp_path_factory: pytest.TempPathFactory) -> MiniLMEmbedder:
+    return MiniLMEmbedder(cache_dir=tmp_path_factory.mktemp("cache8"), precision="int8")
 
 
 def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -169,7 +175,77 @@ def test_truncate_ids__keeps_head_and_final_sep() -> None:
 def test_embedder__satisfies_protocol_and_factory() -> None:
     emb = make_embedder("all-MiniLM-L6-v2")
     assert isinstance(emb, MiniLMEmbedder) and isinstance(emb, Embedder)
-    assert (emb.name, emb.dim, emb.max_tokens) == ("all-MiniLM-L6-v2", 384, 254)
+    assert (emb.name, emb.dim, emb.max_tokens, emb.precision) == ("all-MiniLM-L6-v2", 384, 254, "int8")
+    assert make_embedder("all-MiniLM-L6-v2", precision="fp32").precision == "fp32"
+    with pytest.raises(ValueError, match="precision"):
+        MiniLMEmbedder(precision="int4")
+
+
+# --- the int8 variant --------------------------------------------------------------------------------
+
+
+def test_int8__agrees_with_fp32_on_sentences(embedder: MiniLMEmbedder, int8: MiniLMEmbedder) -> None:
+    texts = _SENTENCES + _NON_ASCII + _long_texts()
+    cos = _cosines(int8.embed(texts), embedder.embed(texts))
+    worst = int(np.argmin(cos))
+    # The lowest is the scraped "Read more at https://..." line (0.986 here); every plain sentence is >= 0.99.
+    assert cos.min() >= 0.98, f"cosine {cos[worst]:.4f} for {texts[worst][:60]!r}"
+    assert np.median(cos) >= 0.995
+    # ...and it is a different computation, not the fp32 graph under another name.
+    assert cos.min() < 0.99999
+
+
+def test_int8__degenerate_texts_stay_close(embedder: MiniLMEmbedder, int8: MiniLMEmbedder) -> None:
+    # Texts of one or two word pieces ("", "?", "Hi!") are mostly [CLS]/[SEP], whose activations set the
+    # quantisation range: they agree less (0.98 here) than any sentence does.
+    cos = _cosines(int8.embed(_EDGE), embedder.embed(_EDGE))
+    assert cos.min() >= 0.97
+
+
+def test_int8__agrees_with_fp32_on_news_chunks(embedder: MiniLMEmbedder, int8: MiniLMEmbedder) -> None:
+    corpus = ROOT.parent / "shared" / "corpus" / "rtqa" / "articles.jsonl"
+    if not corpus.is_file():
+        pytest.skip(f"{corpus} not present")
+    with open(corpus, encoding="utf-8") as f:
+        words = [json.loads(line)["text"].split() for _, line in zip(range(40), f, strict=False)]
+    chunks = [" ".join(w[i : i + 200]) for w in words for i in (0, 200) if len(w) > i + 50]
+    cos = _cosines(int8.embed(chunks), embedder.embed(chunks))
+    assert len(chunks) >= 60 and cos.min() >= 0.99
+
+
+def test_int8__ranks_like_fp32(embedder: MiniLMEmbedder, int8: MiniLMEmbedder) -> None:
+    questions = [t for t in _SENTENCES if t.endswith("?")]
+    for emb in (embedder, int8):
+        q, docs = emb.embed(questions), emb.embed(_SENTENCES)
+        best = [_SENTENCES[i] for i in np.argsort(-(q @ docs.T), axis=1)[:, 1]]  # [:, 0] is the question itself
+        if emb is embedder:
+            expected = best
+    assert best == expected
+
+
+def test_int8__batch_composition_moves_vectors_only_slightly(int8: MiniLMEmbedder) -> None:
+    # Activations are quantised with one scale per batch, so a text's vector depends a little on its batch.
+    together = int8.embed(TEXTS)
+    alone = np.vstack([int8.embed([t]) for t in TEXTS])
+    assert _cosines(together, alone).min() >= 0.96  # 0.970 here, for the one-word-piece texts
+    assert np.array_equal(int8.embed(TEXTS), together)  # the same batch gives the same vectors
+
+
+def test_int8__graph_is_quantised_and_cached_beside_fp32(tmp_path: Path) -> None:
+    import onnx
+
+    fp32 = Encoder(default_model_dir(), 1, tmp_path, "fp32")
+    q8 = Encoder(default_model_dir(), 1, tmp_path, "int8")
+    assert (fp32.source, q8.source) == ("new cache entry", "new cache entry")
+    weights = default_model_dir() / "model.safetensors"
+    entries = {cache_entry(tmp_path, weights, p) for p in ("fp32", "int8")}
+    assert {p for p in tmp_path.iterdir()} == entries  # neither variant pruned the other
+    assert Encoder(default_model_dir(), 1, tmp_path, "int8").source == "cache"
+    graph = onnx.load(str(cache_entry(tmp_path, weights, "int8") / "model.onnx"), load_external_data=False)
+    ops = [n.op_type for n in graph.graph.node]
+    assert ops.count("MatMulNBits") == 6 and ops.count("QAttention") == 6 and "MatMul" not in ops
+    sizes = {e: (e / "model.onnx.data").stat().st_size for e in entries}
+    assert sizes[cache_entry(tmp_path, weights, "int8")] < 0.75 * sizes[cache_entry(tmp_path, weights, "fp32")]
 
 
 def test_embed__threads_at_once_match_serial(embedder: MiniLMEmbedder) -> None:
