@@ -426,6 +426,22 @@ class ExtractiveAnswerer:
 
     def draft(self, question: str, passages: Sequence[Passage], query: str | None = None, *,
               query_vector: np.ndarray | None = None, asked_on: _dt.date | None = None) -> Draft:
+        """The answer drafted from `passages` (best first); articles published after `asked_on` are left out,
+        and a refusal names the best of them.
+        """
+        draft = self._draft(question, passages, query, query_vector=query_vector, asked_on=asked_on)
+        day = asked_on.isoformat() if asked_on is not None else ""
+        later = next((p for p in passages if day and p.published and p.published[:10] > day), None)
+        if draft.text is None and later is not None and later.published:
+            from rag.answer.metadata import human_date
+
+            note = (f"The articles don't say as of {human_date(day)}. An article published later, on "
+                    f"{human_date(later.published[:10])}, may: “{later.title or 'untitled'}”.")
+            return replace(draft, refusal=note)
+        return draft
+
+    def _draft(self, question: str, passages: Sequence[Passage], query: str | None, *,
+               query_vector: np.ndarray | None, asked_on: _dt.date | None) -> Draft:
         q = analyze(question)
         if q.kind in ("other", "thing") and query and query != question:
             # An elliptical follow-up ("And the premium plan?") asks what its standalone query asks.

@@ -112,6 +112,17 @@ def test_extractive__a_question_about_the_present_takes_the_newest_article_and_n
     assert "Andrusz" in earlier.text
 
 
+def test_extractive__asked_before_the_only_answering_article_the_refusal_names_it():
+    later = passage("The bridge will be 100 meters long and 31 meters wide.", aid="later", title="A new bridge",
+                    published="2023-09-28")
+    other = passage("Heavy rain flooded villages in the valley on Monday.", aid="other", title="Floods",
+                    published="2022-06-01", score=0.5)
+    draft = ExtractiveAnswerer().draft("How long will the bridge be?", [later, other], asked_on=dt.date(2022, 7, 12))
+    assert draft.text is None
+    assert draft.refusal == ("The articles don't say as of 12 July 2022. An article published later, on "
+                             "28 September 2023, may: “A new bridge”.")
+
+
 def test_extractive__why_answer_may_take_more_sentences_of_the_same_article_only():
     a = passage("Djokovic withdrew from the BNP Paribas Open. He could not enter the country because he is "
                 "unvaccinated. Travel rules bar unvaccinated foreigners from flying into the United States.",
