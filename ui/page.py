@@ -159,6 +159,11 @@ if (!window.__nd) {
   document.addEventListener('pointerout', (e) => { if (chatRef(e.target) && e.pointerType !== 'touch') hideTip(); });
   document.addEventListener('focusin', (e) => { const link = chatRef(e.target); if (link) showTip(link, false); });
   document.addEventListener('focusout', (e) => { if (chatRef(e.target)) hideTip(); });
+  // A hover tip is placed beside its link; once the page scrolls it would float over something else.
+  document.addEventListener('scroll', () => {
+    const el = document.getElementById('nd-tip');
+    if (el && el.className !== 'nd-toast') el.style.display = 'none';
+  }, true);
 
   const scrollWhenShown = (turn, n) => {
     const until = Date.now() + 20000;
