@@ -342,10 +342,17 @@ def quantize_int8(model: onnx.ModelProto, external: Mapping[str, np.ndarray]) ->
 
     with tempfile.TemporaryDirectory(prefix="newsdesk-int8-") as tmp:
         write_cache_entry(model, external, Path(tmp) / "fp32")
-        quantize_dynamic(str(Path(tmp) / "fp32" / _GRAPH_FILE), str(Path(tmp) / _GRAPH_FILE),
-                         op_types_to_quantize=["MatMul", "Attention"], per_channel=True,
-                         weight_type=QuantType.QInt8, use_external_data_format=True,
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        # The quantiser logs advice ("consider pre-processing ...") on the root logger; it means nothing to a
+        # user whose first ingest builds this graph, so warnings are held back while it runs.
+        previous = logging.root.manager.disable
+        logging.disable(logging.WARNING)
+        try:
+            quantize_dynamic(str(Path(tmp) / "fp32" / _GRAPH_FILE), str(Path(tmp) / _GRAPH_FILE),
+                             op_types_to_quantize=["MatMul", "Attention"], per_channel=True,
+                             weight_type=QuantType.QInt8, use_external_data_format=True,
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        finally:
+            logging.disable(previous)
         quantized = onnx.load(str(Path(tmp) / _GRAPH_FILE))
     arrays: dict[str, np.ndarray] = {}
     for tensor in quantized.graph.initializer:
