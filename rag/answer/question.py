@@ -75,8 +75,9 @@ _META = (
     ("author", re.compile(rf"\bwho (?:wrote|authored|penned|is the author of|was the author of)\b|"
                           rf"\b(?:author|writer|byline) of (?:the|this|that) {_DOC}\b|\bwho (?:is|was) the (?:author|"
                           rf"writer)\b|\bwritten by whom\b", re.I)),
-    ("published", re.compile(rf"\bwhen (?:was|were|did) (?:the|this|that) (?:\w+ ){{0,2}}{_DOC}s?\b.*\b(?:published|"
-                             rf"come out|appear|released|posted|written)\b|\b(?:publication|publishing) date\b|"
+    ("published", re.compile(rf"\bwhen (?:was|were|did) (?:the|this|that) (?:[\w'-]+ ){{0,5}}{_DOC}s?\b.*\b"
+                             rf"(?:published|come out|appear|released|posted|written)\b|"
+                             rf"\b(?:publication|publishing) date\b|"
                              rf"\bwhat (?:day|date) was (?:the|this|that) {_DOC}\b", re.I)),
     ("source", re.compile(rf"\b(?:which|what) (?:outlet|website|site|publication|newspaper|paper|source|"
                           rf"news (?:outlet|site|organi[sz]ation)|media outlet|publisher)\b.*\b(?:published|ran|"

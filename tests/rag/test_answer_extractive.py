@@ -40,6 +40,8 @@ def passage(text: str, *, aid: str = "a", title: str = "", published: str | None
     ("Summarize the article about the bridge.", "summary"),
     ("Who wrote the article about the bridge?", "metadata"),
     ("Which outlet published the story about the bees?", "metadata"),
+    ("When was the Azerbaijan Iran normalization article published?", "metadata"),
+    ("When was the Netflix price increase story published?", "metadata"),
 ])
 def test_question__kind_of_answer_asked_for(question, kind):
     assert analyze(question).kind == kind
