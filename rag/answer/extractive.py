@@ -52,6 +52,7 @@ _OPENER = re.compile(r"^(?:The|A|An|In|On|At|But|And|After|Before|When|While|Thi
                      r"Their|Our|It|As|If|For|From|With|Since|So|Then|Now|Last|Next|New|Former|Both|Some|Many|"
                      r"Most|Every|Each|Another|Other|Such|Despite|During|Under|Over|By|To|Of|Why|How|What|Who|"
                      r"Where|Which|According)\s+")
+_PRONOUN_START = re.compile(r"^(?:He|She|They|It|His|Her|Their|Its)\b")
 _CAUSAL = re.compile(r"\b(because|due to|as a result|so that|reasons?|caused|causing|amid|blamed|led to|prompted|"
                      r"triggered|thanks to|owing to|driven by|fueled by|fuelled by|to fight|to tackle|aimed at|"
                      r"part of a plan|in an effort|seeking to|over fears?|concerns? (?:about|over|that)|stemmed|"
@@ -496,6 +497,13 @@ class ExtractiveAnswerer:
         if q.present:
             best = self._newest(best, qualified, passages)
         chosen = [best]
+        if q.kind in ("person", "organisation") and _PRONOUN_START.match(best.text):
+            # "She beat Ons Jabeur ..." names the winner only in the sentence before, which the pronoun stands for.
+            article = passages[best.passage_index].article_id
+            prev = next((c for c in cands if c.order == best.order - 1 and
+                         passages[c.passage_index].article_id == article), None)
+            if prev is not None:
+                chosen.append(prev)
         if not q.explains:
             chosen += self._also(q, best, qualified, passages)
         if q.explains:

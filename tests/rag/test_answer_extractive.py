@@ -125,6 +125,13 @@ def test_extractive__asked_before_the_only_answering_article_the_refusal_names_i
                              "28 September 2023, may: “A new bridge”.")
 
 
+def test_extractive__a_who_answer_that_opens_with_a_pronoun_brings_the_sentence_naming_the_person():
+    p = passage("The 23-year-old Rybakina won her first major title at Wimbledon on Saturday. She beat Ons Jabeur "
+                "3-6, 6-2, 6-2 on Centre Court. The crowd stood to applaud both players.", title="Wimbledon final")
+    draft = ExtractiveAnswerer().draft("Who beat Ons Jabeur?", [p])
+    assert draft.text is not None and "Rybakina" in draft.text and "She beat Ons Jabeur" in draft.text
+
+
 def test_extractive__why_answer_may_take_more_sentences_of_the_same_article_only():
     a = passage("Djokovic withdrew from the BNP Paribas Open. He could not enter the country because he is "
                 "unvaccinated. Travel rules bar unvaccinated foreigners from flying into the United States.",
