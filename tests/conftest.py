@@ -27,3 +27,24 @@ def sample_assistant(sample_store):
     from rag.assistant import Assistant
 
     return Assistant.open(settings=sample_store)
+
+
+@pytest.fixture(scope="module")
+def hash_store(tmp_path_factory):
+    """Build a store of corpus records with the hash embedder (no model): `hash_store(records)` -> settings."""
+    import json
+
+    from ingest import ingest_paths
+    from rag.settings import load_settings
+    from rag.testing import HashEmbedder
+
+    def build(records: list[dict]):
+        root = tmp_path_factory.mktemp("hash-store")
+        corpus = root / "corpus.jsonl"
+        corpus.write_text("".join(json.dumps(r) + "\n" for r in records))
+        settings = load_settings(store=root / "store", embedding_model="hash")
+        result = ingest_paths([corpus], settings, embedder=HashEmbedder())
+        assert not result.failed, result.failed
+        return settings
+
+    return build

@@ -2,13 +2,10 @@
 whose constraining name no retrieved passage carries is refused with the reason before any LLM call, and the
 prompt names each passage's title, date, author and source."""
 
-import json
 
 import pytest
 
-from ingest.sync import ingest_paths
 from rag.assistant import Assistant
-from rag.settings import load_settings
 from rag.testing import FakeOpenAIServer, HashEmbedder
 
 ARTICLES = [
@@ -23,14 +20,8 @@ ARTICLES = [
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    root = tmp_path_factory.mktemp("llmcheck")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    (corpus / "a.jsonl").write_text("".join(json.dumps(a) + "\n" for a in ARTICLES))
-    settings = load_settings(store=root / "store", embedding_model="hash")
-    ingest_paths([corpus], settings, embedder=HashEmbedder())
-    return settings
+def store(hash_store):
+    return hash_store(ARTICLES)
 
 
 @pytest.fixture

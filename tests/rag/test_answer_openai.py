@@ -4,15 +4,12 @@ What reaches the user is checked: wrong citations are re-cited or removed, inven
 instructions inside articles are not followed, failures become clear errors or the extractive fallback.
 """
 
-import json
 import time
 
 import pytest
 
-from ingest.sync import ingest_paths
 from rag.assistant import Assistant
 from rag.errors import LLMError, SettingsError
-from rag.settings import load_settings
 from rag.testing import ErrorReply, FakeOpenAIServer, HashEmbedder, MalformedReply, NoChoicesReply, TextReply
 
 ARTICLES = [
@@ -29,14 +26,8 @@ ARTICLES = [
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    root = tmp_path_factory.mktemp("llm")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    (corpus / "a.jsonl").write_text("".join(json.dumps(a) + "\n" for a in ARTICLES))
-    settings = load_settings(store=root / "store", embedding_model="hash")
-    ingest_paths([corpus], settings, embedder=HashEmbedder())
-    return settings
+def store(hash_store):
+    return hash_store(ARTICLES)
 
 
 @pytest.fixture

@@ -8,13 +8,11 @@ import os
 import numpy as np
 import pytest
 
-from ingest.sync import ingest_paths
 from rag.assistant import Assistant
 from rag.errors import SettingsError
 from rag.retrieve.features import FEATURES, QueryInfo, chunk_features, date_features
 from rag.retrieve.rerank import VARIANTS, WEIGHTS_FILE, LearnedReranker, Weights, load_weights, order_passages
 from rag.retrieve.retriever import window_filters
-from rag.settings import load_settings
 from rag.testing import HashEmbedder
 from rag.types import Filters, Passage
 
@@ -138,9 +136,8 @@ def test_window_filters__inside_the_users_own_range():
 # -- over a real store -----------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def dated_store(tmp_path_factory):
+def dated_store(hash_store):
     """Two near-identical stories a year apart, one undated, and unrelated articles; built by today's ingest."""
-    root = tmp_path_factory.mktemp("rerank")
     records = [
         {"id": "flood-2021", "title": "River floods the old town", "published": "2021-06-15",
          "text": "The river flooded the old town on Tuesday. Hundreds of homes were evacuated by the army."},
@@ -150,11 +147,7 @@ def dated_store(tmp_path_factory):
          "text": "The old town was founded by traders. Its river has flooded many times over the centuries."},
     ] + [{"id": f"other{i}", "title": f"Match report {i}", "published": f"2022-0{1 + i % 9}-1{i % 10}",
           "text": f"Team {i} beat their rivals {i + 2} to 1 in the cup final on Saturday."} for i in range(20)]
-    corpus = root / "c.jsonl"
-    corpus.write_text("".join(json.dumps(r) + "\n" for r in records))
-    settings = load_settings(store=root / "store", embedding_model="hash")
-    ingest_paths([corpus], settings, embedder=HashEmbedder())
-    return settings
+    return hash_store(records)
 
 
 def test_store_from_before_the_rerank_stage_still_answers(dated_store):
