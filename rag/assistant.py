@@ -60,11 +60,6 @@ def _default_scorer(settings: Settings) -> SupportScorer:
     return OfflineSupportScorer()
 
 
-def _as_of_date(value: str | _dt.date | None) -> _dt.date:
-    """The date a question is asked: `value` as a date, today when None; a bad value is a UserError."""
-    return parse_as_of(value)
-
-
 def _check_date(name: str, value: str | None) -> None:
     if value:
         try:
@@ -93,7 +88,7 @@ def _question_record(item: str | Mapping[str, Any]) -> tuple[str, dict[str, Any]
     as_of = item.get("as_of")
     if as_of is not None and not isinstance(as_of, str):
         raise UserError('"as_of" must be a date string YYYY-MM-DD')
-    _as_of_date(as_of)
+    parse_as_of(as_of)  # a bad date is this record's error, before any work
     return question, {"filters": dict(filters) if filters else None, "history": history, "as_of": as_of}
 
 
@@ -194,7 +189,7 @@ class Assistant:
         """
         started = time.perf_counter()
         question, flt, k, name = self._validate(question, filters, top_k, answerer)
-        asked_on = _as_of_date(as_of)
+        asked_on = parse_as_of(as_of)
         chat = self.chat() if name == "openai" else None  # fails before any work when the LLM is not configured
 
         t0 = time.perf_counter()
