@@ -34,6 +34,7 @@ from rag.answer import evidence, summary
 from rag.answer.metadata import metadata_answer
 from rag.answer.question import Question, analyze, topic_terms
 from rag.store.bm25 import tokenize
+from rag.text.dates import DateWindow, resolve
 from rag.text.markers import cite
 from rag.text.sentences import sentence_spans
 from rag.text.words import MONTH_PATTERN
@@ -157,6 +158,41 @@ def _type_match(kind: str, sentence: str, question: str, unit: str | None = None
 
 
 
+def _off_time(passages: Sequence[Passage], windows: Sequence[DateWindow]) -> set[int]:
+    """Indexes of the passages dated well outside the days the question points at ("this week"), when some
+    other passage is dated inside them; empty when the question names no time or nothing is inside.
+    """
+    if not windows:
+        return set()
+    outside = set()
+    for i, p in enumerate(passages):
+        if not p.published:
+            continue
+        try:
+            day = _dt.date.fromisoformat(p.published[:10])
+        except ValueError:
+            continue
+        if min(w.distance(day) - (3 if w.explicit else 10) for w in windows) > 0:
+            outside.add(i)
+    inside = any(p.published and i not in outside for i, p in enumerate(passages))
+    return outside if inside else set()
+
+
+def _echo(terms: frozenset[str], wanted: set[str], weights: Callable[[Sequence[str]], dict[str, float]]) -> bool:
+    """The sentence's words are (nearly) all the question's: it restates what was asked."""
+    if not terms:
+        return False
+    w = weights(sorted(terms))
+    new = sum(v for t, v in w.items() if t not in wanted)
+    return new < 0.2 * (sum(w.values()) or 1.0)
+
+
+def _surname(sentence: str, question: str, surnames: frozenset[str]) -> bool:
+    """The sentence names someone by the surname of a full name its article gives, and the question does not."""
+    q = question.lower()
+    return any(w in surnames and w.lower() not in q for w in re.findall(r"(?<!^)\b[A-Z][a-z]{2,}\b", sentence))
+
+
 @dataclass(frozen=True)
 class Candidate:
     passage_index: int  # 0-based index into the passages given to draft()
@@ -256,6 +292,8 @@ def _usable(text: str) -> bool:
     """
     stripped = text.strip()
     heading = len(stripped) < 90 and not re.search(r"[.!?\"”’')\]]$", stripped)
+    if re.search(r"\?[\"”’')\]]*$", stripped):
+        return False  # a question ("Which new product did Tesla debut?" in a quiz) answers nothing
     return (len(text) >= 12 and re.search(r"[a-z]", text) is not None and not is_instruction_like(text)
             and not _BOILERPLATE.search(stripped) and not heading)
 
@@ -266,6 +304,7 @@ class _Article:
 
     text: str
     spans: list[tuple[int, int]]
+    surnames: frozenset[str] = frozenset()  # last words of the full names the article gives ("Sunak")
 
 
 class ExtractiveAnswerer:
@@ -323,7 +362,8 @@ class ExtractiveAnswerer:
                 spans = spans[1:]  # may start mid-sentence
             if b < len(text) and spans:
                 spans = spans[:-1]
-            out[aid] = _Article(text, spans)
+            surnames = frozenset(n.split()[-1] for n in _NAME.findall(text[a:b]) if " " in n)
+            out[aid] = _Article(text, spans, surnames)
         return out
 
     def _spans(self, p: Passage, art: _Article | None) -> list[tuple[int, int, bool, int]]:
@@ -340,7 +380,8 @@ class ExtractiveAnswerer:
         return self.idf(terms) if self.idf else {t: 1.0 for t in terms}
 
     def candidates(self, question: str, passages: Sequence[Passage], query: str | None = None, *,
-                   q: Question | None = None, articles: dict[str, _Article] | None = None) -> list[Candidate]:
+                   q: Question | None = None, articles: dict[str, _Article] | None = None,
+                   windows: Sequence[DateWindow] = ()) -> list[Candidate]:
         q_terms = list(dict.fromkeys(tokenize(query or question)))
         if not q_terms:
             return []
@@ -353,6 +394,11 @@ class ExtractiveAnswerer:
         entity_stems = [frozenset(tokenize(e)) for e in q.entities]  # a name is in a sentence with all its words
         seen: set[tuple[str, int]] = set()
         out = []
+        focus = set(tokenize(q.focus)) & wanted if q.focus else set()
+        if focus:  # the asking sentence's words say more than the scene-setting ones
+            weights = {t: w * (1.5 if t in focus else 1.0) for t, w in weights.items()}
+            total = sum(weights.values()) or 1.0
+        off_time = _off_time(passages, windows)
         for i, p in enumerate(passages):
             prior = max(p.score, 0.0) / (1.0 + 0.15 * i)
             art = articles.get(p.article_id)
@@ -373,8 +419,12 @@ class ExtractiveAnswerer:
                 match = _thing_match(q, text, terms) if q.kind == "thing" else \
                     _type_match(q.kind, text, q.text, q.unit) if q.factoid else (
                     0.6 if q.kind == "reason" and _CAUSAL.search(text) else 0.0)
+                if q.kind == "person" and match == 0.5 and art is not None and _surname(text, q.text, art.surnames):
+                    match = 0.9  # "Sunak said ..." where the article gives "Rishi Sunak" in full
                 if conflicts and any(c.search(text) for c in conflicts):
                     match *= 0.75  # "a 2,528-pound pumpkin" does not answer about "the 2,554-pound pumpkin"
+                if match and (q.factoid or q.kind == "thing") and _echo(all_terms, wanted, self._weights):
+                    match *= 0.3  # it restates the question and adds nothing that could answer it
                 brevity = 1.0 / (1.0 + max(0, len(text) - 250) / 500)
                 weight = 0.1 if q.kind == "thing" else 0.25  # "which show ...": any name will do, so it says little
                 named = sum(bool(st) and st <= all_terms for st in entity_stems) / len(entity_stems) \
@@ -384,7 +434,7 @@ class ExtractiveAnswerer:
                 # News puts the gist in its first sentences (for a factoid; a why-question's lead restates it).
                 lead = 0.05 if s < _LEAD_CHARS and not q.explains else 0.0
                 score = (0.55 * coverage + weight * match + 0.2 * prior + 0.08 * named + lead) * brevity * (
-                    1.0 if inside else 0.93)
+                    1.0 if inside else 0.93) * (0.8 if i in off_time else 1.0)
                 out.append(Candidate(i, s, e, text, coverage, score, terms, match, inside, order))
         out.sort(key=lambda c: (-c.score, c.passage_index, c.start))
         return out
@@ -461,7 +511,8 @@ class ExtractiveAnswerer:
         if q.kind == "summary":
             return summary.summarize(q, passages, query or question, articles=articles, weights=self._weights,
                                      embed=self.embed, absent=absent)
-        cands = self.candidates(question, passages, query, q=q, articles=articles)
+        windows = resolve(question, asked_on) if asked_on is not None else []
+        cands = self.candidates(question, passages, query, q=q, articles=articles, windows=windows)
         if not cands:
             return Draft(None, reason="no sentence shares a word with the question")
         cands = self._semantic(cands, query_vector)
