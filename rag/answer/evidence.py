@@ -184,7 +184,7 @@ class Context:
 
 @dataclass(frozen=True)
 class Missing:
-    kind: str  # entity | year | date | figure | term
+    kind: str  # entity | year | date | figure | role | term
     text: str  # as the question wrote it
 
 
@@ -280,6 +280,9 @@ def missing(q: Question, ctx: Context, absent_terms: tuple[str, ...] = ()) -> li
                 r"\b[A-Z][a-z]{2,8}\.? \d{1,2}\b|\b\d{1,2}(?:st|nd|rd|th)? (?:of )?[A-Z][a-z]{2,8}\b", near))
             if not found:
                 out.append(Missing("date", d))
+    for role in q.roles:
+        if not re.search(rf"\b{re.escape(role)}s?\b", near, re.I):
+            out.append(Missing("role", role))
     have = _digits(near)
     for f in q.figures:
         if re.sub(r"[,$£€%]", "", f).rstrip(".") not in have:
@@ -327,6 +330,8 @@ def refusal(miss: Missing, nearest: str = "", published: str | None = None) -> s
         return f"{head}nothing retrieved is dated {miss.text}."
     if miss.kind == "figure":
         return f"{head}no article mentions {miss.text}."
+    if miss.kind == "role":
+        return f"{head}nothing retrieved names the {miss.text} asked about."
     return f"{head}no article mentions “{miss.text}”."
 
 

@@ -399,6 +399,14 @@ class ExtractiveAnswerer:
             weights = {t: w * (1.5 if t in focus else 1.0) for t, w in weights.items()}
             total = sum(weights.values()) or 1.0
         off_time = _off_time(passages, windows)
+        known: dict[str, float] = {}
+
+        def weigh(terms: Sequence[str]) -> dict[str, float]:
+            new = [t for t in terms if t not in known]
+            if new:
+                known.update(self._weights(new))
+            return {t: known.get(t, 0.0) for t in terms}
+
         for i, p in enumerate(passages):
             prior = max(p.score, 0.0) / (1.0 + 0.15 * i)
             art = articles.get(p.article_id)
@@ -423,8 +431,8 @@ class ExtractiveAnswerer:
                     match = 0.9  # "Sunak said ..." where the article gives "Rishi Sunak" in full
                 if conflicts and any(c.search(text) for c in conflicts):
                     match *= 0.75  # "a 2,528-pound pumpkin" does not answer about "the 2,554-pound pumpkin"
-                if match and (q.factoid or q.kind == "thing") and _echo(all_terms, wanted, self._weights):
-                    match *= 0.3  # it restates the question and adds nothing that could answer it
+                if (q.factoid or q.kind == "thing") and _echo(all_terms, wanted, weigh):
+                    continue  # it restates the question and adds nothing that could answer it
                 brevity = 1.0 / (1.0 + max(0, len(text) - 250) / 500)
                 weight = 0.1 if q.kind == "thing" else 0.25  # "which show ...": any name will do, so it says little
                 named = sum(bool(st) and st <= all_terms for st in entity_stems) / len(entity_stems) \
@@ -548,13 +556,15 @@ class ExtractiveAnswerer:
         if q.present:
             best = self._newest(best, qualified, passages)
         chosen = [best]
-        if q.kind in ("person", "organisation") and _PRONOUN_START.match(best.text):
-            # "She beat Ons Jabeur ..." names the winner only in the sentence before, which the pronoun stands for.
-            article = passages[best.passage_index].article_id
-            prev = next((c for c in cands if c.order == best.order - 1 and
-                         passages[c.passage_index].article_id == article), None)
-            if prev is not None:
-                chosen.append(prev)
+        article = passages[best.passage_index].article_id
+        prev = next((c for c in cands if c.order == best.order - 1 and
+                     passages[c.passage_index].article_id == article), None)
+        if prev is not None and (
+                (q.kind in ("person", "organisation") and _PRONOUN_START.match(best.text))
+                or (q.kind == "thing" and best.match < 1.0 and prev.match >= 1.0)):
+            # "She beat Ons Jabeur ..." names the winner only in the sentence before, which the pronoun stands
+            # for; "the wildly popular South Korean show is green lit" follows the sentence naming the show.
+            chosen.append(prev)
         if not q.explains:
             chosen += self._also(q, best, qualified, passages)
         if q.explains:

@@ -65,6 +65,11 @@ _DATE = re.compile(rf"^\s*(?:and |but |so )?when\b|\b(?:which|what|on what|in wh
 _PERSON = re.compile(rf"^\s*(?:and |but |so )?(?:who|whom|whose)\b|\b{_WH}(?:{_PERSON_NOUNS})s?\b|"
                      r"(?<!, )(?<!,)\bwho(?:m|se)?\b", re.I)  # ", who ..." is a relative clause, not the question
 _ORG = re.compile(rf"\b{_WH}(?:{_ORG_NOUNS})\b", re.I)
+# Roles that tell people apart ("the best actress" is not "the best actor"); "person", "man", "official" do not.
+_ROLE = re.compile(r"\b(actress|actor|mayor|governor|senator|president|prime minister|minister|chancellor|king|queen|"
+                   r"prince|princess|pope|coach|ceo|founder|chairman|chairwoman|ambassador|astronaut|singer|"
+                   r"rapper|judge|prosecutor|goalkeeper|quarterback|pitcher|director|author|winner|champion|"
+                   r"speaker|secretary|premier|monarch)s?\b", re.I)
 _PLACE = re.compile(rf"^\s*(?:and |but |so )?where\b|\b{_WH}(?:{_PLACE_NOUNS})\b|\bwhere\b", re.I)
 _NAME_OF = re.compile(r"\bwhat (?:is|was|are|were) the (?:full )?names? of (?:the |a |an )?", re.I)
 _WHAT_DID = re.compile(r"\s*(?:and |but |so )?what (?:did|does|do|will|has|have)\b", re.I)
@@ -135,6 +140,7 @@ class Question:
     # sentence, and the entities only its preamble names (they set the scene; the answer need not repeat all).
     focus: str = ""
     soft: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()  # the role a who-question names ("best actress", "mayor"): the answer's must match
 
     @property
     def factoid(self) -> bool:
@@ -261,8 +267,9 @@ def analyze(question: str) -> Question:
         asked = {e.lower() for e in entities(ask)}
         soft = tuple(e for e in names if e.lower() not in asked)
     present = bool(_PRESENT.search(question) or _PRESENT.search(ask))
+    roles = tuple(dict.fromkeys(m.group(1).lower() for m in _ROLE.finditer(ask))) if kind == "person" else ()
     return Question(question, kind, names, years, dates, figures, present, field, count, unit, head,
-                    ask if ask != question else "", soft)
+                    ask if ask != question else "", soft, roles)
 
 
 def topic_terms(question: str) -> list[str]:
