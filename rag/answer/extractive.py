@@ -536,8 +536,8 @@ class ExtractiveAnswerer:
         for c in cands[:40]:
             if len(qualified) >= 6:
                 break  # enough to choose from (the best, a second sentence, a newer article's)
-            if c.score < 0.5 * top.score or c.coverage < floor:
-                continue
+            if c.score < 0.5 * top.score or c.coverage < floor or not c.terms:
+                continue  # (a sentence that shares no word with the question answers nothing, whatever its context)
             if c.coverage < self.min_coverage and not ((need_slot or q.kind == "thing") and c.match >= 1.0):
                 continue
             p = passages[c.passage_index]
