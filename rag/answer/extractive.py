@@ -59,8 +59,9 @@ _CAUSAL = re.compile(r"\b(because|due to|as a result|so that|reasons?|caused|cau
                      r"part of a plan|in an effort|seeking to|over fears?|concerns? (?:about|over|that)|stemmed|"
                      r"stems from|the result of|in response to)\b", re.I)
 _BOILERPLATE = re.compile(r"^(read more|sign up|subscribe|follow .* on (twitter|instagram|facebook)|click here|"
-                          r"contributing:|related:|photos?:|video:|►)|\b(newsletter|all rights reserved|cookie)\b",
-                          re.I)
+                          r"contributing:|related:|photos?:|video:|►)|\b(newsletter|all rights reserved|cookie|"
+                          r"to your inbox|up to speed and on with your day|morning fix|hide caption|just watched|"
+                          r"photos:? \d+ of \d+)\b", re.I)
 
 _LEAD_CHARS = 600  # an article's opening sentences
 _MARGIN = 1500  # characters read on either side of the retrieved chunks of an article
@@ -442,7 +443,7 @@ class ExtractiveAnswerer:
                 # News puts the gist in its first sentences (for a factoid; a why-question's lead restates it).
                 lead = 0.05 if s < _LEAD_CHARS and not q.explains else 0.0
                 score = (0.55 * coverage + weight * match + 0.2 * prior + 0.08 * named + lead) * brevity * (
-                    1.0 if inside else 0.93) * (0.8 if i in off_time else 1.0)
+                    1.0 if inside else 0.93) * (0.65 if i in off_time else 1.0)
                 out.append(Candidate(i, s, e, text, coverage, score, terms, match, inside, order))
         out.sort(key=lambda c: (-c.score, c.passage_index, c.start))
         return out
