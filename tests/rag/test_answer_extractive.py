@@ -174,6 +174,34 @@ def test_condense__an_elliptical_question_takes_the_previous_frame():
     assert query.startswith("How much is the premium plan?") and "Netflix" in query
 
 
+def test_condense__an_elliptical_place_takes_the_previous_question_with_its_place_swapped():
+    history = [{"role": "user", "content": "How much did Netflix raise prices in the US?"},
+               {"role": "assistant", "content": "SAN FRANCISCO — Netflix is raising its U.S. prices [1]."}]
+    query = condense("And in Canada?", history)
+    assert query.startswith("How much did Netflix raise prices in Canada?")
+    assert "SAN FRANCISCO" not in query  # a dateline is not the topic
+
+
+def test_condense__a_personal_pronoun_makes_a_follow_up_even_beside_a_name():
+    history = [{"role": "user", "content": "What happened to Brittney Griner?"},
+               {"role": "assistant", "content": "Brittney Griner was detained in Russia [1]."}]
+    assert is_follow_up("Why did she go to Russia?")
+    assert "Brittney Griner" in condense("Why did she go to Russia?", history)
+
+
+def test_condense__the_last_standalone_question_keeps_the_topic_however_many_answers_follow():
+    history = [
+        {"role": "user", "content": "Who grew the 2,554-pound pumpkin?"},
+        {"role": "assistant", "content": "Scott Andrusz of Williamsville grew the pumpkin, The Buffalo News "
+                                         "reported [1]."},
+        {"role": "user", "content": "Where was it weighed?"},
+        {"role": "assistant", "content": "It was weighed at the Great Pumpkin Farm in Clarence, east of "
+                                         "Buffalo, New York [1]."},
+    ]
+    query = condense("Who holds the world record?", history)
+    assert "pumpkin" in query and "2,554-pound" in query
+
+
 # -- through the Assistant, real model over the sample store ---------------------------------------------------
 
 def test_assistant__metadata_answer_has_a_metadata_citation_with_null_offsets(sample_assistant):
