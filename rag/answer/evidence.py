@@ -224,6 +224,13 @@ def _date_near(expr: str, published: str | None) -> bool:
     return 0 <= (pub - when).days <= 7
 
 
+# How articles write a role: "Sen. Jane Doe", "Gov. Gavin Newsom", "PM Rishi Sunak".
+_ROLE_ALIASES = {"senator": ("sen",), "governor": ("gov",), "president": ("pres",),
+                 "prime minister": ("pm", "premier"), "secretary": ("sec",), "representative": ("rep",),
+                 "judge": ("justice",), "speaker": ("house speaker",), "ceo": ("chief executive",),
+                 "chairman": ("chair",), "chairwoman": ("chair",)}
+
+
 def _dated_event(question: str, year: str, ctx: Context) -> bool:
     """The year belongs to a full date of the question ("January 6, 2021") that a later article names by its
     month and day alone ("the January 6 attack"), published within three years after it.
@@ -281,7 +288,8 @@ def missing(q: Question, ctx: Context, absent_terms: tuple[str, ...] = ()) -> li
             if not found:
                 out.append(Missing("date", d))
     for role in q.roles:
-        if not re.search(rf"\b{re.escape(role)}s?\b", near, re.I):
+        forms = "|".join(re.escape(f) for f in (role, *_ROLE_ALIASES.get(role, ())))
+        if not re.search(rf"\b(?:{forms})s?\b", near, re.I):
             out.append(Missing("role", role))
     have = _digits(near)
     for f in q.figures:

@@ -427,7 +427,7 @@ class ExtractiveAnswerer:
                 coverage = own + 0.5 * sum(weights[t] for t in context - terms) / total
                 match = _thing_match(q, text, terms) if q.kind == "thing" else \
                     _type_match(q.kind, text, q.text, q.unit) if q.factoid else (
-                    0.6 if q.kind == "reason" and _CAUSAL.search(text) else 0.0)
+                    1.0 if q.kind == "reason" and _CAUSAL.search(text) else 0.0)
                 if q.kind == "person" and match == 0.5 and art is not None and _surname(text, q.text, art.surnames):
                     match = 0.9  # "Sunak said ..." where the article gives "Rishi Sunak" in full
                 if conflicts and any(c.search(text) for c in conflicts):

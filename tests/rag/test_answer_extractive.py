@@ -363,3 +363,9 @@ def test_extractive__an_article_from_the_week_asked_about_beats_an_older_one():
     draft = ExtractiveAnswerer().draft("Who became the new prime minister of the United Kingdom this week?",
                                        [old, new], asked_on=dt.date(2022, 10, 28))
     assert draft.text is not None and "Sunak" in draft.text and "Truss" not in draft.text
+
+
+def test_evidence__a_role_may_be_written_as_its_title_abbreviation():
+    q = analyze("Which state senator rewrote the ride-sharing bill?")
+    assert missing(q, Context("State Sen. Jane Doe rewrote the bill on Monday.")) == []
+    assert [m.kind for m in missing(q, Context("Gov. Jane Doe rewrote the bill on Monday."))] == ["role"]
