@@ -63,6 +63,10 @@ _BOILERPLATE = re.compile(r"^(read more|sign up|subscribe|follow .* on (twitter|
                           r"to your inbox|up to speed and on with your day|morning fix|hide caption|just watched|"
                           r"photos:? \d+ of \d+)\b", re.I)
 
+# A news dateline opening a sentence: "(CNN)", "Washington CNN —", "WIMBLEDON, England (AP) —", "NEW YORK —".
+_DATELINE = re.compile(r"^(?:(?:[A-Z][\w.'’-]*[ ,]+){0,4}\((?:CNN|AP|Reuters|AFP|CNN Business)\)\s*[—–-]?\s*|"
+                       r"(?:[A-Z][\w.'’-]*\s+){0,3}CNN(?: Business)?\s+[—–]\s*|"
+                       r"[A-Z][A-Z.'’-]+(?:[ ,]+[A-Z][A-Za-z.'’-]*){0,3}\s+[—–]\s+)(?=[A-Z“\"‘'])")
 _LEAD_CHARS = 600  # an article's opening sentences
 _MARGIN = 1500  # characters read on either side of the retrieved chunks of an article
 # What the extractive answer says when the passages do not answer (a refusal names what was missing instead
@@ -287,6 +291,19 @@ def passage_coverage(query: str, passage: Passage, idf: Callable[[Sequence[str]]
     return sum(w for t, w in weights.items() if t in have) / (sum(weights.values()) or 1.0)
 
 
+def without_dateline(start: int, text: str) -> tuple[int, str]:
+    """A sentence without its opening dateline, and its new start: "(CNN) A California court has ruled ..." is
+    quoted from "A California", and the cited span, starting later, is still a span of the article.
+
+    >>> without_dateline(10, "WIMBLEDON, England (AP) — Rybakina won the title.")
+    (36, 'Rybakina won the title.')
+    """
+    m = _DATELINE.match(text)
+    if m and m.end() < len(text) - 12:
+        return start + m.end(), text[m.end():]
+    return start, text
+
+
 def _usable(text: str) -> bool:
     """A sentence that can answer: long enough, has words, is not page furniture or text aimed at the reader's
     assistant.
@@ -419,6 +436,7 @@ class ExtractiveAnswerer:
                     continue  # the same sentence through an overlapping chunk of the same article
                 seen.add((p.article_id, s))
                 text = art.text[s:e] if art else p.text[s - p.start:e - p.start]
+                s, text = without_dateline(s, text)
                 if not _usable(text):
                     continue
                 all_terms = frozenset(tokenize(text))
@@ -442,7 +460,7 @@ class ExtractiveAnswerer:
                     match *= 0.4  # "In Canada, ..." does not answer about the US; "in the world" not about a country
                 # News puts the gist in its first sentences (for a factoid; a why-question's lead restates it).
                 lead = 0.05 if s < _LEAD_CHARS and not q.explains else 0.0
-                score = (0.55 * coverage + weight * match + 0.2 * prior + 0.08 * named + lead) * brevity * (
+                score = (0.55 * coverage + weight * match + 0.1 * prior + 0.08 * named + lead) * brevity * (
                     1.0 if inside else 0.93) * (0.65 if i in off_time else 1.0)
                 out.append(Candidate(i, s, e, text, coverage, score, terms, match, inside, order))
         out.sort(key=lambda c: (-c.score, c.passage_index, c.start))

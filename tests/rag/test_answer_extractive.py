@@ -369,3 +369,10 @@ def test_evidence__a_role_may_be_written_as_its_title_abbreviation():
     q = analyze("Which state senator rewrote the ride-sharing bill?")
     assert missing(q, Context("State Sen. Jane Doe rewrote the bill on Monday.")) == []
     assert [m.kind for m in missing(q, Context("Gov. Jane Doe rewrote the bill on Monday."))] == ["role"]
+
+
+def test_extractive__an_answer_is_quoted_without_its_dateline():
+    article = "WIMBLEDON, England (AP) — Elena Rybakina won her first major title at Wimbledon on Saturday."
+    p = passage(article, title="Rybakina wins Wimbledon")
+    draft = ExtractiveAnswerer(article_text=lambda aid: article).draft("Who won the title at Wimbledon?", [p])
+    assert draft.text == "Elena Rybakina won her first major title at Wimbledon on Saturday [1]."
