@@ -376,3 +376,23 @@ def test_extractive__an_answer_is_quoted_without_its_dateline():
     p = passage(article, title="Rybakina wins Wimbledon")
     draft = ExtractiveAnswerer(article_text=lambda aid: article).draft("Who won the title at Wimbledon?", [p])
     assert draft.text == "Elena Rybakina won her first major title at Wimbledon on Saturday [1]."
+
+
+def test_extractive__a_sentence_about_another_year_does_not_answer_about_this_one():
+    p = passage("In 1996, at 15, she won the Wimbledon doubles title with Helena Sukova.", title="Hingis elected",
+                published="2013-03-04")
+    assert ExtractiveAnswerer().draft("Who won the 2013 Wimbledon singles title?", [p]).text is None
+
+
+def test_extractive__how_big_is_answered_by_a_comparison_of_size():
+    p = passage("It has been traveling since November 2021. The DART spacecraft is about the size of a school bus.",
+                title="DART mission")
+    assert ExtractiveAnswerer().draft("How big is the DART spacecraft?", [p]).text == (
+        "The DART spacecraft is about the size of a school bus [1].")
+
+
+def test_extractive__a_photo_caption_is_not_an_answer_nor_a_summary_sentence():
+    from rag.answer.extractive import _usable
+
+    assert not _usable("This illustration shows the DART spacecraft heading toward the asteroid Dimorphos.")
+    assert _usable("The DART spacecraft is heading toward the asteroid Dimorphos.")
