@@ -396,3 +396,28 @@ def test_extractive__a_photo_caption_is_not_an_answer_nor_a_summary_sentence():
 
     assert not _usable("This illustration shows the DART spacecraft heading toward the asteroid Dimorphos.")
     assert _usable("The DART spacecraft is heading toward the asteroid Dimorphos.")
+
+
+@pytest.mark.parametrize("question, sentence", [
+    ("Who won the 2022 US Open men's title?", "Carlos Alcaraz won the BNP Paribas Open men's title in 2022."),
+    ("Which company recalled Marvel-branded hand sanitizers?", "Best Brands Consumer Products voluntarily recalled two "
+                                                               "lots of Disney-branded hand sanitizers on Friday."),
+])
+def test_extractive__a_sentence_about_another_thing_of_the_same_kind_does_not_answer(question, sentence):
+    p = passage(sentence, title="Recalls and results", published="2022-04-02")
+    assert ExtractiveAnswerer().draft(question, [p]).text is None
+    own = sentence.replace("BNP Paribas Open", "US Open").replace("Disney-branded", "Marvel-branded")
+    assert ExtractiveAnswerer().draft(question, [passage(own, title="Recalls and results")]).text is not None
+
+
+def test_extractive__the_noun_of_a_superlative_must_be_what_the_article_is_about():
+    p = passage("The record for the heaviest pumpkin in the world belongs to a man in Italy.", title="Pumpkin record")
+    draft = ExtractiveAnswerer().draft("Who holds the world record for the heaviest watermelon?", [p])
+    assert draft.text is None and "watermelon" in draft.refusal
+
+
+def test_extractive__a_price_question_is_not_answered_by_a_count():
+    p = passage("Customers in about 40 countries where Netflix bills in US currency will also be affected.",
+                title="Netflix raises prices")
+    assert ExtractiveAnswerer().draft("How much does Netflix's standard plan cost in those countries?", [p]).text \
+        is None
