@@ -160,7 +160,9 @@ def _type_match(kind: str, sentence: str, question: str, unit: str | None = None
         return 0.8 if any(re.fullmatch(_MONTHS, f, re.I) for f in found) else 0.6
     if kind in ("person", "place", "organisation", "thing"):
         q_lower = question.lower()
-        names = [n for n in (_OPENER.sub("", m) for m in _NAME.findall(sentence))
+        # An opener is dropped only where it opens the sentence: "The Hague" but "in New Mexico".
+        names = [n for n in (_OPENER.sub("", m.group(0)) if m.start() == 0 else m.group(0)
+                             for m in _NAME.finditer(sentence))
                  if " " in n.replace("-", " ") and n.lower() not in q_lower]
         caps = [w for w in re.findall(r"(?<!^)(?<![.!?]\s)\b(?:[A-Z][a-z]{2,}|[A-Z]{2,}|[A-Z][a-z]*\.[a-z]+)", sentence)
                 if w.lower() not in q_lower]
@@ -201,6 +203,12 @@ def _echo(terms: frozenset[str], wanted: set[str], weights: Callable[[Sequence[s
     w = weights(sorted(terms))
     new = sum(v for t, v in w.items() if t not in wanted)
     return new < 0.2 * (sum(w.values()) or 1.0)
+
+
+def _located(sentence: str, names: Sequence[str]) -> bool:
+    """One of the question's names is placed in a named place: "the Great Pumpkin Farm in Clarence"."""
+    return any(re.search(rf"{re.escape(n)}\W+(?:[\w'’-]+\s+){{0,3}}?(?:in|at|near|outside|of)\s+(?:the\s+)?[A-Z]",
+                         sentence) for n in names if len(n) > 2)
 
 
 def _surname(sentence: str, question: str, surnames: frozenset[str]) -> bool:
@@ -505,6 +513,8 @@ class ExtractiveAnswerer:
                 match = _thing_match(q, text, terms) if q.kind == "thing" else \
                     _type_match(q.kind, text, q.text, q.unit) if q.factoid else (
                     1.0 if q.kind == "reason" and _CAUSAL.search(text) else 0.0)
+                if q.kind == "place" and match < 1.0 and _located(text, q.entities):
+                    match = 1.0  # "at the Great Pumpkin Farm in Clarence" says where the farm is
                 if q.kind == "person" and match == 0.5 and art is not None and _surname(text, q.text, art.surnames):
                     match = 0.9  # "Sunak said ..." where the article gives "Rishi Sunak" in full
                 if q.years and (years := {m.group(0) for m in _YEAR.finditer(text)}) and not years & set(q.years):

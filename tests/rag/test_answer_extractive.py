@@ -421,3 +421,14 @@ def test_extractive__a_price_question_is_not_answered_by_a_count():
                 title="Netflix raises prices")
     assert ExtractiveAnswerer().draft("How much does Netflix's standard plan cost in those countries?", [p]).text \
         is None
+
+
+def test_extractive__a_place_name_after_new_counts_and_a_named_place_answers_where():
+    from rag.answer.extractive import _type_match
+
+    question = "Where did the capsule land?"
+    assert _type_match("place", "The capsule landed in the New Mexico desert on Wednesday.", question) == 1.0
+    p = passage("A New York man set a record on Saturday. The record was set at the Great Pumpkin Farm in Clarence, "
+                "east of Buffalo.", title="Pumpkin record")
+    draft = ExtractiveAnswerer().draft("In which town is the Great Pumpkin Farm?", [p])
+    assert draft.text is not None and "Clarence" in draft.text
