@@ -196,13 +196,12 @@ def _off_time(passages: Sequence[Passage], windows: Sequence[DateWindow]) -> set
     return outside if inside else set()
 
 
-def _echo(terms: frozenset[str], wanted: set[str], weights: Callable[[Sequence[str]], dict[str, float]]) -> bool:
+def _echo(terms: frozenset[str], wanted: set[str], weights: dict[str, float]) -> bool:
     """The sentence's words are (nearly) all the question's: it restates what was asked."""
     if not terms:
         return False
-    w = weights(sorted(terms))
-    new = sum(v for t, v in w.items() if t not in wanted)
-    return new < 0.2 * (sum(w.values()) or 1.0)
+    new = sum(weights.get(t, 0.0) for t in terms if t not in wanted)
+    return new < 0.2 * (sum(weights.get(t, 0.0) for t in terms) or 1.0)
 
 
 def _located(sentence: str, names: Sequence[str]) -> bool:
@@ -484,13 +483,8 @@ class ExtractiveAnswerer:
             weights = {t: w * (1.5 if t in focus else 1.0) for t, w in weights.items()}
             total = sum(weights.values()) or 1.0
         off_time = _off_time(passages, windows)
-        known: dict[str, float] = {}
-
-        def weigh(terms: Sequence[str]) -> dict[str, float]:
-            new = [t for t in terms if t not in known]
-            if new:
-                known.update(self._weights(new))
-            return {t: known.get(t, 0.0) for t in terms}
+        echo_check = q.factoid or q.kind == "thing"
+        terms_of: list[frozenset[str]] = []  # each candidate's words, for the echo check after the loop
 
         for i, p in enumerate(passages):
             prior = max(p.score, 0.0) / (1.0 + 0.15 * i)
@@ -523,8 +517,6 @@ class ExtractiveAnswerer:
                     continue  # "A crowd attended the BNP Paribas Open" does not answer about the US Open
                 if conflicts and any(c.search(text) for c in conflicts):
                     match *= 0.75  # "a 2,528-pound pumpkin" does not answer about "the 2,554-pound pumpkin"
-                if (q.factoid or q.kind == "thing") and _echo(all_terms, wanted, weigh):
-                    continue  # it restates the question and adds nothing that could answer it
                 brevity = 1.0 / (1.0 + max(0, len(text) - 250) / 500)
                 weight = 0.1 if q.kind == "thing" else 0.25  # "which show ...": any name will do, so it says little
                 named = sum(bool(st) and st <= all_terms for st in entity_stems) / len(entity_stems) \
@@ -536,6 +528,11 @@ class ExtractiveAnswerer:
                 score = (0.55 * coverage + weight * match + 0.1 * prior + 0.08 * named + lead) * brevity * (
                     1.0 if inside else 0.93) * (0.65 if i in off_time else 1.0)
                 out.append(Candidate(i, s, e, text, coverage, score, terms, match, inside, order))
+                terms_of.append(all_terms)
+        if echo_check and out:
+            # A sentence that restates the question adds nothing that could answer it (one IDF lookup for all).
+            known = self._weights(sorted(frozenset().union(*terms_of)))
+            out = [c for c, t in zip(out, terms_of, strict=True) if not _echo(t, wanted, known)]
         out.sort(key=lambda c: (-c.score, c.passage_index, c.start))
         return out
 
