@@ -185,11 +185,12 @@ class Assistant:
 
         history: earlier turns [{"role": "user"|"assistant", "content": str}]; filters: source, author,
         since, until (YYYY-MM-DD); answerer: "extractive" or "openai"; as_of: the date the question is asked
-        (YYYY-MM-DD or a date; default today), which relative expressions in the question resolve against.
+        (YYYY-MM-DD or a date; default today, or the day of the newest article when that is earlier), which
+        relative expressions in the question resolve against.
         """
         started = time.perf_counter()
         question, flt, k, name = self._validate(question, filters, top_k, answerer)
-        asked_on = parse_as_of(as_of)
+        asked_on = self._asked_on(as_of)
         chat = self.chat() if name == "openai" else None  # fails before any work when the LLM is not configured
 
         t0 = time.perf_counter()
@@ -351,6 +352,21 @@ class Assistant:
     def _idf(self) -> Callable[[Sequence[str]], dict[str, float]] | None:
         index = self.store.bm25_index() if self.store.manifest is not None else None
         return index.idf if index is not None else None
+
+    def _asked_on(self, as_of: str | _dt.date | None) -> _dt.date:
+        """The day a question is asked: `as_of` when given; else today, or the day of the store's newest article
+        when that is earlier. An archive is asked about as of its own last day, so "this week" and the date
+        prior read against the archive's time, not against a today that lies years after every article.
+        """
+        day = parse_as_of(as_of)
+        if as_of:
+            return day
+        newest = self.store.newest_published()
+        try:
+            last = _dt.date.fromisoformat(newest[:10]) if newest else None
+        except ValueError:
+            last = None
+        return min(day, last) if last else day
 
     def _extractive_answerer(self, retrieval: Retrieval, asked_on: _dt.date) -> ExtractiveAnswerer:
         """The extractive answerer for one question: the store's term statistics, the articles' full texts

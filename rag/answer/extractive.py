@@ -170,6 +170,8 @@ def _type_match(kind: str, sentence: str, question: str, unit: str | None = None
             quoted = re.search(r"[“\"'‘][^”\"'’]{2,60}[”\"'’]", sentence)
             named = re.search(r"\b(?:called|named|dubbed|known as|titled)\s+[“\"‘]?[A-Z]", sentence)
             return 1.0 if names or quoted or named else 0.6 if caps or _figures(sentence) else 0.0
+        if kind == "person":  # "the Aras Corridor", "the Non-Aligned Movement" name no one
+            names = [n for n in names if not _NOT_A_PERSON.search(n)]
         return 1.0 if names else 0.8 if caps and kind != "person" else 0.5 if caps else 0.0
     return 0.0
 
@@ -204,6 +206,23 @@ def _echo(terms: frozenset[str], wanted: set[str], weights: dict[str, float]) ->
     return new < 0.2 * (sum(weights.get(t, 0.0) for t in terms) or 1.0)
 
 
+def _role_holder(sentence: str, q: Question) -> bool | None:
+    """For "Who is the president of Azerbaijan?": True when the sentence names the role for the question's
+    place or body ("Azerbaijani President Ilham Aliyev"), False when only for another ("Turkish President"),
+    None when it names the role without saying whose.
+    """
+    found = None
+    for role in q.roles:
+        for m in re.finditer(rf"\b((?:[A-Z][\w'’.-]*\s+){{1,3}})(?i:{re.escape(role)})s?\b", sentence):
+            modifier = re.sub(r"^(?:The|A|An|Former|Then|New|Acting|Vice)\s+", "", m.group(1).strip())
+            if not modifier or modifier.lower() == role:
+                continue
+            if any(evidence.mentions(e, modifier) for e in q.entities):
+                return True
+            found = False
+    return found
+
+
 def _located(sentence: str, names: Sequence[str]) -> bool:
     """One of the question's names is placed in a named place: "the Great Pumpkin Farm in Clarence"."""
     return any(re.search(rf"{re.escape(n)}\W+(?:[\w'’-]+\s+){{0,3}}?(?:in|at|near|outside|of)\s+(?:the\s+)?[A-Z]",
@@ -214,6 +233,17 @@ def _surname(sentence: str, question: str, surnames: frozenset[str]) -> bool:
     """The sentence names someone by the surname of a full name its article gives, and the question does not."""
     q = question.lower()
     return any(w in surnames and w.lower() not in q for w in re.findall(r"(?<!^)\b[A-Z][a-z]{2,}\b", sentence))
+
+
+# Last words of names that are places, bodies or things, not people.
+_NOT_A_PERSON = re.compile(r"\b(?:Corridor|Movement|River|Sea|Ocean|Lake|Mountains?|Island|Islands|Street|Square|"
+                           r"Province|Region|County|City|State|States|Union|Nations|Republic|Kingdom|Party|Bank|"
+                           r"Council|Committee|Court|University|College|School|Agency|Department|Ministry|"
+                           r"Organi[sz]ation|Institute|Foundation|Company|Corporation|Group|Airport|Station|Bridge|"
+                           r"Act|Agreement|Treaty|Summit|Forum|Conference|Festival|Games|Cup|Open|Championships?|"
+                           r"Awards?|Prize|Museum|Hospital|Stadium|Park|Center|Centre|Street|Avenue|Road|Highway|"
+                           r"Railway|Canal|Strait|Gulf|Bay|Valley|Desert|Coast|Peninsula|Plan|Program|Programme|"
+                           r"Project|Initiative|Fund|Index|Exchange|Times|Post|News|Network|Channel)$")
 
 
 @dataclass(frozen=True)
@@ -445,7 +475,8 @@ class ExtractiveAnswerer:
                 spans = spans[1:]  # may start mid-sentence
             if b < len(text) and spans:
                 spans = spans[:-1]
-            surnames = frozenset(n.split()[-1] for n in _NAME.findall(text[a:b]) if " " in n)
+            surnames = frozenset(n.split()[-1] for n in _NAME.findall(text[a:b])
+                                 if " " in n and not _NOT_A_PERSON.search(n))
             out[aid] = _Article(text, spans, surnames)
         return out
 
@@ -492,11 +523,13 @@ class ExtractiveAnswerer:
             # Terms the passage's article supplies as context (its title, the chunk): a sentence in an article
             # about "Flight MH370" need not repeat the name to answer a question about it.
             context = (frozenset(tokenize(p.title)) | frozenset(tokenize(p.text))) & wanted
+            before = ""  # the sentence read just before, for a pronoun standing for its name
             for s, e, inside, order in self._spans(p, art):
+                text = art.text[s:e] if art else p.text[s - p.start:e - p.start]
+                previous, before = before, text
                 if (p.article_id, s) in seen:
                     continue  # the same sentence through an overlapping chunk of the same article
                 seen.add((p.article_id, s))
-                text = art.text[s:e] if art else p.text[s - p.start:e - p.start]
                 s, text = without_dateline(s, text)
                 if not _usable(text):
                     continue
@@ -507,6 +540,12 @@ class ExtractiveAnswerer:
                 match = _thing_match(q, text, terms) if q.kind == "thing" else \
                     _type_match(q.kind, text, q.text, q.unit) if q.factoid else (
                     1.0 if q.kind == "reason" and _CAUSAL.search(text) else 0.0)
+                if q.kind == "person" and match < 0.8 and _PRONOUN_START.match(text) and \
+                        _type_match("person", previous, q.text) >= 0.5:
+                    match = 0.8  # "She beat Ons Jabeur ...": the sentence before names her (and comes with it)
+                held = _role_holder(text, q) if q.roles and q.entities else None
+                if held is not None:
+                    match = 1.0 if held else match * 0.5  # "Azerbaijani President", not "Turkish President"
                 if q.kind == "place" and match < 1.0 and _located(text, q.entities):
                     match = 1.0  # "at the Great Pumpkin Farm in Clarence" says where the farm is
                 if q.kind == "person" and match == 0.5 and art is not None and _surname(text, q.text, art.surnames):
@@ -525,6 +564,7 @@ class ExtractiveAnswerer:
                     match *= 0.4  # "In Canada, ..." does not answer about the US; "in the world" not about a country
                 # News puts the gist in its first sentences (for a factoid; a why-question's lead restates it).
                 lead = 0.05 if s < _LEAD_CHARS and not q.explains else 0.0
+                lead += 0.1 if held else 0.0  # the role held for the question's place or body
                 score = (0.55 * coverage + weight * match + 0.1 * prior + 0.08 * named + lead) * brevity * (
                     1.0 if inside else 0.93) * (0.65 if i in off_time else 1.0)
                 out.append(Candidate(i, s, e, text, coverage, score, terms, match, inside, order))

@@ -432,3 +432,23 @@ def test_extractive__a_place_name_after_new_counts_and_a_named_place_answers_whe
                 "east of Buffalo.", title="Pumpkin record")
     draft = ExtractiveAnswerer().draft("In which town is the Great Pumpkin Farm?", [p])
     assert draft.text is not None and "Clarence" in draft.text
+
+
+def test_extractive__the_role_held_for_the_question_s_country_beats_another_country_s():
+    p = passage("On September 26, President Erdogan said Iran is warming up to a corridor linking Turkey to "
+                "Azerbaijan. The Iranian diplomat met Azerbaijani President Ilham Aliyev in Baku. The Aras "
+                "Corridor would link Azerbaijan to Nakhchivan.", title="Azerbaijan and Iran")
+    draft = ExtractiveAnswerer().draft("Who is the president of Azerbaijan?", [p])
+    assert draft.text is not None and "Azerbaijani President Ilham Aliyev" in draft.text
+    from rag.answer.extractive import _role_holder
+
+    q = analyze("Who is the president of Azerbaijan?")
+    assert _role_holder("He met Azerbaijani President Ilham Aliyev.", q) is True
+    assert _role_holder("He met Turkish President Recep Tayyip Erdogan.", q) is False
+    assert _role_holder("President Erdogan said so.", q) is None
+
+
+def test_assistant__without_as_of_an_archive_is_asked_about_as_of_its_newest_article(sample_assistant):
+    newest = sample_assistant.store.newest_published()
+    assert newest is not None and sample_assistant._asked_on(None).isoformat() == newest[:10]
+    assert sample_assistant._asked_on("2030-01-01").isoformat() == "2030-01-01"
