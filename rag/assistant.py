@@ -31,6 +31,7 @@ from rag.answer.base import Answerer, Drafted
 from rag.answer.condense import condense
 from rag.answer.extractive import REFUSAL, ExtractiveAnswerer, passage_coverage
 from rag.answer.llm import LLMAnswerer
+from rag.answer.question import analyze, topic_terms
 from rag.errors import LLMError, NewsdeskError, UserError
 from rag.models.chat import ChatModel
 from rag.models.embedding import Embedder, make_embedder
@@ -391,4 +392,6 @@ class Assistant:
         """Is anything retrieved close enough to the question to try answering at all?"""
         if top_similarity >= self.settings.min_relevance:
             return True
+        if not topic_terms(question) and analyze(question).kind == "metadata":
+            return True  # "Who wrote the analysis?" names no topic: the answerer says which article or asks
         return max((passage_coverage(query, p, extractive.idf) for p in passages), default=0.0) >= 0.5

@@ -452,3 +452,14 @@ def test_assistant__without_as_of_an_archive_is_asked_about_as_of_its_newest_art
     newest = sample_assistant.store.newest_published()
     assert newest is not None and sample_assistant._asked_on(None).isoformat() == newest[:10]
     assert sample_assistant._asked_on("2030-01-01").isoformat() == "2030-01-01"
+
+
+def test_extractive__a_metadata_question_without_a_topic_answers_for_the_only_article_or_asks_which():
+    one = Passage(chunk_id="a:0", article_id="a", text="The bridge will be 100 meters long.", start=0, end=35,
+                  title="Bridge talks", score=0.2, author="Fuad Shahbazov")
+    other = Passage(chunk_id="b:0", article_id="b", text="Rain flooded the valley.", start=0, end=24,
+                    title="Floods", score=0.1, author="Jane Doe")
+    reader = ExtractiveAnswerer()
+    assert reader.draft("Who wrote the analysis?", [one]).text == "“Bridge talks” was written by Fuad Shahbazov [1]."
+    draft = reader.draft("Who wrote the analysis?", [one, other])
+    assert draft.text is None and "which article" in draft.refusal
