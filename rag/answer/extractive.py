@@ -170,8 +170,11 @@ def _type_match(kind: str, sentence: str, question: str, unit: str | None = None
             quoted = re.search(r"[“\"'‘][^”\"'’]{2,60}[”\"'’]", sentence)
             named = re.search(r"\b(?:called|named|dubbed|known as|titled)\s+[“\"‘]?[A-Z]", sentence)
             return 1.0 if names or quoted or named else 0.6 if caps or _figures(sentence) else 0.0
-        if kind == "person":  # "the Aras Corridor", "the Non-Aligned Movement" name no one
-            names = [n for n in names if not _NOT_A_PERSON.search(n)]
+        if kind == "person":  # "the Aras Corridor", "the Non-Aligned Movement", "a New York man" name no one
+            names = [n for n in names if not _NOT_A_PERSON.search(n) and not re.search(
+                rf"\b(?:in|at|near|from|outside|across|of) (?:the )?{re.escape(n)}\b|{re.escape(n)}[\s-]+(?:man|woman|"
+                r"men|women|teen|teenager|boy|girl|resident|residents|native|family|based|official|officials)\b",
+                sentence)]
         return 1.0 if names else 0.8 if caps and kind != "person" else 0.5 if caps else 0.0
     return 0.0
 
@@ -217,8 +220,8 @@ def _role_holder(sentence: str, q: Question) -> bool | None:
             modifier = re.sub(r"^(?:The|A|An|Former|Then|New|Acting|Vice)\s+", "", m.group(1).strip())
             if not modifier or modifier.lower() == role:
                 continue
-            if any(evidence.mentions(e, modifier) for e in q.entities):
-                return True
+            if any(evidence.mentions(t, modifier) for e in q.entities for t in evidence.entity_tokens(e)):
+                return True  # "Azerbaijani President", "Dartmouth President" (of Dartmouth College)
             found = False
     return found
 
@@ -232,7 +235,12 @@ def _located(sentence: str, names: Sequence[str]) -> bool:
 def _surname(sentence: str, question: str, surnames: frozenset[str]) -> bool:
     """The sentence names someone by the surname of a full name its article gives, and the question does not."""
     q = question.lower()
-    return any(w in surnames and w.lower() not in q for w in re.findall(r"(?<!^)\b[A-Z][a-z]{2,}\b", sentence))
+    for m in re.finditer(r"(?<!^)\b[A-Z][a-z]{2,}\b", sentence):
+        before = sentence[:m.start()].split()
+        alone = not before or not before[-1][:1].isupper()  # "Sunak said", not the end of "New York"
+        if alone and m.group(0) in surnames and m.group(0).lower() not in q:
+            return True
+    return False
 
 
 # Last words of names that are places, bodies or things, not people.
@@ -301,6 +309,10 @@ def _other_scope(sentence: str, q: Question) -> bool:
     m = _SCOPE_FRAME.match(sentence)
     if m and not any(evidence.mentions(e, m.group(1)) for e in q.entities):
         return True
+    outside = re.search(r"\b(?:outside|beyond|excluding|except(?:ing)?)\s+(?:of\s+)?(?:the\s+)?"
+                        r"([A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*)", sentence)
+    if outside and any(evidence.mentions(e, outside.group(1)) for e in q.entities):
+        return True  # "79 million subscribers outside the U.S." does not answer about the US
     return bool(_WORLD.search(sentence)) and not re.search(r"\b(?:world|global|worldwide)\b", q.text, re.I)
 
 
@@ -554,8 +566,9 @@ class ExtractiveAnswerer:
                     continue  # "In 1996 she won Wimbledon" does not answer about the 2013 title
                 if rivals and _about_a_rival(text, rivals):
                     continue  # "A crowd attended the BNP Paribas Open" does not answer about the US Open
-                if conflicts and any(c.search(text) for c in conflicts):
-                    match *= 0.75  # "a 2,528-pound pumpkin" does not answer about "the 2,554-pound pumpkin"
+                # "A 2,528-pound pumpkin" does not answer about "the 2,554-pound pumpkin": it ranks lower, but it still
+                # holds a name (the sentence may name the grower and, in passing, another record).
+                other_figure = bool(conflicts) and any(c.search(text) for c in conflicts)
                 brevity = 1.0 / (1.0 + max(0, len(text) - 250) / 500)
                 weight = 0.1 if q.kind == "thing" else 0.25  # "which show ...": any name will do, so it says little
                 named = sum(bool(st) and st <= all_terms for st in entity_stems) / len(entity_stems) \
@@ -566,7 +579,7 @@ class ExtractiveAnswerer:
                 lead = 0.05 if s < _LEAD_CHARS and not q.explains else 0.0
                 lead += 0.1 if held else 0.0  # the role held for the question's place or body
                 score = (0.55 * coverage + weight * match + 0.1 * prior + 0.08 * named + lead) * brevity * (
-                    1.0 if inside else 0.93) * (0.65 if i in off_time else 1.0)
+                    1.0 if inside else 0.93) * (0.65 if i in off_time else 1.0) * (0.8 if other_figure else 1.0)
                 out.append(Candidate(i, s, e, text, coverage, score, terms, match, inside, order))
                 terms_of.append(all_terms)
         if echo_check and out:
