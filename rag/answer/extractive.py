@@ -226,6 +226,19 @@ def _role_holder(sentence: str, q: Question) -> bool | None:
     return found
 
 
+def _subheading(text: str) -> bool:
+    """A short line without a full stop ("How the edit button will work"), or a short question ("Where is it
+    going?").
+    """
+    stripped = text.strip()
+    return len(stripped) < 90 and (stripped.endswith("?") or not re.search(r"[.!\"”’')\]]$", stripped))
+
+
+def _share(text: str, wanted: set[str], weights: dict[str, float], total: float) -> float:
+    """Share of the question's term weight that `text` holds."""
+    return sum(weights.get(t, 0.0) for t in set(tokenize(text)) & wanted) / (total or 1.0)
+
+
 def _located(sentence: str, names: Sequence[str]) -> bool:
     """One of the question's names is placed in a named place: "the Great Pumpkin Farm in Clarence"."""
     return any(re.search(rf"{re.escape(n)}\W+(?:[\w'’-]+\s+){{0,3}}?(?:in|at|near|outside|of)\s+(?:the\s+)?[A-Z]",
@@ -577,6 +590,11 @@ class ExtractiveAnswerer:
                     match *= 0.4  # "In Canada, ..." does not answer about the US; "in the world" not about a country
                 # News puts the gist in its first sentences (for a factoid; a why-question's lead restates it).
                 lead = 0.05 if s < _LEAD_CHARS and not q.explains else 0.0
+                if previous and _subheading(previous) and _share(previous, wanted, weights, total) >= 0.6:
+                    # An explainer's sub-heading asks the question ("How Twitter edit button will work"): the
+                    # sentence under it answers it.
+                    lead += 0.15
+                    match = match if q.factoid else max(match, 1.0)
                 lead += 0.1 if held else 0.0  # the role held for the question's place or body
                 score = (0.55 * coverage + weight * match + 0.1 * prior + 0.08 * named + lead) * brevity * (
                     1.0 if inside else 0.93) * (0.65 if i in off_time else 1.0) * (0.8 if other_figure else 1.0)

@@ -463,3 +463,12 @@ def test_extractive__a_metadata_question_without_a_topic_answers_for_the_only_ar
     assert reader.draft("Who wrote the analysis?", [one]).text == "“Bridge talks” was written by Fuad Shahbazov [1]."
     draft = reader.draft("Who wrote the analysis?", [one, other])
     assert draft.text is None and "which article" in draft.refusal
+
+
+def test_extractive__the_sentence_under_an_explainer_sub_heading_answers_its_question():
+    article = ("Twitter announced Thursday that it is testing an edit button.\n\nThe feature will reach paid users "
+               "of Twitter Blue first.\n\nHow the edit button will work\n\nUsers can change a tweet several times "
+               "within a 30-minute window after posting it.")
+    p = passage(article, title="Twitter tests an edit button")
+    draft = ExtractiveAnswerer(article_text=lambda aid: article).draft("How will Twitter's edit button work?", [p])
+    assert draft.text is not None and "30-minute window" in draft.text
