@@ -548,10 +548,13 @@ class ExtractiveAnswerer:
             # Terms the passage's article supplies as context (its title, the chunk): a sentence in an article
             # about "Flight MH370" need not repeat the name to answer a question about it.
             context = (frozenset(tokenize(p.title)) | frozenset(tokenize(p.text))) & wanted
-            before = ""  # the sentence read just before, for a pronoun standing for its name
+            before, before_end = "", 0  # the sentence read just before, for a pronoun standing for its name
+            source, base = (art.text, 0) if art else (p.text, p.start)
             for s, e, inside, order in self._spans(p, art):
-                text = art.text[s:e] if art else p.text[s - p.start:e - p.start]
-                previous, before = before, text
+                text = source[s - base:e - base]
+                # A line of its own before this sentence: a sub-heading, when short and without a full stop.
+                own_line = "\n" in source[max(0, before_end - base):max(0, s - base)]
+                previous, before, before_end = before, text, e
                 if (p.article_id, s) in seen:
                     continue  # the same sentence through an overlapping chunk of the same article
                 seen.add((p.article_id, s))
@@ -590,11 +593,13 @@ class ExtractiveAnswerer:
                     match *= 0.4  # "In Canada, ..." does not answer about the US; "in the world" not about a country
                 # News puts the gist in its first sentences (for a factoid; a why-question's lead restates it).
                 lead = 0.05 if s < _LEAD_CHARS and not q.explains else 0.0
-                if previous and _subheading(previous) and _share(previous, wanted, weights, total) >= 0.6:
+                if own_line and previous and _subheading(previous) and \
+                        _share(previous, wanted, weights, total) >= 0.6:
                     # An explainer's sub-heading asks the question ("How Twitter edit button will work"): the
                     # sentence under it answers it.
                     lead += 0.15
                     match = match if q.factoid else max(match, 1.0)
+                    terms = terms | (frozenset(tokenize(previous)) & wanted)  # the heading's words are its words
                 lead += 0.1 if held else 0.0  # the role held for the question's place or body
                 score = (0.55 * coverage + weight * match + 0.1 * prior + 0.08 * named + lead) * brevity * (
                     1.0 if inside else 0.93) * (0.65 if i in off_time else 1.0) * (0.8 if other_figure else 1.0)
