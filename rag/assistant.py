@@ -45,6 +45,7 @@ from rag.verify.check import Verified, verify
 from rag.verify.support import OfflineSupportScorer, SupportScorer
 
 ANSWERERS = ("extractive", "openai")
+_IDF_MEMO_TERMS = 200_000  # IDF values remembered at most (a few MB), then forgotten at once
 
 
 def _default_scorer(settings: Settings) -> SupportScorer:
@@ -137,6 +138,7 @@ class Assistant:
         self.store = store
         self.embedder = embedder
         self._chat = chat
+        self._idf_memo: tuple[Any, dict[str, float]] | None = None
         self.scorer = scorer or _default_scorer(settings)
         if reranker is None:
             reranker = make_reranker(settings.rerank, self._idf)
@@ -351,8 +353,24 @@ class Assistant:
         return question, flt, k, name
 
     def _idf(self) -> Callable[[Sequence[str]], dict[str, float]] | None:
+        """The store's IDF, remembered per term for as long as the index stays the same (a question's answer asks
+        for a few hundred terms, and the reranker and the next question ask for many of them again).
+        """
         index = self.store.bm25_index() if self.store.manifest is not None else None
-        return index.idf if index is not None else None
+        if index is None:
+            return None
+        memo = self._idf_memo
+        if memo is None or memo[0] is not index or len(memo[1]) > _IDF_MEMO_TERMS:
+            memo = self._idf_memo = (index, {})
+        known = memo[1]
+
+        def idf(terms: Sequence[str]) -> dict[str, float]:
+            new = [t for t in terms if t not in known]
+            if new:
+                known.update(index.idf(new))
+            return {t: known[t] for t in terms}
+
+        return idf
 
     def _asked_on(self, as_of: str | _dt.date | None) -> _dt.date:
         """The day a question is asked: `as_of` when given; else today, or the day of the store's newest article
@@ -382,7 +400,7 @@ class Assistant:
                 texts[article_id] = art.text if art else None
             return texts[article_id]
 
-        return ExtractiveAnswerer(idf=index.idf if index else None,
+        return ExtractiveAnswerer(idf=self._idf() if index else None,
                                   in_corpus=(lambda t: t in index.vocab) if index else None,
                                   article_text=article_text, embed=self.embedder.embed,
                                   query_vector=retrieval.query_vector, asked_on=asked_on)
