@@ -27,6 +27,7 @@ import datetime as _dt
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -145,6 +146,12 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
     return 0.3 if _NUMBER.search(sentence) else 0.0
 
 
+@lru_cache(maxsize=64)
+def _name_words(question: str) -> frozenset[str]:
+    """The lower-case words of the names a question gives ("pelosi" of "Paul Pelosi")."""
+    return frozenset(w for e in analyze(question).entities for w in re.findall(r"[\w'’]+", e.lower()) if len(w) > 2)
+
+
 def _type_match(kind: str, sentence: str, question: str, unit: str | None = None) -> float:
     """1.0 when the sentence holds the kind of thing asked for (and not only the question's own words)."""
     if kind == "number":
@@ -160,10 +167,12 @@ def _type_match(kind: str, sentence: str, question: str, unit: str | None = None
         return 0.8 if any(re.fullmatch(_MONTHS, f, re.I) for f in found) else 0.6
     if kind in ("person", "place", "organisation", "thing"):
         q_lower = question.lower()
+        q_names = _name_words(question)  # a name the question gives ("Paul Pelosi") is not the one it asks for
         # An opener is dropped only where it opens the sentence: "The Hague" but "in New Mexico".
         names = [n for n in (_OPENER.sub("", m.group(0)) if m.start() == 0 else m.group(0)
                              for m in _NAME.finditer(sentence))
-                 if " " in n.replace("-", " ") and n.lower() not in q_lower]
+                 if " " in n.replace("-", " ") and n.lower() not in q_lower
+                 and not any(w in q_names for w in re.findall(r"[\w'’]+", n.lower()))]
         caps = [w for w in re.findall(r"(?<!^)(?<![.!?]\s)\b(?:[A-Z][a-z]{2,}|[A-Z]{2,}|[A-Z][a-z]*\.[a-z]+)", sentence)
                 if w.lower() not in q_lower]
         if kind == "thing":  # "which show ...": a name, a quoted title or a figure will do

@@ -472,3 +472,11 @@ def test_extractive__the_sentence_under_an_explainer_sub_heading_answers_its_que
     p = passage(article, title="Twitter tests an edit button")
     draft = ExtractiveAnswerer(article_text=lambda aid: article).draft("How will Twitter's edit button work?", [p])
     assert draft.text is not None and "30-minute window" in draft.text
+
+
+def test_extractive__a_name_the_question_gives_is_not_the_one_it_asks_for():
+    from rag.answer.extractive import _type_match
+
+    question = "Who attacked Paul Pelosi?"
+    assert _type_match("person", "Paul Pelosi was taken to a hospital on Friday.", question) < 0.8
+    assert _type_match("person", "David DePape attacked Paul Pelosi with a hammer.", question) == 1.0
