@@ -218,6 +218,11 @@ def _echo(terms: frozenset[str], wanted: set[str], weights: dict[str, float]) ->
     return new < 0.2 * (sum(weights.get(t, 0.0) for t in terms) or 1.0)
 
 
+_ROLE_QUALIFIERS = frozenset("""the a an former then new acting vice deputy foreign prime defense defence finance
+interior health education justice chief executive first senior junior assistant interim incoming outgoing
+state federal general attorney""".split())
+
+
 def _role_holder(sentence: str, q: Question) -> bool | None:
     """For "Who is the president of Azerbaijan?": True when the sentence names the role for the question's
     place or body ("Azerbaijani President Ilham Aliyev"), False when only for another ("Turkish President"),
@@ -226,9 +231,10 @@ def _role_holder(sentence: str, q: Question) -> bool | None:
     found = None
     for role in q.roles:
         for m in re.finditer(rf"\b((?:[A-Z][\w'’.-]*\s+){{1,3}})(?i:{re.escape(role)})s?\b", sentence):
-            modifier = re.sub(r"^(?:The|A|An|Former|Then|New|Acting|Vice)\s+", "", m.group(1).strip())
+            words = [w for w in m.group(1).split() if w.lower() not in _ROLE_QUALIFIERS]
+            modifier = " ".join(words)
             if not modifier or modifier.lower() == role:
-                continue
+                continue  # "Foreign Minister", "Prime Minister" say which post, not whose
             if any(evidence.mentions(t, modifier) for e in q.entities for t in evidence.entity_tokens(e)):
                 return True  # "Azerbaijani President", "Dartmouth President" (of Dartmouth College)
             found = False

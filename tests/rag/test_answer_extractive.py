@@ -446,6 +446,9 @@ def test_extractive__the_role_held_for_the_question_s_country_beats_another_coun
     assert _role_holder("He met Azerbaijani President Ilham Aliyev.", q) is True
     assert _role_holder("He met Turkish President Recep Tayyip Erdogan.", q) is False
     assert _role_holder("President Erdogan said so.", q) is None
+    minister = analyze("Which Iranian foreign minister came to Baku?")
+    assert _role_holder("Iran sent Foreign Minister Amir-Abdollahian to Baku.", minister) is None
+    assert _role_holder("Iranian Foreign Minister Amir-Abdollahian came to Baku.", minister) is True
 
 
 def test_assistant__without_as_of_an_archive_is_asked_about_as_of_its_newest_article(sample_assistant):
