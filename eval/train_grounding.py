@@ -168,7 +168,8 @@ def predict(params: dict[str, Any], x: np.ndarray) -> np.ndarray:
 
 def pick_records(records: Sequence[dict[str, Any]], n: int) -> list[dict[str, Any]]:
     """`n` records, the tasks present (summaries, QA) alike and each with both labels alike, in SHA-1 order of
-    their id."""
+    their id.
+    """
     ordered = sorted(records, key=lambda r: _key(r["id"]))
     tasks = [t for t in ("summary", "qa") if any((r.get("task") or "summary") == t for r in ordered)]
     out: list[dict[str, Any]] = []

@@ -5,7 +5,11 @@ Each claim sentence is paired with the few passage sentences that share most of 
 `[CLS] claim [SEP] evidence [SEP]` of at most MAX_TOKENS tokens; the fine-tuned encoder (int8 ONNX, shipped in
 `rag/verify/cross_weights/` with a JSON card: version, training command, data hash, metrics) gives the logit
 of "the evidence supports the sentence". A claim of several sentences is as supported as its weakest sentence.
-The offline scorer's hard checks (a contradicted number, name, date or negation) stay as vetoes on top.
+That logit and the lexical coverage shares of the whole claim (STACK_FEATURES) go into a small logistic model
+(the card's `stack`, fitted on training records the encoder was not trained on): the encoder reads meaning
+within a few evidence sentences, the shares read what the claim adds to the whole passage, and each catches
+what the other misses. The offline scorer's hard checks (a contradicted number, name, date or negation) stay
+as vetoes on top.
 Training (`python -m eval.train_cross_judge`, the `train` extra) uses torch; nothing here imports it.
 
 >>> scorer = CrossSupportScorer()
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,6 +56,8 @@ TRAIN_COMMAND = "python -m eval.train_cross_judge"
 MAX_TOKENS = 128  # the whole pair; the claim sentence keeps at most MAX_CLAIM_TOKENS of them
 MAX_CLAIM_TOKENS = 64
 EVIDENCE_SENTENCES = 4
+STACK_FEATURES = ("cross_logit", "coverage", "pairs")
+QUOTED_LOGIT = 10.0  # the logit of a claim sentence found word for word in the passages
 _BATCH = 32
 
 
@@ -90,7 +97,8 @@ def pair_ids(passages: Sequence[str], sentence: str, k: int = EVIDENCE_SENTENCES
 
 class CrossJudgeModel:
     """The ONNX cross-encoder in `model_dir` and its card; a missing, corrupt or outdated one raises
-    JudgeModelError naming the fix."""
+    JudgeModelError naming the fix.
+    """
 
     def __init__(self, model_dir: Path = DEFAULT_MODEL_DIR, threads: int | None = None) -> None:
         self.model_dir = Path(model_dir)
@@ -121,6 +129,13 @@ class CrossJudgeModel:
                 raise ValueError("threshold must be in [0, 1]")
             if int(card.get("max_tokens", MAX_TOKENS)) != MAX_TOKENS:
                 raise ValueError(f"max_tokens {card['max_tokens']} differs from this code's {MAX_TOKENS}")
+            stack = card["stack"]
+            if tuple(stack["features"]) != STACK_FEATURES:
+                raise ValueError(f"stack features {stack['features']} differ from this code's {list(STACK_FEATURES)}")
+            vectors = [[float(x) for x in stack[k]] for k in ("weights", "mean", "scale")]
+            if any(len(v) != len(STACK_FEATURES) for v in vectors) or any(x <= 0 for x in vectors[2]):
+                raise ValueError(f"expected {len(STACK_FEATURES)} stack weights, means and positive scales")
+            float(stack["bias"])
         except (KeyError, TypeError, ValueError) as exc:
             raise JudgeModelError(f"{path}: malformed card ({exc!r}); {self._fix()}") from exc
         return card
@@ -145,6 +160,14 @@ class CrossJudgeModel:
             raise JudgeModelError(f"judge model {path} has outputs {[o.name for o in session.get_outputs()]}, "
                                   f"not logit; {self._fix()}")
         return session
+
+    def stacked(self, features: dict[str, float]) -> float:
+        """P(supported) from the claim's STACK_FEATURES, by the card's logistic stack."""
+        stack = self.card["stack"]
+        z = float(stack["bias"])
+        for name, w, mu, sd in zip(STACK_FEATURES, stack["weights"], stack["mean"], stack["scale"], strict=True):
+            z += float(w) * (features[name] - float(mu)) / float(sd)
+        return _sigmoid(z)
 
     def logits(self, pairs: Sequence[list[int]]) -> np.ndarray:
         """The support logit of each pair (token ids from pair_ids), batched by length."""
@@ -176,6 +199,15 @@ def load_cross_model(model_dir: Path = DEFAULT_MODEL_DIR) -> CrossJudgeModel:
         return _models[key]
 
 
+def _normal(text: str) -> str:
+    """Lower case, words only, single spaces: the form in which a quoted sentence is found in its passage.
+
+    >>> _normal("The bridge -- it's 100 m long!")
+    'the bridge it s 100 m long'
+    """
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
 def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-min(max(z, -30.0), 30.0)))
 
@@ -196,19 +228,41 @@ class CrossSupportScorer:
         self.hard = tuple(hard)
         self.lexical = lexical if lexical is not None else OfflineSupportScorer()
 
-    def sentence_scores(self, passages: Sequence[str], sentences: Sequence[str]) -> list[float]:
-        """P(supported) of each claim sentence, each read with its own evidence from `passages`."""
+    def sentence_logits(self, passages: Sequence[str], sentences: Sequence[str]) -> list[float]:
+        """The encoder's support logit of each claim sentence, each read with its own evidence from `passages`.
+
+        A sentence the passages hold word for word is supported by them whatever the encoder makes of it
+        (QUOTED_LOGIT): the encoder was trained on paraphrases and edits, and reads some verbatim copies as
+        doubtful.
+        """
         claims = [s.strip() for s in sentences if s.strip() and not _META.match(s.strip())]
         if not claims:
             return []
-        pairs = [pair_ids(passages, c, self.model.evidence_sentences) for c in claims]
-        return [_sigmoid(z) for z in self.model.logits(pairs)]
+        text = _normal(" ".join(passages))
+        quoted = [_normal(c) in text for c in claims]
+        todo = [c for c, q in zip(claims, quoted, strict=True) if not q]
+        logits = iter(self.model.logits([pair_ids(passages, c, self.model.evidence_sentences) for c in todo])
+                      if todo else [])
+        return [QUOTED_LOGIT if q else float(next(logits)) for q in quoted]
+
+    def sentence_scores(self, passages: Sequence[str], sentences: Sequence[str]) -> list[float]:
+        """The encoder's P(supported) of each claim sentence (before the stack and the vetoes)."""
+        return [_sigmoid(z) for z in self.sentence_logits(passages, sentences)]
+
+    def features(self, passages: Sequence[str], sentences: Sequence[str]) -> tuple[dict[str, float], bool]:
+        """The claim's STACK_FEATURES (the weakest sentence's logit, the lexical shares) and whether a hard
+        check vetoes it.
+        """
+        logits = self.sentence_logits(passages, sentences)
+        lexical = self.lexical.features(passages, " ".join(sentences))
+        features = {"cross_logit": min(logits) if logits else QUOTED_LOGIT, "coverage": float(lexical["coverage"]),
+                    "pairs": float(lexical["pairs"])}
+        return features, any(lexical.get(kind, 0.0) for kind in self.hard)
 
     def parts(self, passages: Sequence[str], sentences: Sequence[str]) -> tuple[float, bool]:
-        """The model's support of the claim (its weakest sentence) and whether a hard check vetoes it."""
-        scores = self.sentence_scores(passages, sentences)
-        lexical = self.lexical.features(passages, " ".join(sentences))
-        return (min(scores) if scores else 1.0), any(lexical.get(kind, 0.0) for kind in self.hard)
+        """The claim's support before the vetoes, and whether a hard check vetoes it."""
+        features, vetoed = self.features(passages, sentences)
+        return self.model.stacked(features), vetoed
 
     def support_sentences(self, passages: Sequence[str], sentences: Sequence[str]) -> float:
         score, vetoed = self.parts(passages, sentences)

@@ -78,6 +78,25 @@ def test_scorer_supports_a_claim_and_vetoes_a_contradicted_number(model: CrossJu
     assert scorer.support([ARTICLE], two) < scorer.threshold
 
 
+def test_model_supports_a_reordered_attribution_the_lexical_scorer_misses(model: CrossJudgeModel):
+    passage = ("Azerbaijan and Iran agreed on Monday to build a new road bridge over the Astarachay river. "
+               "Construction is expected to cost $608 million and to finish in March 2025, officials said. "
+               "Iran has not approved the final design yet.")
+    claim = "According to officials, the bridge over the Astarachay will cost $608 million."
+    scorer = CrossSupportScorer(model=model)
+    assert scorer.support([passage], claim) >= scorer.threshold
+    assert scorer.lexical.support([passage], claim) < scorer.lexical.threshold
+    assert scorer.support([passage], "The bridge will be built by a French company.") < scorer.threshold
+
+
+def test_a_sentence_quoted_word_for_word_is_supported(model: CrossJudgeModel):
+    scorer = CrossSupportScorer(model=model, hard=())
+    quoted = "Trade between the two countries grew to $688 million in the year to March 2023."
+    assert scorer.sentence_logits([ARTICLE], [quoted]) == [10.0]
+    assert scorer.support([ARTICLE], quoted.upper()) >= scorer.threshold
+    assert scorer.sentence_logits([ARTICLE], ["Trade between the two countries grew to $900 million."]) != [10.0]
+
+
 def test_preamble_sentences_make_no_claim(model: CrossJudgeModel):
     scorer = CrossSupportScorer(model=model)
     assert scorer.sentence_scores([ARTICLE], ["Sure! Here's the summary within 74 words:"]) == []
