@@ -381,7 +381,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                        elem_id="nd-conversations")
                     delete = gr.Button("Delete the open conversation", size="sm", variant="secondary",
                                        elem_id="nd-delete")
-            with gr.Column(scale=2, min_width=340), gr.Tabs(selected="sources", elem_id="nd-tabs") as tabs:
+            with gr.Column(scale=2, min_width=340, elem_id="nd-right"), \
+                    gr.Tabs(selected="sources", elem_id="nd-tabs") as tabs:
                 with gr.Tab("Sources", id="sources"):
                     sources = gr.HTML(fmt.sources_html(None), elem_id="nd-sources", js_on_load=None,
                                       max_height=820)

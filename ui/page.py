@@ -99,6 +99,12 @@ a.nd-back { display: none; font-size: 0.85rem; }
   a.nd-back { display: inline-block; margin-top: 4px; }
   #nd-chat button.example { padding: 8px 10px !important; font-size: 0.85rem !important; }
   .nd-article { max-height: none; }
+  /* The sources right under the answer; filters and saved conversations after them. */
+  #nd-main { flex-direction: column !important; }
+  #nd-left { display: contents !important; }
+  #nd-left > * { order: 1; }
+  #nd-left > #nd-filters, #nd-left > #nd-history { order: 3; }
+  #nd-right { order: 2; }
 }
 """.replace("NARROW", str(NARROW))
 

@@ -291,6 +291,10 @@ def missing(q: Question, ctx: Context, absent_terms: tuple[str, ...] = ()) -> li
         forms = "|".join(re.escape(f) for f in (role, *_ROLE_ALIASES.get(role, ())))
         if not re.search(rf"\b(?:{forms})s?\b", near, re.I):
             out.append(Missing("role", role))
+    for noun in q.superlatives:
+        stem = noun[:-1] if noun.endswith("s") else noun
+        if not re.search(rf"\b{re.escape(stem)}", near, re.I):
+            out.append(Missing("term", noun))  # "the heaviest watermelon" is not answered about a pumpkin
     have = _digits(near)
     for f in q.figures:
         if re.sub(r"[,$£€%]", "", f).rstrip(".") not in have:

@@ -27,6 +27,7 @@ import datetime as _dt
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -135,9 +136,20 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
         if figs or not unit:
             return 1.0
         return 0.8  # a number word with the right unit ("six months")
+    if figs and money and re.search(r"\b(?:cost|costs|price|prices|priced|pay|paid|charge|charges|fee|fine|fined|"
+                                    r"spend|spent|worth)\b", question, re.I) and not re.search(
+                                        r"[$£€¥]|\b(?:dollars?|euros?|pounds?|yuan|yen|rupees?|pesos?|cents?)\b",
+                                        sentence, re.I):
+        return 0.3  # "about 40 countries" is no price
     if figs:
         return 0.6
     return 0.3 if _NUMBER.search(sentence) else 0.0
+
+
+@lru_cache(maxsize=64)
+def _name_words(question: str) -> frozenset[str]:
+    """The lower-case words of the names a question gives ("pelosi" of "Paul Pelosi")."""
+    return frozenset(w for e in analyze(question).entities for w in re.findall(r"[\w'’]+", e.lower()) if len(w) > 2)
 
 
 def _type_match(kind: str, sentence: str, question: str, unit: str | None = None) -> float:
@@ -155,14 +167,23 @@ def _type_match(kind: str, sentence: str, question: str, unit: str | None = None
         return 0.8 if any(re.fullmatch(_MONTHS, f, re.I) for f in found) else 0.6
     if kind in ("person", "place", "organisation", "thing"):
         q_lower = question.lower()
-        names = [n for n in (_OPENER.sub("", m) for m in _NAME.findall(sentence))
-                 if " " in n.replace("-", " ") and n.lower() not in q_lower]
+        q_names = _name_words(question)  # a name the question gives ("Paul Pelosi") is not the one it asks for
+        # An opener is dropped only where it opens the sentence: "The Hague" but "in New Mexico".
+        names = [n for n in (_OPENER.sub("", m.group(0)) if m.start() == 0 else m.group(0)
+                             for m in _NAME.finditer(sentence))
+                 if " " in n.replace("-", " ") and n.lower() not in q_lower
+                 and not any(w in q_names for w in re.findall(r"[\w'’]+", n.lower()))]
         caps = [w for w in re.findall(r"(?<!^)(?<![.!?]\s)\b(?:[A-Z][a-z]{2,}|[A-Z]{2,}|[A-Z][a-z]*\.[a-z]+)", sentence)
                 if w.lower() not in q_lower]
         if kind == "thing":  # "which show ...": a name, a quoted title or a figure will do
             quoted = re.search(r"[“\"'‘][^”\"'’]{2,60}[”\"'’]", sentence)
             named = re.search(r"\b(?:called|named|dubbed|known as|titled)\s+[“\"‘]?[A-Z]", sentence)
             return 1.0 if names or quoted or named else 0.6 if caps or _figures(sentence) else 0.0
+        if kind == "person":  # "the Aras Corridor", "the Non-Aligned Movement", "a New York man" name no one
+            names = [n for n in names if not _NOT_A_PERSON.search(n) and not re.search(
+                rf"\b(?:in|at|near|from|outside|across|of) (?:the )?{re.escape(n)}\b|{re.escape(n)}[\s-]+(?:man|woman|"
+                r"men|women|teen|teenager|boy|girl|resident|residents|native|family|based|official|officials)\b",
+                sentence)]
         return 1.0 if names else 0.8 if caps and kind != "person" else 0.5 if caps else 0.0
     return 0.0
 
@@ -189,19 +210,76 @@ def _off_time(passages: Sequence[Passage], windows: Sequence[DateWindow]) -> set
     return outside if inside else set()
 
 
-def _echo(terms: frozenset[str], wanted: set[str], weights: Callable[[Sequence[str]], dict[str, float]]) -> bool:
+def _echo(terms: frozenset[str], wanted: set[str], weights: dict[str, float]) -> bool:
     """The sentence's words are (nearly) all the question's: it restates what was asked."""
     if not terms:
         return False
-    w = weights(sorted(terms))
-    new = sum(v for t, v in w.items() if t not in wanted)
-    return new < 0.2 * (sum(w.values()) or 1.0)
+    new = sum(weights.get(t, 0.0) for t in terms if t not in wanted)
+    return new < 0.2 * (sum(weights.get(t, 0.0) for t in terms) or 1.0)
+
+
+_ROLE_QUALIFIERS = frozenset("""the a an former then new acting vice deputy foreign prime defense defence finance
+interior health education justice chief executive first senior junior assistant interim incoming outgoing
+state federal general attorney""".split())
+
+
+def _role_holder(sentence: str, q: Question) -> bool | None:
+    """For "Who is the president of Azerbaijan?": True when the sentence names the role for the question's
+    place or body ("Azerbaijani President Ilham Aliyev"), False when only for another ("Turkish President"),
+    None when it names the role without saying whose.
+    """
+    found = None
+    for role in q.roles:
+        for m in re.finditer(rf"\b((?:[A-Z][\w'’.-]*\s+){{1,3}})(?i:{re.escape(role)})s?\b", sentence):
+            words = [w for w in m.group(1).split() if w.lower() not in _ROLE_QUALIFIERS]
+            modifier = " ".join(words)
+            if not modifier or modifier.lower() == role:
+                continue  # "Foreign Minister", "Prime Minister" say which post, not whose
+            if any(evidence.mentions(t, modifier) for e in q.entities for t in evidence.entity_tokens(e)):
+                return True  # "Azerbaijani President", "Dartmouth President" (of Dartmouth College)
+            found = False
+    return found
+
+
+def _subheading(text: str) -> bool:
+    """A short line without a full stop ("How the edit button will work"), or a short question ("Where is it
+    going?").
+    """
+    stripped = text.strip()
+    return len(stripped) < 90 and (stripped.endswith("?") or not re.search(r"[.!\"”’')\]]$", stripped))
+
+
+def _share(text: str, wanted: set[str], weights: dict[str, float], total: float) -> float:
+    """Share of the question's term weight that `text` holds."""
+    return sum(weights.get(t, 0.0) for t in set(tokenize(text)) & wanted) / (total or 1.0)
+
+
+def _located(sentence: str, names: Sequence[str]) -> bool:
+    """One of the question's names is placed in a named place: "the Great Pumpkin Farm in Clarence"."""
+    return any(re.search(rf"{re.escape(n)}\W+(?:[\w'’-]+\s+){{0,3}}?(?:in|at|near|outside|of)\s+(?:the\s+)?[A-Z]",
+                         sentence) for n in names if len(n) > 2)
 
 
 def _surname(sentence: str, question: str, surnames: frozenset[str]) -> bool:
     """The sentence names someone by the surname of a full name its article gives, and the question does not."""
     q = question.lower()
-    return any(w in surnames and w.lower() not in q for w in re.findall(r"(?<!^)\b[A-Z][a-z]{2,}\b", sentence))
+    for m in re.finditer(r"(?<!^)\b[A-Z][a-z]{2,}\b", sentence):
+        before = sentence[:m.start()].split()
+        alone = not before or not before[-1][:1].isupper()  # "Sunak said", not the end of "New York"
+        if alone and m.group(0) in surnames and m.group(0).lower() not in q:
+            return True
+    return False
+
+
+# Last words of names that are places, bodies or things, not people.
+_NOT_A_PERSON = re.compile(r"\b(?:Corridor|Movement|River|Sea|Ocean|Lake|Mountains?|Island|Islands|Street|Square|"
+                           r"Province|Region|County|City|State|States|Union|Nations|Republic|Kingdom|Party|Bank|"
+                           r"Council|Committee|Court|University|College|School|Agency|Department|Ministry|"
+                           r"Organi[sz]ation|Institute|Foundation|Company|Corporation|Group|Airport|Station|Bridge|"
+                           r"Act|Agreement|Treaty|Summit|Forum|Conference|Festival|Games|Cup|Open|Championships?|"
+                           r"Awards?|Prize|Museum|Hospital|Stadium|Park|Center|Centre|Street|Avenue|Road|Highway|"
+                           r"Railway|Canal|Strait|Gulf|Bay|Valley|Desert|Coast|Peninsula|Plan|Program|Programme|"
+                           r"Project|Initiative|Fund|Index|Exchange|Times|Post|News|Network|Channel)$")
 
 
 @dataclass(frozen=True)
@@ -259,6 +337,10 @@ def _other_scope(sentence: str, q: Question) -> bool:
     m = _SCOPE_FRAME.match(sentence)
     if m and not any(evidence.mentions(e, m.group(1)) for e in q.entities):
         return True
+    outside = re.search(r"\b(?:outside|beyond|excluding|except(?:ing)?)\s+(?:of\s+)?(?:the\s+)?"
+                        r"([A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*)", sentence)
+    if outside and any(evidence.mentions(e, outside.group(1)) for e in q.entities):
+        return True  # "79 million subscribers outside the U.S." does not answer about the US
     return bool(_WORLD.search(sentence)) and not re.search(r"\b(?:world|global|worldwide)\b", q.text, re.I)
 
 
@@ -271,6 +353,53 @@ def _thing_match(q: Question, sentence: str, terms: frozenset[str]) -> float:
     if q.head and words & set(q.head) and words - set(tokenize(q.text)):
         return max(base, 1.0)
     return base
+
+
+_DETERMINERS = r"(?:The|A|An|This|That|These|Those|Its|His|Her|Their|Our|Your|Last|Next|Every)"
+# Heads that name one of many things of a kind ("the US Open", "the Federal Reserve Bank"); not surnames.
+_KIND_HEAD = re.compile(r"Open|Cup|Bank|Party|Act|Games|Championships?|Prize|Awards?|University|College|Court|"
+                        r"Council|Committee|Telescope|Station|Airport|Festival|Series|League|Summit|Agreement|Treaty|"
+                        r"Bill|Plan|Award|Trophy|Marathon|Olympics|Grand Prix|Bowl|Classic|Masters|Tour|Stadium|"
+                        r"Museum|Hospital|Airlines?|Airways|Motors|Corporation|Company|Bureau|Agency|Department|"
+                        r"Ministry|Commission|Fund|Reserve|Index|Exchange|Conference|Assembly|Parliament|Senate")
+
+
+@dataclass(frozen=True)
+class _Rival:
+    """Another thing of the same kind than the question's: "the BNP Paribas Open" for "the US Open", "Disney-branded"
+    for "Marvel-branded". A superlative's noun ("the heaviest watermelon") is a constraint of `evidence.missing`.
+    """
+
+    own: re.Pattern[str]  # the question's thing, as a sentence may write it
+    other: re.Pattern[str]  # the same head with another modifier
+
+
+def _rivals(q: Question) -> list[_Rival]:
+    out = []
+    for e in q.entities:
+        parts = e.split()
+        if len(parts) >= 2 and _KIND_HEAD.fullmatch(parts[-1]):
+            # The nearest modifier: "JFK" of "New York's JFK Airport".
+            head, mod = parts[-1], re.sub(r"['’]s$", "", parts[-2])
+            out.append(_Rival(re.compile(rf"\b{re.escape(mod)}\s+{re.escape(head)}\b", re.I),
+                              re.compile(rf"\b(?!{re.escape(mod)}\s)(?:(?!{_DETERMINERS}\s)[A-Z][\w.'’&-]*\s+){{1,4}}"
+                                         rf"{re.escape(head)}\b")))
+    for e in q.entities:
+        after = re.search(rf"\b{re.escape(e)}['’]?s?\s+([a-z]+)\b", q.text)
+        if after and _KIND_HEAD.fullmatch(after.group(1).capitalize()):
+            head, mod = after.group(1), e.split()[-1]
+            out.append(_Rival(re.compile(rf"\b{re.escape(mod)}\b", re.I),
+                              re.compile(rf"\b(?!{re.escape(mod)}\s)(?:(?!{_DETERMINERS}\s)[A-Z][\w.'’&-]*\s+){{1,4}}"
+                                         rf"{head.capitalize()}\b")))
+    for m in re.finditer(r"\b([A-Z][\w.'’&]*)-(branded|based|owned|led|backed|made|themed|era)\b", q.text):
+        out.append(_Rival(re.compile(rf"\b{re.escape(m.group(1))}-{m.group(2)}\b", re.I),
+                          re.compile(rf"\b(?!{re.escape(m.group(1))}-)[A-Z][\w.'’&]*-{m.group(2)}\b")))
+    return out
+
+
+def _about_a_rival(text: str, rivals: Sequence[_Rival]) -> bool:
+    """The sentence is about another thing of the question's kind and not about the question's own."""
+    return any(r.other.search(text) and not r.own.search(text) for r in rivals)
 
 
 def _conflicting_figures(question: str) -> list[re.Pattern[str]]:
@@ -386,7 +515,8 @@ class ExtractiveAnswerer:
                 spans = spans[1:]  # may start mid-sentence
             if b < len(text) and spans:
                 spans = spans[:-1]
-            surnames = frozenset(n.split()[-1] for n in _NAME.findall(text[a:b]) if " " in n)
+            surnames = frozenset(n.split()[-1] for n in _NAME.findall(text[a:b])
+                                 if " " in n and not _NOT_A_PERSON.search(n))
             out[aid] = _Article(text, spans, surnames)
         return out
 
@@ -415,6 +545,7 @@ class ExtractiveAnswerer:
         total = sum(weights.values()) or 1.0
         wanted = set(q_terms)
         conflicts = _conflicting_figures(q.text)
+        rivals = _rivals(q)
         entity_stems = [frozenset(tokenize(e)) for e in q.entities]  # a name is in a sentence with all its words
         seen: set[tuple[str, int]] = set()
         out = []
@@ -423,13 +554,8 @@ class ExtractiveAnswerer:
             weights = {t: w * (1.5 if t in focus else 1.0) for t, w in weights.items()}
             total = sum(weights.values()) or 1.0
         off_time = _off_time(passages, windows)
-        known: dict[str, float] = {}
-
-        def weigh(terms: Sequence[str]) -> dict[str, float]:
-            new = [t for t in terms if t not in known]
-            if new:
-                known.update(self._weights(new))
-            return {t: known.get(t, 0.0) for t in terms}
+        echo_check = q.factoid or q.kind == "thing"
+        terms_of: list[frozenset[str]] = []  # each candidate's words, for the echo check after the loop
 
         for i, p in enumerate(passages):
             prior = max(p.score, 0.0) / (1.0 + 0.15 * i)
@@ -437,11 +563,16 @@ class ExtractiveAnswerer:
             # Terms the passage's article supplies as context (its title, the chunk): a sentence in an article
             # about "Flight MH370" need not repeat the name to answer a question about it.
             context = (frozenset(tokenize(p.title)) | frozenset(tokenize(p.text))) & wanted
+            before, before_end = "", 0  # the sentence read just before, for a pronoun standing for its name
+            source, base = (art.text, 0) if art else (p.text, p.start)
             for s, e, inside, order in self._spans(p, art):
+                text = source[s - base:e - base]
+                # A line of its own before this sentence: a sub-heading, when short and without a full stop.
+                own_line = "\n" in source[max(0, before_end - base):max(0, s - base)]
+                previous, before, before_end = before, text, e
                 if (p.article_id, s) in seen:
                     continue  # the same sentence through an overlapping chunk of the same article
                 seen.add((p.article_id, s))
-                text = art.text[s:e] if art else p.text[s - p.start:e - p.start]
                 s, text = without_dateline(s, text)
                 if not _usable(text):
                     continue
@@ -452,14 +583,23 @@ class ExtractiveAnswerer:
                 match = _thing_match(q, text, terms) if q.kind == "thing" else \
                     _type_match(q.kind, text, q.text, q.unit) if q.factoid else (
                     1.0 if q.kind == "reason" and _CAUSAL.search(text) else 0.0)
+                if q.kind == "person" and match < 0.8 and _PRONOUN_START.match(text) and \
+                        _type_match("person", previous, q.text) >= 0.5:
+                    match = 0.8  # "She beat Ons Jabeur ...": the sentence before names her (and comes with it)
+                held = _role_holder(text, q) if q.roles and q.entities else None
+                if held is not None:
+                    match = 1.0 if held else match * 0.5  # "Azerbaijani President", not "Turkish President"
+                if q.kind == "place" and match < 1.0 and _located(text, q.entities):
+                    match = 1.0  # "at the Great Pumpkin Farm in Clarence" says where the farm is
                 if q.kind == "person" and match == 0.5 and art is not None and _surname(text, q.text, art.surnames):
                     match = 0.9  # "Sunak said ..." where the article gives "Rishi Sunak" in full
                 if q.years and (years := {m.group(0) for m in _YEAR.finditer(text)}) and not years & set(q.years):
                     continue  # "In 1996 she won Wimbledon" does not answer about the 2013 title
-                if conflicts and any(c.search(text) for c in conflicts):
-                    match *= 0.75  # "a 2,528-pound pumpkin" does not answer about "the 2,554-pound pumpkin"
-                if (q.factoid or q.kind == "thing") and _echo(all_terms, wanted, weigh):
-                    continue  # it restates the question and adds nothing that could answer it
+                if rivals and _about_a_rival(text, rivals):
+                    continue  # "A crowd attended the BNP Paribas Open" does not answer about the US Open
+                # "A 2,528-pound pumpkin" does not answer about "the 2,554-pound pumpkin": it ranks lower, but it still
+                # holds a name (the sentence may name the grower and, in passing, another record).
+                other_figure = bool(conflicts) and any(c.search(text) for c in conflicts)
                 brevity = 1.0 / (1.0 + max(0, len(text) - 250) / 500)
                 weight = 0.1 if q.kind == "thing" else 0.25  # "which show ...": any name will do, so it says little
                 named = sum(bool(st) and st <= all_terms for st in entity_stems) / len(entity_stems) \
@@ -468,9 +608,22 @@ class ExtractiveAnswerer:
                     match *= 0.4  # "In Canada, ..." does not answer about the US; "in the world" not about a country
                 # News puts the gist in its first sentences (for a factoid; a why-question's lead restates it).
                 lead = 0.05 if s < _LEAD_CHARS and not q.explains else 0.0
+                if own_line and previous and _subheading(previous) and \
+                        _share(previous, wanted, weights, total) >= 0.6:
+                    # An explainer's sub-heading asks the question ("How Twitter edit button will work"): the
+                    # sentence under it answers it.
+                    lead += 0.15
+                    match = match if q.factoid else max(match, 1.0)
+                    terms = terms | (frozenset(tokenize(previous)) & wanted)  # the heading's words are its words
+                lead += 0.1 if held else 0.0  # the role held for the question's place or body
                 score = (0.55 * coverage + weight * match + 0.1 * prior + 0.08 * named + lead) * brevity * (
-                    1.0 if inside else 0.93) * (0.65 if i in off_time else 1.0)
+                    1.0 if inside else 0.93) * (0.65 if i in off_time else 1.0) * (0.8 if other_figure else 1.0)
                 out.append(Candidate(i, s, e, text, coverage, score, terms, match, inside, order))
+                terms_of.append(all_terms)
+        if echo_check and out:
+            # A sentence that restates the question adds nothing that could answer it (one IDF lookup for all).
+            known = self._weights(sorted(frozenset().union(*terms_of)))
+            out = [c for c, t in zip(out, terms_of, strict=True) if not _echo(t, wanted, known)]
         out.sort(key=lambda c: (-c.score, c.passage_index, c.start))
         return out
 

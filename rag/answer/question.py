@@ -65,6 +65,8 @@ _DATE = re.compile(rf"^\s*(?:and |but |so )?when\b|\b(?:which|what|on what|in wh
 _PERSON = re.compile(rf"^\s*(?:and |but |so )?(?:who|whom|whose)\b|\b{_WH}(?:{_PERSON_NOUNS})s?\b|"
                      r"(?<!, )(?<!,)\bwho(?:m|se)?\b", re.I)  # ", who ..." is a relative clause, not the question
 _ORG = re.compile(rf"\b{_WH}(?:{_ORG_NOUNS})\b", re.I)
+SUPERLATIVE = re.compile(r"\b(heaviest|largest|biggest|tallest|longest|oldest|youngest|fastest|highest|lowest|"
+                         r"smallest|richest|deadliest|busiest|most expensive|cheapest)\s+([a-z]{3,})\b", re.I)
 # Roles that tell people apart ("the best actress" is not "the best actor"); "person", "man", "official" do not.
 _ROLE = re.compile(r"\b(actress|actor|mayor|governor|senator|president|prime minister|minister|chancellor|king|queen|"
                    r"prince|princess|pope|coach|ceo|founder|chairman|chairwoman|ambassador|astronaut|singer|"
@@ -141,6 +143,7 @@ class Question:
     focus: str = ""
     soft: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()  # the role a who-question names ("best actress", "mayor"): the answer's must match
+    superlatives: tuple[str, ...] = ()  # the noun of "the heaviest watermelon": an answer must be about one
 
     @property
     def factoid(self) -> bool:
@@ -268,8 +271,10 @@ def analyze(question: str) -> Question:
         soft = tuple(e for e in names if e.lower() not in asked)
     present = bool(_PRESENT.search(question) or _PRESENT.search(ask))
     roles = tuple(dict.fromkeys(m.group(1).lower() for m in _ROLE.finditer(ask))) if kind == "person" else ()
+    superlatives = tuple(dict.fromkeys(m.group(2).lower() for m in SUPERLATIVE.finditer(question)
+                                       if m.group(2).lower() not in _QUESTION_WORDS))
     return Question(question, kind, names, years, dates, figures, present, field, count, unit, head,
-                    ask if ask != question else "", soft, roles)
+                    ask if ask != question else "", soft, roles, superlatives)
 
 
 def topic_terms(question: str) -> list[str]:

@@ -396,3 +396,90 @@ def test_extractive__a_photo_caption_is_not_an_answer_nor_a_summary_sentence():
 
     assert not _usable("This illustration shows the DART spacecraft heading toward the asteroid Dimorphos.")
     assert _usable("The DART spacecraft is heading toward the asteroid Dimorphos.")
+
+
+@pytest.mark.parametrize("question, sentence", [
+    ("Who won the 2022 US Open men's title?", "Carlos Alcaraz won the BNP Paribas Open men's title in 2022."),
+    ("Which company recalled Marvel-branded hand sanitizers?", "Best Brands Consumer Products voluntarily recalled two "
+                                                               "lots of Disney-branded hand sanitizers on Friday."),
+])
+def test_extractive__a_sentence_about_another_thing_of_the_same_kind_does_not_answer(question, sentence):
+    p = passage(sentence, title="Recalls and results", published="2022-04-02")
+    assert ExtractiveAnswerer().draft(question, [p]).text is None
+    own = sentence.replace("BNP Paribas Open", "US Open").replace("Disney-branded", "Marvel-branded")
+    assert ExtractiveAnswerer().draft(question, [passage(own, title="Recalls and results")]).text is not None
+
+
+def test_extractive__the_noun_of_a_superlative_must_be_what_the_article_is_about():
+    p = passage("The record for the heaviest pumpkin in the world belongs to a man in Italy.", title="Pumpkin record")
+    draft = ExtractiveAnswerer().draft("Who holds the world record for the heaviest watermelon?", [p])
+    assert draft.text is None and "watermelon" in draft.refusal
+
+
+def test_extractive__a_price_question_is_not_answered_by_a_count():
+    p = passage("Customers in about 40 countries where Netflix bills in US currency will also be affected.",
+                title="Netflix raises prices")
+    assert ExtractiveAnswerer().draft("How much does Netflix's standard plan cost in those countries?", [p]).text \
+        is None
+
+
+def test_extractive__a_place_name_after_new_counts_and_a_named_place_answers_where():
+    from rag.answer.extractive import _type_match
+
+    question = "Where did the capsule land?"
+    assert _type_match("place", "The capsule landed in the New Mexico desert on Wednesday.", question) == 1.0
+    p = passage("A New York man set a record on Saturday. The record was set at the Great Pumpkin Farm in Clarence, "
+                "east of Buffalo.", title="Pumpkin record")
+    draft = ExtractiveAnswerer().draft("In which town is the Great Pumpkin Farm?", [p])
+    assert draft.text is not None and "Clarence" in draft.text
+
+
+def test_extractive__the_role_held_for_the_question_s_country_beats_another_country_s():
+    p = passage("On September 26, President Erdogan said Iran is warming up to a corridor linking Turkey to "
+                "Azerbaijan. The Iranian diplomat met Azerbaijani President Ilham Aliyev in Baku. The Aras "
+                "Corridor would link Azerbaijan to Nakhchivan.", title="Azerbaijan and Iran")
+    draft = ExtractiveAnswerer().draft("Who is the president of Azerbaijan?", [p])
+    assert draft.text is not None and "Azerbaijani President Ilham Aliyev" in draft.text
+    from rag.answer.extractive import _role_holder
+
+    q = analyze("Who is the president of Azerbaijan?")
+    assert _role_holder("He met Azerbaijani President Ilham Aliyev.", q) is True
+    assert _role_holder("He met Turkish President Recep Tayyip Erdogan.", q) is False
+    assert _role_holder("President Erdogan said so.", q) is None
+    minister = analyze("Which Iranian foreign minister came to Baku?")
+    assert _role_holder("Iran sent Foreign Minister Amir-Abdollahian to Baku.", minister) is None
+    assert _role_holder("Iranian Foreign Minister Amir-Abdollahian came to Baku.", minister) is True
+
+
+def test_assistant__without_as_of_an_archive_is_asked_about_as_of_its_newest_article(sample_assistant):
+    newest = sample_assistant.store.newest_published()
+    assert newest is not None and sample_assistant._asked_on(None).isoformat() == newest[:10]
+    assert sample_assistant._asked_on("2030-01-01").isoformat() == "2030-01-01"
+
+
+def test_extractive__a_metadata_question_without_a_topic_answers_for_the_only_article_or_asks_which():
+    one = Passage(chunk_id="a:0", article_id="a", text="The bridge will be 100 meters long.", start=0, end=35,
+                  title="Bridge talks", score=0.2, author="Fuad Shahbazov")
+    other = Passage(chunk_id="b:0", article_id="b", text="Rain flooded the valley.", start=0, end=24,
+                    title="Floods", score=0.1, author="Jane Doe")
+    reader = ExtractiveAnswerer()
+    assert reader.draft("Who wrote the analysis?", [one]).text == "“Bridge talks” was written by Fuad Shahbazov [1]."
+    draft = reader.draft("Who wrote the analysis?", [one, other])
+    assert draft.text is None and "which article" in draft.refusal
+
+
+def test_extractive__the_sentence_under_an_explainer_sub_heading_answers_its_question():
+    article = ("Twitter announced Thursday that it is testing an edit button.\n\nThe feature will reach paid users "
+               "of Twitter Blue first.\n\nHow the edit button will work\n\nUsers can change a tweet several times "
+               "within a 30-minute window after posting it.")
+    p = passage(article, title="Twitter tests an edit button")
+    draft = ExtractiveAnswerer(article_text=lambda aid: article).draft("How will Twitter's edit button work?", [p])
+    assert draft.text is not None and "30-minute window" in draft.text
+
+
+def test_extractive__a_name_the_question_gives_is_not_the_one_it_asks_for():
+    from rag.answer.extractive import _type_match
+
+    question = "Who attacked Paul Pelosi?"
+    assert _type_match("person", "Paul Pelosi was taken to a hospital on Friday.", question) < 0.8
+    assert _type_match("person", "David DePape attacked Paul Pelosi with a hammer.", question) == 1.0

@@ -446,8 +446,9 @@ def test_browser__reader_asks_reads_the_passage_exports_and_comes_back(open_page
     assert page.locator("#nd-chat .message").count() == 0
 
     page.ask(BRIDGE_Q)
-    if phone:  # the answer comes first: it sits above the sources on a phone
+    if phone:  # the answer comes first, then its sources; filters and saved conversations after them
         assert page.locator("#nd-chat").bounding_box()["y"] < page.locator("#nd-tabs").bounding_box()["y"]
+        assert page.locator("#nd-tabs").bounding_box()["y"] < page.locator("#nd-filters").bounding_box()["y"]
     page.screenshot(path=str(shots / f"{name}-1-answer.png"))
     ref = page.locator("#nd-chat a.nd-ref").first
     if phone:
