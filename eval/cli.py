@@ -36,13 +36,18 @@ __all__ = ["make_judge", "missing_gold_ids", "register", "run_eval_command"]
 WARMUP_QUESTION = "What is in the news?"
 
 
+JUDGES = ("model", "align", "offline", "llm")
+
+
 def make_judge(name: str, settings: Any) -> Judge:
-    """The judge named on the command line: "model" (the learned offline judge, the default), "offline" (the
-    lexical scorer alone) or "llm" (the configured LLM).
+    """The judge named on the command line: "model" (the cross-encoder, the default), "align" (the earlier
+    token-alignment model), "offline" (the lexical scorer alone) or "llm" (the configured LLM).
     """
-    from eval.judge import LLMJudge, ModelJudge, OfflineJudge
+    from eval.judge import CrossJudge, LLMJudge, ModelJudge, OfflineJudge
 
     if name == "model":
+        return CrossJudge()
+    if name == "align":
         return ModelJudge()
     if name == "offline":
         return OfflineJudge()
@@ -50,7 +55,7 @@ def make_judge(name: str, settings: Any) -> Judge:
         from rag.models.chat import OpenAIChat
 
         return LLMJudge(OpenAIChat.from_settings(settings))
-    raise UserError(f"unknown judge {name!r}; use model, offline or llm")
+    raise UserError(f"unknown judge {name!r}; use model, align, offline or llm")
 
 
 def _progress() -> Any:
@@ -187,6 +192,8 @@ def cmd_judge(args: argparse.Namespace, settings: Any) -> int:
         print(row("all @best", best["metrics"]))
         for source, part in (best.get("by_source") or {}).items():
             print(row(f"{source} @best", part["metrics"]))
+        for key, part in (best.get("by_task") or {}).items():
+            print(row(f"{key} @best", part["metrics"]))
     if timing := result.get("timing"):
         print(f"time: {timing['ms_per_claim_sentence']:.1f} ms per claim sentence, "
               f"{timing['cpu_ms_per_claim_sentence']:.1f} ms of CPU ({timing['claim_sentences']} sentences in "
@@ -224,11 +231,11 @@ def register(sub: Any) -> None:
                    help="fail (exit 1) when METRIC falls below VALUE; repeatable")
     r.add_argument("--answerer", choices=["extractive", "openai"], default=None)
     r.add_argument("--top-k", type=int, default=None)
-    r.add_argument("--judge", choices=["model", "offline", "llm"], default="model")
+    r.add_argument("--judge", choices=JUDGES, default="model")
     r.add_argument("--limit", type=int, default=None, help="only the first N cases")
     j = esub.add_parser("judge", help="measure the grounding judge on labelled data")
     j.add_argument("data")
     j.add_argument("--json", action="store_true")
-    j.add_argument("--judge", choices=["model", "offline", "llm"], default="model")
+    j.add_argument("--judge", choices=JUDGES, default="model")
     j.add_argument("--limit", type=int, default=None)
     s.set_defaults(func=cmd_eval)

@@ -24,6 +24,7 @@ from rag.verify.support import OfflineSupportScorer, split_sentences, strip_cita
 __all__ = [
     "JUDGE_PROMPT_VERSION",
     "ChatClient",
+    "CrossJudge",
     "Judge",
     "LLMJudge",
     "ModelJudge",
@@ -69,9 +70,22 @@ class SentenceScorer(Protocol):
     def support_sentences(self, passages: Sequence[str], sentences: Sequence[str]) -> float: ...
 
 
+class CrossJudge(OfflineJudge):
+    """The cross-encoder judge (rag.verify.cross_judge): each sentence read with its own evidence by the fine-tuned
+    MiniLM, the claim as its weakest sentence, the hard checks as vetoes. The default of `eval judge` and `eval run`.
+    """
+
+    def __init__(self, scorer: SentenceScorer | None = None, threshold: float | None = None) -> None:
+        if scorer is None:
+            from rag.verify.cross_judge import CrossSupportScorer
+
+            scorer = CrossSupportScorer()
+        super().__init__(scorer, threshold)
+
+
 class ModelJudge(OfflineJudge):
-    """The learned judge (rag.verify.judge_model): each sentence's MiniLM token alignment with its own evidence,
-    the claim read as its weakest sentence, the hard checks as vetoes. The default of `eval judge` and `eval run`.
+    """The token-alignment judge (rag.verify.judge_model): each sentence's MiniLM token alignment with its own
+    evidence, the claim read as its weakest sentence, the hard checks as vetoes (`--judge align`).
     """
 
     def __init__(self, scorer: SentenceScorer | None = None, threshold: float | None = None) -> None:
@@ -350,6 +364,9 @@ def run_judge(path: Path, judge: Judge) -> dict[str, Any]:
     result["best_threshold"] = {"threshold": round(best, 6), "metrics": judge_metrics(labels, scores, best)}
     if "by_source" in result:
         result["best_threshold"]["by_source"] = _grouped([s or "unknown" for s in sources], labels, scores, best)
+    if "by_task" in result:
+        keys = [f"{s or 'unknown'}/{t or 'unknown'}" for s, t in zip(sources, tasks, strict=True)]
+        result["best_threshold"]["by_task"] = _grouped(keys, labels, scores, best)
     if errors:
         result["errors"] = errors
     return result

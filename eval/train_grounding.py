@@ -167,13 +167,16 @@ def predict(params: dict[str, Any], x: np.ndarray) -> np.ndarray:
 
 
 def pick_records(records: Sequence[dict[str, Any]], n: int) -> list[dict[str, Any]]:
-    """`n` records, half summaries and half QA, each half with both labels alike, in SHA-1 order of their id."""
+    """`n` records, the tasks present (summaries, QA) alike and each with both labels alike, in SHA-1 order of
+    their id.
+    """
     ordered = sorted(records, key=lambda r: _key(r["id"]))
+    tasks = [t for t in ("summary", "qa") if any((r.get("task") or "summary") == t for r in ordered)]
     out: list[dict[str, Any]] = []
-    for task in ("summary", "qa"):
+    for task in tasks:
         for label in ("supported", "hallucinated"):
             cell = [r for r in ordered if (r.get("task") or "summary") == task and r["label"] == label]
-            out += cell[: n // 4]
+            out += cell[: n // (2 * len(tasks))]
     return out
 
 

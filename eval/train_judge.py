@@ -1,10 +1,14 @@
 """Train the offline support model: logistic regression (numpy IRLS) over the scorer's content features.
 
-    python -m eval.train_judge [--data ../shared/eval/grounding-dev.jsonl] [--out rag/verify/support_model.json]
+    python -m eval.train_judge [--data ../shared/eval/grounding-train.jsonl.gz] [--records 4000]
+                               [--out rag/verify/support_model.json]
 
-Prints 5-fold cross-validated metrics (hallucinated = positive class) overall and per source, then fits on all
-records and writes the model file. Folds are grouped by a SHA-1 of the context, so the two HaluEval summaries of
-one article never sit on both sides of a split, and nothing is random: re-running gives the same file.
+Fits on training data only: `--records` records of the training file's training split (the records
+eval.train_grounding does not hold out; of `--tasks`, summaries by default, both labels alike), never on the dev
+files, which are for measuring. Prints 5-fold cross-validated metrics (hallucinated = positive class) overall and per
+source, then fits on all those records and writes the model file. Folds are grouped by a SHA-1 of the context,
+so the two HaluEval summaries of one article never sit on both sides of a split, and nothing is random:
+re-running gives the same file.
 
 Two choices here are deliberate:
 - Features are shares, never lengths: HaluEval's hallucinated summaries are longer, a quirk that would not carry
@@ -31,7 +35,7 @@ import numpy as np
 from eval.judge import classification_metrics, rank_auc, read_judge_records
 from rag.verify.support import DEFAULT_MODEL_PATH, FEATURE_NAMES, HARD_CHECKS, OfflineSupportScorer, SupportModel
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "eval" / "grounding-dev.jsonl"
+DEV_FILES = ("grounding-dev.jsonl", "rtqa-dev.jsonl")  # for measuring only
 HARD_FACTOR = 0.9
 
 
@@ -49,7 +53,11 @@ def featurize(records: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray
 def fit_logistic(
     x: np.ndarray, y: np.ndarray, weights: np.ndarray, l2: float, iters: int = 50
 ) -> tuple[np.ndarray, float]:
-    """L2-penalised logistic regression by iteratively reweighted least squares; the bias is not penalised.
+    """L2-penalised logistic regression by iteratively reweighted least squares; the bias is barely penalised.
+
+    A feature constant over the data, or a bias driven to saturation (every claim of a cell scored alike), would
+    leave the Hessian singular: the bias carries a tiny ridge, and a step that still cannot be solved is taken by
+    least squares.
 
     >>> x = np.array([[0.0], [1.0], [2.0], [3.0]]); y = np.array([0.0, 0.0, 1.0, 1.0])
     >>> w, b = fit_logistic(x, y, np.ones(4), l2=1.0)
@@ -60,13 +68,16 @@ def fit_logistic(
     xb = np.hstack([x, np.ones((n, 1))])
     beta = np.zeros(d + 1)
     penalty = np.full(d + 1, l2)
-    penalty[-1] = 0.0
+    penalty[-1] = 1e-6
     for _ in range(iters):
         p = 1.0 / (1.0 + np.exp(-np.clip(xb @ beta, -30, 30)))
         w = weights * p * (1 - p) + 1e-9
         grad = xb.T @ (weights * (y - p)) - penalty * beta
         hess = (xb * w[:, None]).T @ xb + np.diag(penalty)
-        step = np.linalg.solve(hess, grad)
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(hess, grad, rcond=None)[0]
         beta += step
         if np.max(np.abs(step)) < 1e-8:
             break
@@ -145,7 +156,7 @@ def cross_validate(records: Sequence[dict[str, Any]], x: np.ndarray, flags: np.n
                    hard: Sequence[str]) -> dict[str, Any]:
     """Out-of-fold scores and flags (each fold's own threshold), measured overall and per source."""
     supported = np.array([r["label"] == "supported" for r in records])
-    sources = [r.get("source") or "unknown" for r in records]
+    sources = [_cell(r) for r in records]
     fold = folds_of(records, k)
     scores = np.zeros(len(records))
     flagged = np.zeros(len(records), dtype=bool)
@@ -160,6 +171,11 @@ def cross_validate(records: Sequence[dict[str, Any]], x: np.ndarray, flags: np.n
         pick = np.array([s == name for s in sources])
         result[name] = summarize(hallucinated[pick], flagged[pick], scores[pick])
     return result
+
+
+def _cell(rec: dict[str, Any]) -> str:
+    """The record's source and task ("halueval/qa"), the cells the fit weights alike and the report splits by."""
+    return f"{rec.get('source') or 'unknown'}/{rec.get('task') or 'summary'}"
 
 
 def signal_report(records: Sequence[dict[str, Any]], x: np.ndarray, flags: np.ndarray) -> dict[str, Any]:
@@ -184,7 +200,15 @@ def signal_report(records: Sequence[dict[str, Any]], x: np.ndarray, flags: np.nd
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m eval.train_judge", description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="labelled judge JSONL (default: %(default)s)")
+    from eval.train_grounding import DEFAULT_DATA, held_out, pick_records, read_records
+
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                    help="labelled judge JSONL(.gz) to fit on (default: %(default)s)")
+    ap.add_argument("--records", type=int, default=4000,
+                    help="training-split records to fit on (default: %(default)s; 0: all)")
+    ap.add_argument("--tasks", default="summary",
+                    help="comma-separated record tasks to fit on (default: %(default)s: the scorer verifies "
+                         "sentences of news prose, which HaluEval's short QA answers are not)")
     ap.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH, help="model file to write (default: %(default)s)")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--l2", type=float, default=1.0, help="L2 penalty on standardised weights (default: 1)")
@@ -202,13 +226,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.data.exists():
         print(f"error: judge data {args.data} not found; pass --data PATH", file=sys.stderr)
         return 2
+    if args.data.name in DEV_FILES:
+        print(f"error: {args.data.name} is for measuring only; fit on the training file "
+              "(../shared/eval/grounding-train.jsonl.gz) and measure with `newsdesk eval judge`", file=sys.stderr)
+        return 2
 
-    records = read_judge_records(args.data)
+    records = read_records(args.data) if args.data.suffix == ".gz" else read_judge_records(args.data)
+    tasks = {t.strip() for t in args.tasks.split(",") if t.strip()}
+    records = [r for r in records if not held_out(r) and (r.get("task") or "summary") in tasks]
+    if args.records:
+        records = pick_records(records, args.records)
+    if not records:
+        print(f"error: no training-split records of task(s) {sorted(tasks)} in {args.data}", file=sys.stderr)
+        return 2
     x, flags = featurize(records)
     cv = cross_validate(records, x, flags, args.folds, args.l2, hard)
     supported = np.array([r["label"] == "supported" for r in records])
-    model = train(x, flags, supported, [r.get("source") or "unknown" for r in records], args.l2, hard)
-    meta = {"trained_on": args.data.name, "n": len(records), "folds": args.folds, "l2": args.l2,
+    model = train(x, flags, supported, [_cell(r) for r in records], args.l2, hard)
+    meta = {"trained_on": args.data.name, "split": "training split (SHA-1(context) % 10 != 0)",
+            "tasks": sorted(tasks),
+            "n": len(records), "folds": args.folds, "l2": args.l2,
             "cv": {src: {k: m[k] for k in ("f1", "balanced_accuracy", "auc")} for src, m in cv.items()}}
     model = SupportModel(weights=model.weights, bias=model.bias, mean=model.mean, scale=model.scale,
                          threshold=model.threshold, hard=model.hard, hard_factor=model.hard_factor, meta=meta)

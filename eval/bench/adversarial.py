@@ -1,6 +1,6 @@
 """Does answer verification catch unsupported sentences? An adversarial set built from the sample articles.
 
-    python -m eval.bench.adversarial [--scorers offline,model] [--per-window 1] [--json]
+    python -m eval.bench.adversarial [--scorers offline,model,align] [--per-window 1] [--json]
 
 Each sample article (ingest/sample) is cut into passages of five sentences. From each passage one sentence
 (picked by SHA-1) becomes a one-sentence draft citing that passage, in three forms: as it stands (verification
@@ -92,10 +92,14 @@ def make_scorer(name: str) -> SupportScorer:
 
         return OfflineSupportScorer()
     if name == "model":
+        from rag.verify.cross_judge import CrossSupportScorer
+
+        return CrossSupportScorer()
+    if name == "align":
         from rag.verify.judge_model import ModelSupportScorer
 
         return ModelSupportScorer()
-    raise SystemExit(f"error: unknown scorer {name!r}; use offline or model")
+    raise SystemExit(f"error: unknown scorer {name!r}; use offline, model or align")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -117,8 +117,9 @@ def _passage_index(passages: tuple[str, ...]) -> _PassageIndex:
                          (sum(lengths) / n) if n else 1.0)
 
 
-def select_evidence(passages: Sequence[str], claim: str, k: int = EVIDENCE_SENTENCES) -> list[str]:
-    """The `k` passage sentences that best match `claim` (BM25 over stems), in passage order.
+def select_evidence(passages: Sequence[str], claim: str, k: int = EVIDENCE_SENTENCES,
+                    ranked: bool = False) -> list[str]:
+    """The `k` passage sentences that best match `claim` (BM25 over stems), in passage order (`ranked`: best first).
 
     >>> select_evidence(["Rain fell in Baku. The bridge is 100 m long. Talks ended."], "How long is the bridge?", k=1)
     ['The bridge is 100 m long.']
@@ -133,7 +134,7 @@ def select_evidence(passages: Sequence[str], claim: str, k: int = EVIDENCE_SENTE
         norm = k1 * (1 - b + b * idx.lengths[i] / idx.avg_len)
         scores.append(sum(idx.idf[w] * (k1 + 1) / (1 + norm) for w in query & st))
     order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:k]
-    return [idx.sentences[i] for i in sorted(order)]
+    return [idx.sentences[i] for i in (order if ranked else sorted(order))]
 
 
 @dataclass(frozen=True)

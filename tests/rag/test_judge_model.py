@@ -156,7 +156,8 @@ def test_judge_does_not_import_torch():
 def test_assistant__verifier_setting_picks_the_answer_scorer(tmp_path):
     from rag.assistant import _default_scorer
     from rag.settings import load_settings
+    from rag.verify.cross_judge import CrossSupportScorer
     from rag.verify.support import OfflineSupportScorer
 
-    assert isinstance(_default_scorer(load_settings(store=tmp_path)), OfflineSupportScorer)
-    assert isinstance(_default_scorer(load_settings(store=tmp_path, verifier="model")), ModelSupportScorer)
+    assert isinstance(_default_scorer(load_settings(store=tmp_path)), CrossSupportScorer)
+    assert isinstance(_default_scorer(load_settings(store=tmp_path, verifier="lexical")), OfflineSupportScorer)
