@@ -80,6 +80,9 @@ class CrossJudge(OfflineJudge):
             from rag.verify.cross_judge import CrossSupportScorer
 
             scorer = CrossSupportScorer()
+        if threshold is None:  # the card's threshold for judging labelled data (chosen on dev), when it has one
+            model = getattr(scorer, "model", None)
+            threshold = getattr(model, "judge_threshold", None)
         super().__init__(scorer, threshold)
 
 

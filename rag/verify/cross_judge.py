@@ -104,6 +104,9 @@ class CrossJudgeModel:
         self.model_dir = Path(model_dir)
         self.card = self._read_card()
         self.threshold = float(self.card["threshold"])
+        # The threshold `eval judge` and groundedness use: chosen on the labelled dev file, as the evaluation
+        # asks (answer verification keeps `threshold`, chosen on held-out training data).
+        self.judge_threshold = float(self.card.get("judge_threshold", self.threshold))
         self.evidence_sentences = int(self.card.get("evidence_sentences", EVIDENCE_SENTENCES))
         self._session = self._open(threads)
 
@@ -125,8 +128,8 @@ class CrossJudgeModel:
             raise JudgeModelError(f"{path}: judge model version {card.get('version')} but this code reads "
                                   f"version {CARD_VERSION}; {self._fix()}")
         try:
-            if not 0.0 <= float(card["threshold"]) <= 1.0:
-                raise ValueError("threshold must be in [0, 1]")
+            if not all(0.0 <= float(card.get(k, 0.5)) <= 1.0 for k in ("threshold", "judge_threshold")):
+                raise ValueError("thresholds must be in [0, 1]")
             if int(card.get("max_tokens", MAX_TOKENS)) != MAX_TOKENS:
                 raise ValueError(f"max_tokens {card['max_tokens']} differs from this code's {MAX_TOKENS}")
             stack = card["stack"]
