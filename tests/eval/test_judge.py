@@ -258,3 +258,13 @@ def test_run_judge__every_record_failing_is_an_error(tmp_path: Path):
     path = write_jsonl(tmp_path / "j.jsonl", [record(1, "a", "supported")])
     with pytest.raises(NewsdeskError, match="failed on every record"):
         run_judge(path, LLMJudge(ScriptedChat("?", "?")))
+
+
+def test_cross_judge__judges_labelled_data_at_the_card_s_dev_threshold_and_verification_keeps_its_own():
+    from eval.judge import CrossJudge
+    from rag.verify.cross_judge import CrossSupportScorer
+
+    judge = CrossJudge()
+    card = judge.scorer.model.card
+    assert judge.threshold == card["judge_threshold"] != card["threshold"]
+    assert CrossSupportScorer(judge.scorer.model).threshold == card["threshold"]
