@@ -51,9 +51,11 @@ DIM = 384
 # sentence-transformers' max_seq_length for this model; it counts [CLS] and [SEP].
 MAX_SEQ_LENGTH = 256
 # Texts are batched so that batch size x longest length stays near this many tokens: full 256-token chunks
-# go 16 at a time, queries of a dozen tokens a few hundred at a time. Throughput was flat from 2k to 16k
-# tokens per batch on news chunks; this keeps the attention scores of a batch (~25 MB) moderate.
-BATCH_TOKENS = 4096
+# go 4 at a time, queries of a dozen tokens a hundred at a time. Throughput (CPU time) was flat from 1k to 16k
+# tokens per batch on news chunks, but onnxruntime's arena keeps the buffers of the largest batch it has run
+# for the life of the process: an ingest's peak RSS was ~175 MB higher at 4,096 tokens than at 1,024
+# (int8 graph: 397 against 222 MB after 400 rtqa chunks; CPU time 16.9 against 16.5-17.6 s, BENCHMARKS.md).
+BATCH_TOKENS = 1024
 MAX_BATCH = 256
 # Graph variants: "int8" runs the dense projections as 8-bit block-quantised matrix products (see build_graph).
 PRECISIONS = ("int8", "fp32")

@@ -215,13 +215,15 @@ class Store:
         with self._bm25_lock:  # the index this process already holds, if it is the saved one
             held = self._bm25 if self._bm25_generation == self.catalog.meta("bm25_generation") else None
         old = held or BM25Index.load(self.root / "bm25")
-        chunks, pending = self.catalog.bm25_changes()
         if old is None:
-            index = BM25Index.build(*self.catalog.bm25_rows())
+            # Read and tokenised a slice at a time (memory flat in the store's size but for the postings).
+            pending = self.catalog.bm25_pending()
+            index = BM25Index.build_from(self.catalog.bm25_slices())
         else:
+            chunks, pending = self.catalog.bm25_changes()
             live = set(old.ids)
             articles = set(pending) | {chunks[c] for c in chunks.keys() - live}
-            index = old.update(sorted(live.difference(chunks)), *self.catalog.bm25_rows(sorted(articles)))
+            index = old.update_from(sorted(live.difference(chunks)), self.catalog.bm25_slices(sorted(articles)))
         index.save(self.root / "bm25")
         checkpoint("bm25_saved")
         with self.catalog.db() as db:
