@@ -50,7 +50,8 @@ from eval.metrics import (
     uncited_share,
 )
 from eval.suite import Case, Suite
-from rag.types import Answer
+from rag.answer.metadata import states_field
+from rag.types import Answer, Citation
 from rag.verify.check import draft_sentences
 
 __all__ = ["HEADLINE", "Asker", "check_gate", "lower_is_better", "metric_names", "run_case", "run_suite",
@@ -131,6 +132,24 @@ def _memo_entails(judge: Judge) -> Callable[[Sequence[str], str], bool]:
     return entails
 
 
+def _with_metadata(entails: Callable[[Sequence[str], str], bool], citations: Sequence[Citation]
+                   ) -> tuple[dict[int, str], Callable[[Sequence[str], str], bool]]:
+    """The cited texts by marker and an entailment check that reads `metadata` citations against the catalog
+    field they quote (`states_field`) instead of asking the judge whether "author: X" entails a sentence.
+    """
+    fields = {f"\x00metadata {c.n}": c for c in citations if c.kind == "metadata"}
+    cited = {c.n: (f"\x00metadata {c.n}" if c.kind == "metadata" else c.passage) for c in citations}
+
+    def check(passages: Sequence[str], sentence: str) -> bool:
+        meta = [fields[p] for p in passages if p in fields]
+        rest = [p for p in passages if p not in fields]
+        if meta and any(states_field(c, sentence) for c in meta):
+            return True
+        return bool(rest) and entails(rest, sentence)
+
+    return cited, check
+
+
 def _short(text: str, n: int = 90) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1] + "…"
@@ -182,9 +201,8 @@ def measure(case: Case, answer: Answer, judge: Judge, *, k: int = 10) -> dict[st
 
     checks: list[SentenceCheck] = []
     if not answer.refused:
-        cited = {c.n: c.passage for c in answer.citations}
-        checks = check_sentences(draft_sentences(answer.text), cited, [p.text for p in answer.passages],
-                                 _memo_entails(judge))
+        cited, entails = _with_metadata(_memo_entails(judge), answer.citations)
+        checks = check_sentences(draft_sentences(answer.text), cited, [p.text for p in answer.passages], entails)
         metrics["citation_recall"] = citation_recall(checks)
         metrics["citation_precision"] = citation_precision(checks)
         metrics["groundedness"] = groundedness(checks)
@@ -208,7 +226,7 @@ def measure(case: Case, answer: Answer, judge: Judge, *, k: int = 10) -> dict[st
         "answerer": answer.answerer,
         "notes": list(answer.notes),
         "citations": [{"n": c.n, "article_id": c.article_id, "chunk_id": c.chunk_id, "title": c.title,
-                       "source": c.source, "published": c.published, "passage": _cut(c.passage)}
+                       "source": c.source, "published": c.published, "passage": _cut(c.passage), "kind": c.kind}
                       for c in answer.citations],
         "retrieved": ranked,
         "gold_rank": gold_rank,

@@ -99,9 +99,11 @@ def _ask_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    from rag.text.dates import parse_as_of
     from rag.types import Answer
     from ui.service import open_assistant
 
+    as_of = parse_as_of(args.as_of) if args.as_of else None  # a bad date fails before the store opens
     assistant = open_assistant(settings_from(args))  # a missing or empty store fails here, naming the fix
     stats = assistant.stats()
     print(f"newsdesk chat over {stats['articles']} articles ({stats['chunks']} passages). "
@@ -132,7 +134,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
             last = None
             shown = 0
             print("newsdesk> ", end="", flush=True)
-            for event in assistant.stream(line, history=history, filters=_filters(args), answerer=args.answerer):
+            for event in assistant.stream(line, history=history, filters=_filters(args), answerer=args.answerer,
+                                          as_of=as_of):
                 if isinstance(event, Answer):
                     last = event
                 else:
@@ -237,6 +240,8 @@ def register(sub: Any) -> None:
     s.set_defaults(func=cmd_ask)
 
     s = sub.add_parser("chat", help="a terminal conversation with follow-up questions")
+    s.add_argument("--as-of", metavar="YYYY-MM-DD", default=None,
+                   help="the date the questions are asked; 'this week', 'in June' resolve against it (default today)")
     add_filters(s)
     s.set_defaults(func=cmd_chat)
 

@@ -19,16 +19,21 @@ import re
 from collections.abc import Sequence
 
 from rag.answer.question import entities
+from rag.text.sentences import split_sentences
 from rag.text.words import SUBJECT_STOPWORDS
 
-_WORD = re.compile(r"[\w'’-]+")
+_WORD = re.compile(r"\w[\w'’-]*(?:,\d[\w'’-]*)*")  # "2,554-pound" is one word
 _PRONOUNS = frozenset("it its it's they them their theirs he him his she her hers this that these those there "
                       "then".split())
+# Pronouns that stand for someone or something of the conversation even next to a name of the question's own.
+_PERSONAL = frozenset("he him his she her hers they them their theirs".split())
 _OPENERS = ("and ", "and?", "but what", "but how", "but who", "but when", "but where", "but why", "what about",
             "how about", "also ", "what else", "same for", "then what", "anything else")
 _WH_FRAME = re.compile(r"^\s*((?:how (?:much|many|long|far|old|big|wide|tall|high|often)|what|who|whom|when|where|"
                        r"which|why|how)\b(?:\s+(?:is|are|was|were|did|does|do|will|would|can|could|has|have|had)\b)?)",
                        re.I)
+_DATELINE = re.compile(r"^\s*[A-Z][A-Z .,'’-]{1,40}(?:\([A-Za-z ]+\))?\s*[—–-]\s|\((?:CNN|AP|Reuters|AFP)[^)]*\)\s*|"
+                       r"^\s*(?:\(?CNN\)?|AP)\b\s*[—–-]?\s*")
 _WH = re.compile(r"\b(?:who|whom|whose|what|when|where|which|why|how)\b", re.I)
 _MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
 
@@ -46,10 +51,18 @@ def is_follow_up(question: str) -> bool:
     q = question.strip().lower()
     if q.startswith(_OPENERS):
         return True
+    words = _WORD.findall(q)
+    if any(w in _PERSONAL for w in words):
+        return True  # "Why did she go to Russia?" names a place but leans on the conversation for "she"
     if entities(question):
         return False
-    words = _WORD.findall(q)
     return any(w in _PRONOUNS for w in words) or len(content_words(question)) <= 3
+
+
+def _points_back(question: str) -> bool:
+    """Opens with "and/what about" or holds a pronoun: a short question without either still sets a topic."""
+    q = question.strip().lower()
+    return q.startswith(_OPENERS) or any(w in _PRONOUNS or w in _PERSONAL for w in _WORD.findall(q))
 
 
 def _key(term: str) -> str:
@@ -64,15 +77,27 @@ def topic(history: Sequence[dict[str, str]], limit: int = 6) -> list[str]:
     first: dict[str, int] = {}
     shown: dict[str, str] = {}
     turns = [t for t in history if t.get("role") in ("user", "assistant") and t.get("content")]
+    user_words = {_key(w) for t in turns if t["role"] == "user" for w in _WORD.findall(t["content"])}
+    # The last question that stood on its own set the topic: its words do not fade with the turns after it.
+    anchor = next((i for i in range(len(turns) - 1, -1, -1)
+                   if turns[i]["role"] == "user" and not _points_back(turns[i]["content"])), None)
     for age, turn in enumerate(reversed(turns)):
         text = _MARKER.sub("", turn["content"])
         user = turn["role"] == "user"
-        weight = (1.0 if user else 0.6) * 0.8 ** age
-        names = list(entities(text))
+        weight = 1.0 if len(turns) - 1 - age == anchor else (1.0 if user else 0.6) * 0.8 ** age
+        if user:
+            names = list(entities(text))
+        else:
+            # An answer's names, sentence by sentence (a quoted "Thanks to ..." opens a sentence, it is not a
+            # name), without its datelines ("SAN FRANCISCO —", "(CNN)"); a one-word name only when a user
+            # turn used it too.
+            names = [n for sentence in split_sentences(_DATELINE.sub(" ", text))
+                     for n in entities(sentence.lstrip("\"“‘'( "))
+                     if " " in n or _key(n) in user_words]
         terms = [(n, weight) for n in names]
         if user:
             in_names = {w.lower() for n in names for w in n.split()}
-            terms += [(w, 0.5 * weight) for w in content_words(text) if _key(w) not in in_names]
+            terms += [(w, 0.7 * weight) for w in content_words(text) if _key(w) not in in_names]
         for term, w in terms:
             term = re.sub(r"['’]s$", "", term)
             key = _key(term)
@@ -95,8 +120,14 @@ def condense(question: str, history: Sequence[dict[str, str]] | None) -> str:
     if not _WH.search(question):
         last = next((t["content"] for t in reversed(history) if t.get("role") == "user" and t.get("content")), "")
         frame = _WH_FRAME.match(last)
-        if frame:
-            fragment = re.sub(r"^\s*(?:and|but|also|so|then|what about|how about)\b[\s,]*", "", question,
-                              flags=re.I).rstrip(" ?")
+        fragment = re.sub(r"^\s*(?:and|but|also|so|then|what about|how about)\b[\s,]*", "", question,
+                          flags=re.I).rstrip(" ?")
+        prep = re.match(r"(in|on|at|for|from|of|to|by|with|during|after|before)\s", fragment, re.I)
+        swap = re.search(rf"\b{prep.group(1)}\s[^,;?.!]*", last, re.I) if prep and frame else None
+        if swap:
+            # "And in Canada?" after "How much did Netflix raise prices in the US?" asks the same of Canada.
+            base = f"{last[:swap.start()]}{fragment}{last[swap.end():]}".rstrip()
+            base = base if base.endswith("?") else f"{base}?"
+        elif frame:
             base = f"{frame.group(1)[0].upper()}{frame.group(1)[1:]} {fragment}?"
     return f"{base} ({' '.join(borrowed)})" if borrowed else base

@@ -34,6 +34,7 @@ from rag.answer import evidence, summary
 from rag.answer.metadata import metadata_answer
 from rag.answer.question import Question, analyze, topic_terms
 from rag.store.bm25 import tokenize
+from rag.text.dates import DateWindow, resolve
 from rag.text.markers import cite
 from rag.text.sentences import sentence_spans
 from rag.text.words import MONTH_PATTERN
@@ -56,11 +57,18 @@ _PRONOUN_START = re.compile(r"^(?:He|She|They|It|His|Her|Their|Its)\b")
 _CAUSAL = re.compile(r"\b(because|due to|as a result|so that|reasons?|caused|causing|amid|blamed|led to|prompted|"
                      r"triggered|thanks to|owing to|driven by|fueled by|fuelled by|to fight|to tackle|aimed at|"
                      r"part of a plan|in an effort|seeking to|over fears?|concerns? (?:about|over|that)|stemmed|"
-                     r"stems from|the result of|in response to)\b", re.I)
+                     r"stems from|the result of|in response to|aims? to|in order to|designed to|intended to|"
+                     r"so as to|the goal|the purpose|to see if|to test whether)\b", re.I)
 _BOILERPLATE = re.compile(r"^(read more|sign up|subscribe|follow .* on (twitter|instagram|facebook)|click here|"
-                          r"contributing:|related:|photos?:|video:|►)|\b(newsletter|all rights reserved|cookie)\b",
-                          re.I)
+                          r"contributing:|related:|photos?:|video:|►)|\b(newsletter|all rights reserved|cookie|"
+                          r"to your inbox|up to speed and on with your day|morning fix|hide caption|just watched|"
+                          r"photos:? \d+ of \d+)\b|^(?:this|the|a|an) (?:illustration|image|photo|photograph|"
+                          r"picture|video|graphic|file photo|screenshot|screen grab) (?:shows|depicts|taken)\b", re.I)
 
+# A news dateline opening a sentence: "(CNN)", "Washington CNN —", "WIMBLEDON, England (AP) —", "NEW YORK —".
+_DATELINE = re.compile(r"^(?:(?:[A-Z][\w.'’-]*[ ,]+){0,4}\((?:CNN|AP|Reuters|AFP|CNN Business)\)\s*[—–-]?\s*|"
+                       r"(?:[A-Z][\w.'’-]*\s+){0,3}CNN(?: Business)?\s+[—–]\s*|"
+                       r"[A-Z][A-Z.'’-]+(?:[ ,]+[A-Z][A-Za-z.'’-]*){0,3}\s+[—–]\s+)(?=[A-Z“\"‘'])")
 _LEAD_CHARS = 600  # an article's opening sentences
 _MARGIN = 1500  # characters read on either side of the retrieved chunks of an article
 # What the extractive answer says when the passages do not answer (a refusal names what was missing instead
@@ -116,6 +124,9 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
             unit = _UNITS.get(word)
     if m and m.group(1).lower() == "old" and re.search(r"\b(aged|age of)\s+\d+", sentence):
         return 1.0
+    if m and m.group(1).lower() in ("big", "large", "tall", "long", "wide", "heavy") and re.search(
+            r"\b(?:the )?(?:size|length|height|width|weight) of (?:a|an|the|two|three|\d)\b", sentence, re.I):
+        return 0.8  # "about the size of a school bus" answers "how big"
     number = r"(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a dozen|dozens|hundreds|" \
              r"thousands|millions)"
     money = (m.group(1).lower() if m else asked) in ("much", "high")
@@ -124,6 +135,11 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
         if figs or not unit:
             return 1.0
         return 0.8  # a number word with the right unit ("six months")
+    if figs and money and re.search(r"\b(?:cost|costs|price|prices|priced|pay|paid|charge|charges|fee|fine|fined|"
+                                    r"spend|spent|worth)\b", question, re.I) and not re.search(
+                                        r"[$£€¥]|\b(?:dollars?|euros?|pounds?|yuan|yen|rupees?|pesos?|cents?)\b",
+                                        sentence, re.I):
+        return 0.3  # "about 40 countries" is no price
     if figs:
         return 0.6
     return 0.3 if _NUMBER.search(sentence) else 0.0
@@ -144,17 +160,60 @@ def _type_match(kind: str, sentence: str, question: str, unit: str | None = None
         return 0.8 if any(re.fullmatch(_MONTHS, f, re.I) for f in found) else 0.6
     if kind in ("person", "place", "organisation", "thing"):
         q_lower = question.lower()
-        names = [n for n in (_OPENER.sub("", m) for m in _NAME.findall(sentence))
+        # An opener is dropped only where it opens the sentence: "The Hague" but "in New Mexico".
+        names = [n for n in (_OPENER.sub("", m.group(0)) if m.start() == 0 else m.group(0)
+                             for m in _NAME.finditer(sentence))
                  if " " in n.replace("-", " ") and n.lower() not in q_lower]
         caps = [w for w in re.findall(r"(?<!^)(?<![.!?]\s)\b(?:[A-Z][a-z]{2,}|[A-Z]{2,}|[A-Z][a-z]*\.[a-z]+)", sentence)
                 if w.lower() not in q_lower]
         if kind == "thing":  # "which show ...": a name, a quoted title or a figure will do
             quoted = re.search(r"[“\"'‘][^”\"'’]{2,60}[”\"'’]", sentence)
-            return 1.0 if names or quoted else 0.6 if caps or _figures(sentence) else 0.0
+            named = re.search(r"\b(?:called|named|dubbed|known as|titled)\s+[“\"‘]?[A-Z]", sentence)
+            return 1.0 if names or quoted or named else 0.6 if caps or _figures(sentence) else 0.0
         return 1.0 if names else 0.8 if caps and kind != "person" else 0.5 if caps else 0.0
     return 0.0
 
 
+
+
+def _off_time(passages: Sequence[Passage], windows: Sequence[DateWindow]) -> set[int]:
+    """Indexes of the passages dated well outside the days the question points at ("this week"), when some
+    other passage is dated inside them; empty when the question names no time or nothing is inside.
+    """
+    if not windows:
+        return set()
+    outside = set()
+    for i, p in enumerate(passages):
+        if not p.published:
+            continue
+        try:
+            day = _dt.date.fromisoformat(p.published[:10])
+        except ValueError:
+            continue
+        if min(w.distance(day) - (3 if w.explicit else 10) for w in windows) > 0:
+            outside.add(i)
+    inside = any(p.published and i not in outside for i, p in enumerate(passages))
+    return outside if inside else set()
+
+
+def _echo(terms: frozenset[str], wanted: set[str], weights: dict[str, float]) -> bool:
+    """The sentence's words are (nearly) all the question's: it restates what was asked."""
+    if not terms:
+        return False
+    new = sum(weights.get(t, 0.0) for t in terms if t not in wanted)
+    return new < 0.2 * (sum(weights.get(t, 0.0) for t in terms) or 1.0)
+
+
+def _located(sentence: str, names: Sequence[str]) -> bool:
+    """One of the question's names is placed in a named place: "the Great Pumpkin Farm in Clarence"."""
+    return any(re.search(rf"{re.escape(n)}\W+(?:[\w'’-]+\s+){{0,3}}?(?:in|at|near|outside|of)\s+(?:the\s+)?[A-Z]",
+                         sentence) for n in names if len(n) > 2)
+
+
+def _surname(sentence: str, question: str, surnames: frozenset[str]) -> bool:
+    """The sentence names someone by the surname of a full name its article gives, and the question does not."""
+    q = question.lower()
+    return any(w in surnames and w.lower() not in q for w in re.findall(r"(?<!^)\b[A-Z][a-z]{2,}\b", sentence))
 
 
 @dataclass(frozen=True)
@@ -226,6 +285,53 @@ def _thing_match(q: Question, sentence: str, terms: frozenset[str]) -> float:
     return base
 
 
+_DETERMINERS = r"(?:The|A|An|This|That|These|Those|Its|His|Her|Their|Our|Your|Last|Next|Every)"
+# Heads that name one of many things of a kind ("the US Open", "the Federal Reserve Bank"); not surnames.
+_KIND_HEAD = re.compile(r"Open|Cup|Bank|Party|Act|Games|Championships?|Prize|Awards?|University|College|Court|"
+                        r"Council|Committee|Telescope|Station|Airport|Festival|Series|League|Summit|Agreement|Treaty|"
+                        r"Bill|Plan|Award|Trophy|Marathon|Olympics|Grand Prix|Bowl|Classic|Masters|Tour|Stadium|"
+                        r"Museum|Hospital|Airlines?|Airways|Motors|Corporation|Company|Bureau|Agency|Department|"
+                        r"Ministry|Commission|Fund|Reserve|Index|Exchange|Conference|Assembly|Parliament|Senate")
+
+
+@dataclass(frozen=True)
+class _Rival:
+    """Another thing of the same kind than the question's: "the BNP Paribas Open" for "the US Open", "Disney-branded"
+    for "Marvel-branded". A superlative's noun ("the heaviest watermelon") is a constraint of `evidence.missing`.
+    """
+
+    own: re.Pattern[str]  # the question's thing, as a sentence may write it
+    other: re.Pattern[str]  # the same head with another modifier
+
+
+def _rivals(q: Question) -> list[_Rival]:
+    out = []
+    for e in q.entities:
+        parts = e.split()
+        if len(parts) >= 2 and _KIND_HEAD.fullmatch(parts[-1]):
+            # The nearest modifier: "JFK" of "New York's JFK Airport".
+            head, mod = parts[-1], re.sub(r"['’]s$", "", parts[-2])
+            out.append(_Rival(re.compile(rf"\b{re.escape(mod)}\s+{re.escape(head)}\b", re.I),
+                              re.compile(rf"\b(?!{re.escape(mod)}\s)(?:(?!{_DETERMINERS}\s)[A-Z][\w.'’&-]*\s+){{1,4}}"
+                                         rf"{re.escape(head)}\b")))
+    for e in q.entities:
+        after = re.search(rf"\b{re.escape(e)}['’]?s?\s+([a-z]+)\b", q.text)
+        if after and _KIND_HEAD.fullmatch(after.group(1).capitalize()):
+            head, mod = after.group(1), e.split()[-1]
+            out.append(_Rival(re.compile(rf"\b{re.escape(mod)}\b", re.I),
+                              re.compile(rf"\b(?!{re.escape(mod)}\s)(?:(?!{_DETERMINERS}\s)[A-Z][\w.'’&-]*\s+){{1,4}}"
+                                         rf"{head.capitalize()}\b")))
+    for m in re.finditer(r"\b([A-Z][\w.'’&]*)-(branded|based|owned|led|backed|made|themed|era)\b", q.text):
+        out.append(_Rival(re.compile(rf"\b{re.escape(m.group(1))}-{m.group(2)}\b", re.I),
+                          re.compile(rf"\b(?!{re.escape(m.group(1))}-)[A-Z][\w.'’&]*-{m.group(2)}\b")))
+    return out
+
+
+def _about_a_rival(text: str, rivals: Sequence[_Rival]) -> bool:
+    """The sentence is about another thing of the question's kind and not about the question's own."""
+    return any(r.other.search(text) and not r.own.search(text) for r in rivals)
+
+
 def _conflicting_figures(question: str) -> list[re.Pattern[str]]:
     """Patterns of the same unit with another figure than the question's ("2,554-pound" -> any other
     "N-pound").
@@ -250,12 +356,27 @@ def passage_coverage(query: str, passage: Passage, idf: Callable[[Sequence[str]]
     return sum(w for t, w in weights.items() if t in have) / (sum(weights.values()) or 1.0)
 
 
+def without_dateline(start: int, text: str) -> tuple[int, str]:
+    """A sentence without its opening dateline, and its new start: "(CNN) A California court has ruled ..." is
+    quoted from "A California", and the cited span, starting later, is still a span of the article.
+
+    >>> without_dateline(10, "WIMBLEDON, England (AP) — Rybakina won the title.")
+    (36, 'Rybakina won the title.')
+    """
+    m = _DATELINE.match(text)
+    if m and m.end() < len(text) - 12:
+        return start + m.end(), text[m.end():]
+    return start, text
+
+
 def _usable(text: str) -> bool:
     """A sentence that can answer: long enough, has words, is not page furniture or text aimed at the reader's
     assistant.
     """
     stripped = text.strip()
     heading = len(stripped) < 90 and not re.search(r"[.!?\"”’')\]]$", stripped)
+    if re.search(r"\?[\"”’')\]]*$", stripped):
+        return False  # a question ("Which new product did Tesla debut?" in a quiz) answers nothing
     return (len(text) >= 12 and re.search(r"[a-z]", text) is not None and not is_instruction_like(text)
             and not _BOILERPLATE.search(stripped) and not heading)
 
@@ -266,6 +387,7 @@ class _Article:
 
     text: str
     spans: list[tuple[int, int]]
+    surnames: frozenset[str] = frozenset()  # last words of the full names the article gives ("Sunak")
 
 
 class ExtractiveAnswerer:
@@ -323,7 +445,8 @@ class ExtractiveAnswerer:
                 spans = spans[1:]  # may start mid-sentence
             if b < len(text) and spans:
                 spans = spans[:-1]
-            out[aid] = _Article(text, spans)
+            surnames = frozenset(n.split()[-1] for n in _NAME.findall(text[a:b]) if " " in n)
+            out[aid] = _Article(text, spans, surnames)
         return out
 
     def _spans(self, p: Passage, art: _Article | None) -> list[tuple[int, int, bool, int]]:
@@ -340,7 +463,8 @@ class ExtractiveAnswerer:
         return self.idf(terms) if self.idf else {t: 1.0 for t in terms}
 
     def candidates(self, question: str, passages: Sequence[Passage], query: str | None = None, *,
-                   q: Question | None = None, articles: dict[str, _Article] | None = None) -> list[Candidate]:
+                   q: Question | None = None, articles: dict[str, _Article] | None = None,
+                   windows: Sequence[DateWindow] = ()) -> list[Candidate]:
         q_terms = list(dict.fromkeys(tokenize(query or question)))
         if not q_terms:
             return []
@@ -350,9 +474,18 @@ class ExtractiveAnswerer:
         total = sum(weights.values()) or 1.0
         wanted = set(q_terms)
         conflicts = _conflicting_figures(q.text)
+        rivals = _rivals(q)
         entity_stems = [frozenset(tokenize(e)) for e in q.entities]  # a name is in a sentence with all its words
         seen: set[tuple[str, int]] = set()
         out = []
+        focus = set(tokenize(q.focus)) & wanted if q.focus else set()
+        if focus:  # the asking sentence's words say more than the scene-setting ones
+            weights = {t: w * (1.5 if t in focus else 1.0) for t, w in weights.items()}
+            total = sum(weights.values()) or 1.0
+        off_time = _off_time(passages, windows)
+        echo_check = q.factoid or q.kind == "thing"
+        terms_of: list[frozenset[str]] = []  # each candidate's words, for the echo check after the loop
+
         for i, p in enumerate(passages):
             prior = max(p.score, 0.0) / (1.0 + 0.15 * i)
             art = articles.get(p.article_id)
@@ -364,6 +497,7 @@ class ExtractiveAnswerer:
                     continue  # the same sentence through an overlapping chunk of the same article
                 seen.add((p.article_id, s))
                 text = art.text[s:e] if art else p.text[s - p.start:e - p.start]
+                s, text = without_dateline(s, text)
                 if not _usable(text):
                     continue
                 all_terms = frozenset(tokenize(text))
@@ -372,7 +506,15 @@ class ExtractiveAnswerer:
                 coverage = own + 0.5 * sum(weights[t] for t in context - terms) / total
                 match = _thing_match(q, text, terms) if q.kind == "thing" else \
                     _type_match(q.kind, text, q.text, q.unit) if q.factoid else (
-                    0.6 if q.kind == "reason" and _CAUSAL.search(text) else 0.0)
+                    1.0 if q.kind == "reason" and _CAUSAL.search(text) else 0.0)
+                if q.kind == "place" and match < 1.0 and _located(text, q.entities):
+                    match = 1.0  # "at the Great Pumpkin Farm in Clarence" says where the farm is
+                if q.kind == "person" and match == 0.5 and art is not None and _surname(text, q.text, art.surnames):
+                    match = 0.9  # "Sunak said ..." where the article gives "Rishi Sunak" in full
+                if q.years and (years := {m.group(0) for m in _YEAR.finditer(text)}) and not years & set(q.years):
+                    continue  # "In 1996 she won Wimbledon" does not answer about the 2013 title
+                if rivals and _about_a_rival(text, rivals):
+                    continue  # "A crowd attended the BNP Paribas Open" does not answer about the US Open
                 if conflicts and any(c.search(text) for c in conflicts):
                     match *= 0.75  # "a 2,528-pound pumpkin" does not answer about "the 2,554-pound pumpkin"
                 brevity = 1.0 / (1.0 + max(0, len(text) - 250) / 500)
@@ -383,9 +525,14 @@ class ExtractiveAnswerer:
                     match *= 0.4  # "In Canada, ..." does not answer about the US; "in the world" not about a country
                 # News puts the gist in its first sentences (for a factoid; a why-question's lead restates it).
                 lead = 0.05 if s < _LEAD_CHARS and not q.explains else 0.0
-                score = (0.55 * coverage + weight * match + 0.2 * prior + 0.08 * named + lead) * brevity * (
-                    1.0 if inside else 0.93)
+                score = (0.55 * coverage + weight * match + 0.1 * prior + 0.08 * named + lead) * brevity * (
+                    1.0 if inside else 0.93) * (0.65 if i in off_time else 1.0)
                 out.append(Candidate(i, s, e, text, coverage, score, terms, match, inside, order))
+                terms_of.append(all_terms)
+        if echo_check and out:
+            # A sentence that restates the question adds nothing that could answer it (one IDF lookup for all).
+            known = self._weights(sorted(frozenset().union(*terms_of)))
+            out = [c for c, t in zip(out, terms_of, strict=True) if not _echo(t, wanted, known)]
         out.sort(key=lambda c: (-c.score, c.passage_index, c.start))
         return out
 
@@ -461,7 +608,8 @@ class ExtractiveAnswerer:
         if q.kind == "summary":
             return summary.summarize(q, passages, query or question, articles=articles, weights=self._weights,
                                      embed=self.embed, absent=absent)
-        cands = self.candidates(question, passages, query, q=q, articles=articles)
+        windows = resolve(question, asked_on) if asked_on is not None else []
+        cands = self.candidates(question, passages, query, q=q, articles=articles, windows=windows)
         if not cands:
             return Draft(None, reason="no sentence shares a word with the question")
         cands = self._semantic(cands, query_vector)
@@ -477,8 +625,8 @@ class ExtractiveAnswerer:
         for c in cands[:40]:
             if len(qualified) >= 6:
                 break  # enough to choose from (the best, a second sentence, a newer article's)
-            if c.score < 0.5 * top.score or c.coverage < floor:
-                continue
+            if c.score < 0.5 * top.score or c.coverage < floor or not c.terms:
+                continue  # (a sentence that shares no word with the question answers nothing, whatever its context)
             if c.coverage < self.min_coverage and not ((need_slot or q.kind == "thing") and c.match >= 1.0):
                 continue
             p = passages[c.passage_index]
@@ -497,13 +645,15 @@ class ExtractiveAnswerer:
         if q.present:
             best = self._newest(best, qualified, passages)
         chosen = [best]
-        if q.kind in ("person", "organisation") and _PRONOUN_START.match(best.text):
-            # "She beat Ons Jabeur ..." names the winner only in the sentence before, which the pronoun stands for.
-            article = passages[best.passage_index].article_id
-            prev = next((c for c in cands if c.order == best.order - 1 and
-                         passages[c.passage_index].article_id == article), None)
-            if prev is not None:
-                chosen.append(prev)
+        article = passages[best.passage_index].article_id
+        prev = next((c for c in cands if c.order == best.order - 1 and
+                     passages[c.passage_index].article_id == article), None)
+        if prev is not None and (
+                (q.kind in ("person", "organisation") and _PRONOUN_START.match(best.text))
+                or (q.kind == "thing" and best.match < 1.0 and prev.match >= 1.0)):
+            # "She beat Ons Jabeur ..." names the winner only in the sentence before, which the pronoun stands
+            # for; "the wildly popular South Korean show is green lit" follows the sentence naming the show.
+            chosen.append(prev)
         if not q.explains:
             chosen += self._also(q, best, qualified, passages)
         if q.explains:

@@ -92,3 +92,33 @@ def metadata_answer(q: Question, passages: Sequence[Passage], query: str,
                         published=p.published, source=p.source, passage=f"{field}: {value}", start=None, end=None,
                         score=round(float(p.score), 6), kind="metadata", field=field)
     return Draft(text, citations=(citation,))
+
+
+def states_field(citation: Citation, sentence: str) -> bool:
+    """Does `sentence` state the catalog field a `metadata` citation quotes ("author: Fuad Shahbazov")?
+
+    A metadata citation is checked against the catalog, not by entailment: the sentence must hold the field's
+    value (a date in any of the forms answers use) and the article's title when it names one.
+
+    >>> c = Citation(n=1, article_id="a", chunk_id="a-1", title="Bridge talks", url=None, published="2023-09-28",
+    ...              source=None, passage="published: 2023-09-28", start=None, end=None, score=1.0,
+    ...              kind="metadata", field="published")
+    >>> states_field(c, "“Bridge talks” was published on 28 September 2023."), states_field(c, "It was in May.")
+    (True, False)
+    """
+    if citation.kind != "metadata" or ": " not in citation.passage:
+        return False
+    value = citation.passage.split(": ", 1)[1].strip()
+    forms = {value}
+    if citation.field == "published":
+        forms |= {human_date(value), value[:10]}
+        try:
+            d = _dt.date.fromisoformat(value[:10])
+            forms.add(f"{d:%B} {d.day}, {d.year}")
+        except ValueError:
+            pass
+    text = " ".join(sentence.split()).casefold()
+    if not any(f and " ".join(f.split()).casefold() in text for f in forms):
+        return False
+    title = " ".join((citation.title or "").split()).casefold()
+    return not title or citation.field == "title" or title in text

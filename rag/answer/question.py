@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from rag.store.bm25 import tokenize
+from rag.text.sentences import split_sentences
 from rag.text.words import MONTH_PATTERN
 
 _PERSON_NOUNS = ("person|people|leader|president|minister|official|man|woman|player|senator|governor|mayor|chief|"
@@ -64,6 +65,13 @@ _DATE = re.compile(rf"^\s*(?:and |but |so )?when\b|\b(?:which|what|on what|in wh
 _PERSON = re.compile(rf"^\s*(?:and |but |so )?(?:who|whom|whose)\b|\b{_WH}(?:{_PERSON_NOUNS})s?\b|"
                      r"(?<!, )(?<!,)\bwho(?:m|se)?\b", re.I)  # ", who ..." is a relative clause, not the question
 _ORG = re.compile(rf"\b{_WH}(?:{_ORG_NOUNS})\b", re.I)
+SUPERLATIVE = re.compile(r"\b(heaviest|largest|biggest|tallest|longest|oldest|youngest|fastest|highest|lowest|"
+                         r"smallest|richest|deadliest|busiest|most expensive|cheapest)\s+([a-z]{3,})\b", re.I)
+# Roles that tell people apart ("the best actress" is not "the best actor"); "person", "man", "official" do not.
+_ROLE = re.compile(r"\b(actress|actor|mayor|governor|senator|president|prime minister|minister|chancellor|king|queen|"
+                   r"prince|princess|pope|coach|ceo|founder|chairman|chairwoman|ambassador|astronaut|singer|"
+                   r"rapper|judge|prosecutor|goalkeeper|quarterback|pitcher|director|author|winner|champion|"
+                   r"speaker|secretary|premier|monarch)s?\b", re.I)
 _PLACE = re.compile(rf"^\s*(?:and |but |so )?where\b|\b{_WH}(?:{_PLACE_NOUNS})\b|\bwhere\b", re.I)
 _NAME_OF = re.compile(r"\bwhat (?:is|was|are|were) the (?:full )?names? of (?:the |a |an )?", re.I)
 _WHAT_DID = re.compile(r"\s*(?:and |but |so )?what (?:did|does|do|will|has|have)\b", re.I)
@@ -112,7 +120,7 @@ _MONTH_NAMES = MONTH_PATTERN
 _MONTH_DAY = re.compile(rf"\b(?:{_MONTH_NAMES})\.? (\d{{1,2}})(?:st|nd|rd|th)?\b|\b(\d{{1,2}})(?:st|nd|rd|th)? "
                         rf"(?:of )?(?:{_MONTH_NAMES})\b", re.I)
 _YEAR = re.compile(r"(?<![\d,.$£€])\b(1[89]\d\d|20\d\d)\b(?![\d,])")
-_FIGURE = re.compile(r"(?<![\w-])[$£€]?\d[\d,]*(?:\.\d+)?%?")
+_FIGURE = re.compile(r"(?<![\w-])(?<![A-Za-z]\.)[$£€]?\d[\d,]*(?:\.\d+)?%?")  # not "BA.5"
 _NAME_TOKEN = re.compile(r"[A-Z][\w'’.&-]*|[A-Z]{2,}")
 _WORD = re.compile(r"[\w'’.&-]+|[^\w\s]")
 
@@ -130,6 +138,12 @@ class Question:
     summary_sentences: int = 0  # for kind "summary": how many sentences the question asks for (0 = default)
     unit: str | None = None  # for kind "number": the "how X" word ("long", "many", "much")
     head: tuple[str, ...] = ()  # for kind "thing": the stemmed words after "which/what" ("condiment")
+    # For a question told in several sentences ("Police arrested 31 men ... . Where was the event?"): the asking
+    # sentence, and the entities only its preamble names (they set the scene; the answer need not repeat all).
+    focus: str = ""
+    soft: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()  # the role a who-question names ("best actress", "mayor"): the answer's must match
+    superlatives: tuple[str, ...] = ()  # the noun of "the heaviest watermelon": an answer must be about one
 
     @property
     def factoid(self) -> bool:
@@ -210,10 +224,25 @@ def entities(question: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def asking_part(question: str) -> str:
+    """The sentence that asks, when a question sets the scene first: the last one ending in "?" (or the last).
+
+    >>> asking_part("Police arrested 31 men this week. Where was the event?")
+    'Where was the event?'
+    """
+    sentences = split_sentences(question)
+    if len(sentences) < 2:
+        return question
+    return next((s for s in reversed(sentences) if s.rstrip().endswith("?")), sentences[-1])
+
+
 def analyze(question: str) -> Question:
     """Read what a question asks for and what it constrains (see the module docstring)."""
     field = metadata_field(question)
-    kind = "metadata" if field else answer_kind(question)
+    ask = asking_part(question)
+    kind = "metadata" if field else answer_kind(ask)
+    if kind == "other" and ask != question:
+        kind = answer_kind(question)
     years = tuple(dict.fromkeys(_YEAR.findall(question)))
     dates = tuple(dict.fromkeys(m.group(0) for m in _MONTH_DAY.finditer(question)))
     without_dates = _MONTH_DAY.sub(" ", _YEAR.sub(" ", question))
@@ -228,14 +257,24 @@ def analyze(question: str) -> Question:
             count = 5
     unit = None
     if kind == "number":
-        m = re.search(r"\bhow (\w+)", question, re.I)
-        unit = m.group(1).lower() if m else "much" if _MONEY.search(question) else None
+        m = re.search(r"\bhow (\w+)", ask, re.I) or re.search(r"\bhow (\w+)", question, re.I)
+        unit = m.group(1).lower() if m else "much" if _MONEY.search(ask) or _MONEY.search(question) else None
     head: tuple[str, ...] = ()
     if kind == "thing":
-        m = re.search(rf"\b(?:which|what)((?: (?!{_AUX}\b)[\w'’-]+){{1,3}})", question, re.I)
+        m = re.search(rf"\b(?:which|what)((?: (?!{_AUX}\b)[\w'’-]+){{1,3}})", ask, re.I) or \
+            re.search(rf"\b(?:which|what)((?: (?!{_AUX}\b)[\w'’-]+){{1,3}})", question, re.I)
         head = tuple(tokenize(m.group(1))) if m else ()
-    return Question(question, kind, entities(question), years, dates, figures, bool(_PRESENT.search(question)),
-                    field, count, unit, head)
+    names = entities(question)
+    soft: tuple[str, ...] = ()
+    if ask != question:
+        asked = {e.lower() for e in entities(ask)}
+        soft = tuple(e for e in names if e.lower() not in asked)
+    present = bool(_PRESENT.search(question) or _PRESENT.search(ask))
+    roles = tuple(dict.fromkeys(m.group(1).lower() for m in _ROLE.finditer(ask))) if kind == "person" else ()
+    superlatives = tuple(dict.fromkeys(m.group(2).lower() for m in SUPERLATIVE.finditer(question)
+                                       if m.group(2).lower() not in _QUESTION_WORDS))
+    return Question(question, kind, names, years, dates, figures, present, field, count, unit, head,
+                    ask if ask != question else "", soft, roles, superlatives)
 
 
 def topic_terms(question: str) -> list[str]:

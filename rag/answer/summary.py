@@ -68,7 +68,7 @@ def _length(q: Question, n: int) -> int:
 def summarize(q: Question, passages: Sequence[Passage], query: str, *, articles: dict[str, Any],
               weights: Callable[[Sequence[str]], dict[str, float]],
               embed: Callable[[Sequence[str]], np.ndarray] | None = None, absent: tuple[str, ...] = ()) -> Draft:
-    from rag.answer.extractive import REFUSAL, Draft, _usable
+    from rag.answer.extractive import REFUSAL, Draft, _usable, without_dateline
 
     if absent:
         return Draft(None, reason=f"{absent[0]!r} is in no article",
@@ -85,6 +85,7 @@ def summarize(q: Question, passages: Sequence[Passage], query: str, *, articles:
              and not text[s - base:e - base].rstrip().endswith((":", "?"))][:MAX_SENTENCES_READ]
     if not sents:
         return Draft(None, reason="the article has no sentence to summarise", refusal=REFUSAL)
+    sents = [(without_dateline(s, text[s - base:e - base])[0], e) for s, e in sents]
     texts = [re.sub(r"\s+", " ", text[s - base:e - base]) for s, e in sents]
     vecs = np.asarray(embed(texts), dtype=np.float32) if embed else _bag_vectors(texts)
     vecs = vecs / (np.linalg.norm(vecs, axis=1, keepdims=True) + 1e-9)

@@ -126,3 +126,22 @@ def test_check_gate__floors_ceilings_and_missing_values():
                         "latency_p95_ms = 1200.000 is above the ceiling 1000.000",
                         "refusal_recall has no value (no case in the suite applies to it); threshold 0.5"]
     assert check_gate(metrics, {"hit@5": 0.5}) == []
+
+
+def test_measure__a_metadata_citation_is_checked_against_the_catalog_field_it_quotes():
+    from eval.runner import measure
+    from eval.suite import Case
+    from rag.types import Answer, Citation
+
+    def answer(text: str) -> Answer:
+        c = Citation(n=1, article_id="az", chunk_id="az-1", title="Bridge talks", url=None, published="2023-09-28",
+                     source="example.com", passage="author: Fuad Shahbazov", start=None, end=None, score=0.9,
+                     kind="metadata", field="author")
+        return Answer(question="Who wrote it?", text=text, refused=False, citations=(c,))
+
+    case = Case(id="m", question="Who wrote the article about the bridge talks?", answers=("Fuad Shahbazov",))
+    right = measure(case, answer("“Bridge talks” was written by Fuad Shahbazov [1]."), OfflineJudge())
+    assert right["passed"] and right["metrics"]["groundedness"] == 1.0
+    assert right["citations"][0]["kind"] == "metadata"
+    wrong = measure(case, answer("“Bridge talks” was written by Jane Doe [1]."), OfflineJudge())
+    assert wrong["metrics"]["citation_recall"] == 0.0 and not wrong["passed"]

@@ -174,6 +174,34 @@ def test_condense__an_elliptical_question_takes_the_previous_frame():
     assert query.startswith("How much is the premium plan?") and "Netflix" in query
 
 
+def test_condense__an_elliptical_place_takes_the_previous_question_with_its_place_swapped():
+    history = [{"role": "user", "content": "How much did Netflix raise prices in the US?"},
+               {"role": "assistant", "content": "SAN FRANCISCO — Netflix is raising its U.S. prices [1]."}]
+    query = condense("And in Canada?", history)
+    assert query.startswith("How much did Netflix raise prices in Canada?")
+    assert "SAN FRANCISCO" not in query  # a dateline is not the topic
+
+
+def test_condense__a_personal_pronoun_makes_a_follow_up_even_beside_a_name():
+    history = [{"role": "user", "content": "What happened to Brittney Griner?"},
+               {"role": "assistant", "content": "Brittney Griner was detained in Russia [1]."}]
+    assert is_follow_up("Why did she go to Russia?")
+    assert "Brittney Griner" in condense("Why did she go to Russia?", history)
+
+
+def test_condense__the_last_standalone_question_keeps_the_topic_however_many_answers_follow():
+    history = [
+        {"role": "user", "content": "Who grew the 2,554-pound pumpkin?"},
+        {"role": "assistant", "content": "Scott Andrusz of Williamsville grew the pumpkin, The Buffalo News "
+                                         "reported [1]."},
+        {"role": "user", "content": "Where was it weighed?"},
+        {"role": "assistant", "content": "It was weighed at the Great Pumpkin Farm in Clarence, east of "
+                                         "Buffalo, New York [1]."},
+    ]
+    query = condense("Who holds the world record?", history)
+    assert "pumpkin" in query and "2,554-pound" in query
+
+
 # -- through the Assistant, real model over the sample store ---------------------------------------------------
 
 def test_assistant__metadata_answer_has_a_metadata_citation_with_null_offsets(sample_assistant):
@@ -258,3 +286,149 @@ def test_evidence__names_with_letters_beyond_ascii_are_found():
 ])
 def test_question__wording_that_hides_the_kind(question, kind):
     assert analyze(question).kind == kind
+
+
+# -- questions that set the scene first, and what satisfies a constraint -----------------------------------
+
+def test_question__a_scene_setting_question_is_read_by_its_asking_sentence():
+    q = analyze("The White House said there will soon be a new vaccine against the BA.4 and BA.5 subvariants. "
+                "When will it be available?")
+    assert q.kind == "date" and q.focus == "When will it be available?"
+    assert "White House" in q.soft and q.figures == ()  # "BA.5" is a name, not the figure 5
+
+
+def test_evidence__a_scene_setting_name_may_be_absent_when_the_others_are_there():
+    q = analyze("The White House said a new Covid-19 booster against Omicron is coming. When will it arrive?")
+    ctx = Context("Updated Covid-19 boosters that target Omicron will be available next month, officials said.")
+    assert missing(q, ctx) == []
+    # The asking sentence's own names stay hard constraints.
+    q = analyze("A new booster is coming. When will Moderna ship it?")
+    assert [m.text for m in missing(q, Context("Pfizer will ship its booster next month."))] == ["Moderna"]
+
+
+@pytest.mark.parametrize("question, text", [
+    ("Which president did Ash Carter serve under?", "Ashton Carter, who served as President Barack Obama's "
+                                                    "defense secretary, has died."),
+    ("Where is the WWII-era training ground?", "Biden visited Camp Hale, a World War II training ground."),
+    ("Approximately 1 billion people had their data leaked. Where?", "The data of up to one billion people "
+                                                                     "leaked."),
+])
+def test_evidence__short_first_names_acronyms_and_number_words_satisfy_the_constraint(question, text):
+    assert missing(analyze(question), Context(text)) == []
+
+
+def test_evidence__an_acronym_is_not_matched_by_other_words_with_its_initials():
+    q = analyze("What did the ECB decide?")
+    assert [m.text for m in missing(q, Context("The European Commission decided to act."))] == ["ECB"]
+
+
+def test_evidence__a_full_date_is_met_by_its_month_and_day_in_a_later_article_but_not_another_year():
+    q = analyze("How many minutes did the violence at the Capitol on January 6, 2021 last?")
+    later = Context("The hearing is all about the 187 minutes of violence at the Capitol on January 6.",
+                    published="2022-07-21")
+    assert missing(q, later) == []
+    q = analyze("Who won the 2021 title?")
+    assert [m.kind for m in missing(q, Context("She won the title on June 6.", published="2022-06-07"))] == ["year"]
+
+
+def test_extractive__refuses_a_who_question_whose_role_the_articles_do_not_name():
+    p = passage("Will Smith won the Academy Award for best actor on Sunday night.", title="Oscars 2022",
+                published="2022-03-28")
+    draft = ExtractiveAnswerer().draft("Who won the Academy Award for best actress in 2022?", [p])
+    assert draft.text is None and "actress" in draft.refusal
+    assert ExtractiveAnswerer().draft("Who won the Academy Award for best actor in 2022?", [p]).text is not None
+
+
+# -- sentences that cannot answer -------------------------------------------------------------------------
+
+def test_extractive__a_quiz_question_or_an_echo_of_the_question_is_not_an_answer():
+    quiz = passage("Which new product did Tesla debut at its event this week? Take the quiz to find out.",
+                   aid="quiz", title="News quiz", score=0.9)
+    echo = passage("The most infectious variant yet has arrived. The variant, BA.5, now dominates US cases.",
+                   aid="news", title="BA.5 spreads", score=0.8)
+    robot = passage("Tesla showed a humanoid robot, a possible future product, at its AI Day event on Friday.",
+                    aid="robot", title="Tesla AI Day", score=0.7)
+    reader = ExtractiveAnswerer()
+    assert "robot" in (reader.draft("Which new product did Tesla debut at an event this week?", [quiz, robot]).text
+                       or "")
+    text = reader.draft("The most infectious variant yet has arrived. What is it called?", [echo]).text or ""
+    assert "BA.5" in text and "yet has arrived [" not in text
+
+
+def test_extractive__an_article_from_the_week_asked_about_beats_an_older_one():
+    old = passage("Liz Truss became the new prime minister of the United Kingdom.", aid="old",
+                  title="Truss is prime minister", published="2022-09-05", score=0.8)
+    new = passage("Rishi Sunak became the new prime minister of the United Kingdom on Tuesday.", aid="new",
+                  title="Sunak takes office", published="2022-10-25", score=0.75)
+    draft = ExtractiveAnswerer().draft("Who became the new prime minister of the United Kingdom this week?",
+                                       [old, new], asked_on=dt.date(2022, 10, 28))
+    assert draft.text is not None and "Sunak" in draft.text and "Truss" not in draft.text
+
+
+def test_evidence__a_role_may_be_written_as_its_title_abbreviation():
+    q = analyze("Which state senator rewrote the ride-sharing bill?")
+    assert missing(q, Context("State Sen. Jane Doe rewrote the bill on Monday.")) == []
+    assert [m.kind for m in missing(q, Context("Gov. Jane Doe rewrote the bill on Monday."))] == ["role"]
+
+
+def test_extractive__an_answer_is_quoted_without_its_dateline():
+    article = "WIMBLEDON, England (AP) — Elena Rybakina won her first major title at Wimbledon on Saturday."
+    p = passage(article, title="Rybakina wins Wimbledon")
+    draft = ExtractiveAnswerer(article_text=lambda aid: article).draft("Who won the title at Wimbledon?", [p])
+    assert draft.text == "Elena Rybakina won her first major title at Wimbledon on Saturday [1]."
+
+
+def test_extractive__a_sentence_about_another_year_does_not_answer_about_this_one():
+    p = passage("In 1996, at 15, she won the Wimbledon doubles title with Helena Sukova.", title="Hingis elected",
+                published="2013-03-04")
+    assert ExtractiveAnswerer().draft("Who won the 2013 Wimbledon singles title?", [p]).text is None
+
+
+def test_extractive__how_big_is_answered_by_a_comparison_of_size():
+    p = passage("It has been traveling since November 2021. The DART spacecraft is about the size of a school bus.",
+                title="DART mission")
+    assert ExtractiveAnswerer().draft("How big is the DART spacecraft?", [p]).text == (
+        "The DART spacecraft is about the size of a school bus [1].")
+
+
+def test_extractive__a_photo_caption_is_not_an_answer_nor_a_summary_sentence():
+    from rag.answer.extractive import _usable
+
+    assert not _usable("This illustration shows the DART spacecraft heading toward the asteroid Dimorphos.")
+    assert _usable("The DART spacecraft is heading toward the asteroid Dimorphos.")
+
+
+@pytest.mark.parametrize("question, sentence", [
+    ("Who won the 2022 US Open men's title?", "Carlos Alcaraz won the BNP Paribas Open men's title in 2022."),
+    ("Which company recalled Marvel-branded hand sanitizers?", "Best Brands Consumer Products voluntarily recalled two "
+                                                               "lots of Disney-branded hand sanitizers on Friday."),
+])
+def test_extractive__a_sentence_about_another_thing_of_the_same_kind_does_not_answer(question, sentence):
+    p = passage(sentence, title="Recalls and results", published="2022-04-02")
+    assert ExtractiveAnswerer().draft(question, [p]).text is None
+    own = sentence.replace("BNP Paribas Open", "US Open").replace("Disney-branded", "Marvel-branded")
+    assert ExtractiveAnswerer().draft(question, [passage(own, title="Recalls and results")]).text is not None
+
+
+def test_extractive__the_noun_of_a_superlative_must_be_what_the_article_is_about():
+    p = passage("The record for the heaviest pumpkin in the world belongs to a man in Italy.", title="Pumpkin record")
+    draft = ExtractiveAnswerer().draft("Who holds the world record for the heaviest watermelon?", [p])
+    assert draft.text is None and "watermelon" in draft.refusal
+
+
+def test_extractive__a_price_question_is_not_answered_by_a_count():
+    p = passage("Customers in about 40 countries where Netflix bills in US currency will also be affected.",
+                title="Netflix raises prices")
+    assert ExtractiveAnswerer().draft("How much does Netflix's standard plan cost in those countries?", [p]).text \
+        is None
+
+
+def test_extractive__a_place_name_after_new_counts_and_a_named_place_answers_where():
+    from rag.answer.extractive import _type_match
+
+    question = "Where did the capsule land?"
+    assert _type_match("place", "The capsule landed in the New Mexico desert on Wednesday.", question) == 1.0
+    p = passage("A New York man set a record on Saturday. The record was set at the Great Pumpkin Farm in Clarence, "
+                "east of Buffalo.", title="Pumpkin record")
+    draft = ExtractiveAnswerer().draft("In which town is the Great Pumpkin Farm?", [p])
+    assert draft.text is not None and "Clarence" in draft.text

@@ -80,3 +80,13 @@ def test_ingest__prints_progress_lines_when_stderr_is_redirected(tmp_path):
     lines = [line for line in run.stderr.splitlines() if line.startswith("ingest: ")]
     assert lines and "articles" in lines[-1] and "chunks_embedded" in lines[-1], run.stderr
     assert "300 added" in run.stdout
+
+
+def test_chat__a_follow_up_shows_what_it_searched_for_and_as_of_is_taken(sample_store, monkeypatch, capsys):
+    lines = iter([BRIDGE_Q, "And how wide will it be?", "/quit"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    assert main(["--store", str(sample_store.store), "chat", "--as-of", "2023-10-01"]) == 0
+    out = capsys.readouterr().out
+    assert "100 meters" in out and "31 meters" in out
+    assert "(searched for: How wide will it be?" in out or "(searched for: And how wide will it be?" in out
+    assert main(["--store", str(sample_store.store), "chat", "--as-of", "soon"]) == 2
