@@ -472,6 +472,9 @@ def _write_segment(path: Path, seg: Segment, terms: list[str]) -> None:
 def _read_segment(path: Path) -> tuple[Segment, list[str]]:
     cols = np.load(path / "columns.npz")
     columns = FilterColumns(cols["source"].astype(object), cols["author"].astype(object), cols["day"])
-    indptr, rows, tf, length = (np.load(path / f"{n}.npy") for n in ("indptr", "rows", "tf", "length"))
+    # Mapped, not read: a process that loads the index to update it (an ingest of one article) touches a few
+    # pages of a million rows' postings; a search reads the pages of its terms. Nothing writes into these arrays.
+    indptr, rows, tf, length = (np.load(path / f"{n}.npy", mmap_mode="r") for n in ("indptr", "rows", "tf",
+                                                                                     "length"))
     seg = Segment(json.loads((path / "ids.json").read_text()), indptr, rows, tf, length, columns, name=path.name)
     return seg, json.loads((path / "terms.json").read_text())

@@ -142,6 +142,10 @@ def test_store__one_changed_article_updates_bm25_without_a_rebuild(tmp_path, mon
     real_build = BM25Index.build
     monkeypatch.setattr(BM25Index, "build", classmethod(lambda cls, *a: built.append(len(a[0])) or
                                                         real_build.__func__(cls, *a)))
+    # The update reads what the catalog logged (written articles, removed chunks), never every chunk id.
+    from rag.store.catalog import Catalog
+
+    monkeypatch.setattr(Catalog, "bm25_changes", lambda self: pytest.fail("scanned every chunk id"))
     records[3]["text"] = "A rewritten harbour story about the zeppelin. " * 20
     records[5]["source"] = "example.com"  # metadata only: the chunk ids stay the same
     path.write_text("".join(json.dumps(r) + "\n" for r in records[:-1]))  # and the last article deleted
@@ -150,6 +154,7 @@ def test_store__one_changed_article_updates_bm25_without_a_rebuild(tmp_path, mon
     st = Store.open(settings, emb)
     index = st.bm25_index()
     assert built == [] and len(index.segments) == 2  # updated, not rebuilt
+    assert st.catalog.bm25_log() == ([], [])  # applied and cleared
     assert index.search("zeppelin", 3)[0][0].startswith("a3")
     assert not index.search("Marker11", 3) and not index.search("marker3", 3)
     assert {c for c, _ in index.search("marker5", 5, Filters(source="example.com"))}
