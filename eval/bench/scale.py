@@ -168,12 +168,16 @@ def grow(source: Source, dest: Path, target_chunks: int, noise: float = 0.15) ->
             done = {"next": k, "chunks": done["chunks"] + batch_chunks}
             written += batch_chunks
         write_s = time.perf_counter() - started
-        t0 = time.perf_counter()
-        index = replicated_bm25(source, done["next"])
-        index_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        install_bm25(store, index)
-        save_s = time.perf_counter() - t0
+        index_s = save_s = 0.0
+        if written:  # else a resumed run at a size already reached: the index is the one installed before
+            t0 = time.perf_counter()
+            index = replicated_bm25(source, done["next"])
+            index_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            install_bm25(store, index)
+            save_s = time.perf_counter() - t0
+        else:
+            install_bm25(store, None)
     progress_file.write_text(json.dumps(done))
     return {"chunks": store.count_chunks(), "chunks_written": written, "write_s": round(write_s, 1),
             "bm25_index_s": round(index_s, 1), "bm25_save_s": round(save_s, 1),
@@ -202,15 +206,17 @@ def replicated_bm25(source: Source, n_written: int) -> Any:
 
 
 def install_bm25(store: Any, index: Any) -> None:
-    """Save `index` as the store's BM25 index for the catalog as it is now and mark the store clean: what
-    Store.finish() does after a build (the write began on a store this process found clean: nothing to reconcile).
+    """Save `index` (None: keep the saved one) as the store's BM25 index for the catalog as it is now and mark
+    the store clean: what Store.finish() does after a build (the write began on a store this process found clean:
+    nothing to reconcile).
     """
     generation = store.catalog.meta("generation") or "0"
-    index.save(store.root / "bm25")
-    pending = store.catalog.bm25_pending()
+    if index is not None:
+        index.save(store.root / "bm25")
+    pending, gone = store.catalog.bm25_log()
     with store.catalog.db() as db:
         store.catalog.set_meta(db, "bm25_generation", generation)
-        store.catalog.clear_bm25_pending(db, pending)
+        store.catalog.clear_bm25_pending(db, pending, gone)
         store.catalog.set_meta(db, "dirty", None)
 
 
@@ -306,8 +312,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def with_server(store: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """The same measurements with the vectors served by `chroma run --path <store>/chroma` on 127.0.0.1."""
+def with_server(store: Path, corpus: Path | None, args: argparse.Namespace) -> dict[str, Any]:
+    """The same measurements, the one-article re-ingest included, with the vectors served by
+    `chroma run --path <store>/chroma` on 127.0.0.1.
+    """
     chroma = Path(sys.executable).with_name("chroma")
     port = _free_port()
     started = time.perf_counter()
@@ -327,9 +335,12 @@ def with_server(store: Path, args: argparse.Namespace) -> dict[str, Any]:
                     raise SystemExit(f"chroma run on {store / 'chroma'} did not come up") from None
                 time.sleep(0.5)
         up_s = time.perf_counter() - started
-        m = measure(store, {**child_env(), "NEWSDESK_CHROMA_URL": url}, args)
+        env = {**child_env(), "NEWSDESK_CHROMA_URL": url}
+        m = measure(store, env, args)
         m["server_start_s"] = round(up_s, 1)
         m["server_rss_mb"] = _rss_mb(server.pid)
+        m["one_changed_article"] = one_changed_article(store, corpus, env)
+        m["server_rss_after_reingest_mb"] = _rss_mb(server.pid)
         return m
     finally:
         server.terminate()
@@ -362,6 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="leave the grown store on disk")
+    parser.add_argument("--server-only", action="store_true", help="at each size measure only against the server")
     parser.add_argument("--resume", action="store_true", help="grow the store a --keep run left (default: start "
                         "from an empty one)")
     args = parser.parse_args(argv)
@@ -392,15 +404,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             entry: dict[str, Any] = {"build": built, **store_facts(dest)}
             say(f"  disk {entry['disk_mb']} MB, BM25 arrays {entry['bm25_arrays_mb']} MB (load "
                 f"{entry['bm25_load_s']} s)")
-            entry["embedded"] = measure(dest, env, args)
-            say("  embedded Chroma " + _line(size, entry["embedded"]))
-            entry["one_changed_article"] = one_changed_article(dest, Path(args.corpus) if args.corpus else None, env)
-            if entry["one_changed_article"]:
-                say(f"  one changed article: {entry['one_changed_article']}")
+            corpus = Path(args.corpus) if args.corpus else None
+            if not args.server_only:
+                entry["embedded"] = measure(dest, env, args)
+                say("  embedded Chroma " + _line(size, entry["embedded"]))
+                entry["one_changed_article"] = one_changed_article(dest, corpus, env)
+                if entry["one_changed_article"]:
+                    say(f"  one changed article: {entry['one_changed_article']}")
             if size in servers:
-                entry["server"] = with_server(dest, args)
+                entry["server"] = with_server(dest, corpus, args)
                 say(f"  chroma run (server start {entry['server']['server_start_s']} s, server RSS "
                     f"{entry['server']['server_rss_mb']} MB) " + _line(size, entry["server"]))
+                if entry["server"].get("one_changed_article"):
+                    say(f"  one changed article, vectors on the server: {entry['server']['one_changed_article']}")
             entry["load_average"] = load_average()
             report["sizes"][str(size)] = entry
             out.write_text(json.dumps(report, indent=2))

@@ -36,6 +36,8 @@ def test_grow__writes_replicas_whose_bm25_is_the_catalogs_build_and_reingest_wor
     assert first["chunks"] >= 2.5 * n_src and first["chunks_written"] == first["chunks"]
     second = scale.grow(source, dest, 4 * n_src)  # grows in place: only the new replicas are written
     assert second["chunks"] == first["chunks"] + second["chunks_written"] >= 4 * n_src
+    again = scale.grow(source, dest, 4 * n_src)  # a resumed run at a size already reached writes nothing
+    assert again["chunks_written"] == 0 and again["chunks"] == second["chunks"]
 
     st = Store.open(settings.model_copy(update={"store": dest}), HashEmbedder())
     assert st.count_chunks() == second["chunks"] == st.collection.count()
