@@ -31,6 +31,7 @@ from rag.answer.base import Answerer, Drafted
 from rag.answer.condense import condense
 from rag.answer.extractive import REFUSAL, ExtractiveAnswerer, passage_coverage
 from rag.answer.llm import LLMAnswerer
+from rag.answer.question import analyze, topic_terms
 from rag.errors import LLMError, NewsdeskError, UserError
 from rag.models.chat import ChatModel
 from rag.models.embedding import Embedder, make_embedder
@@ -44,6 +45,7 @@ from rag.verify.check import Verified, verify
 from rag.verify.support import OfflineSupportScorer, SupportScorer
 
 ANSWERERS = ("extractive", "openai")
+_IDF_MEMO_TERMS = 200_000  # IDF values remembered at most (a few MB), then forgotten at once
 
 
 def _default_scorer(settings: Settings) -> SupportScorer:
@@ -136,6 +138,7 @@ class Assistant:
         self.store = store
         self.embedder = embedder
         self._chat = chat
+        self._idf_memo: tuple[Any, dict[str, float]] | None = None
         self.scorer = scorer or _default_scorer(settings)
         if reranker is None:
             reranker = make_reranker(settings.rerank, self._idf)
@@ -185,11 +188,12 @@ class Assistant:
 
         history: earlier turns [{"role": "user"|"assistant", "content": str}]; filters: source, author,
         since, until (YYYY-MM-DD); answerer: "extractive" or "openai"; as_of: the date the question is asked
-        (YYYY-MM-DD or a date; default today), which relative expressions in the question resolve against.
+        (YYYY-MM-DD or a date; default today, or the day of the newest article when that is earlier), which
+        relative expressions in the question resolve against.
         """
         started = time.perf_counter()
         question, flt, k, name = self._validate(question, filters, top_k, answerer)
-        asked_on = parse_as_of(as_of)
+        asked_on = self._asked_on(as_of)
         chat = self.chat() if name == "openai" else None  # fails before any work when the LLM is not configured
 
         t0 = time.perf_counter()
@@ -349,8 +353,39 @@ class Assistant:
         return question, flt, k, name
 
     def _idf(self) -> Callable[[Sequence[str]], dict[str, float]] | None:
+        """The store's IDF, remembered per term for as long as the index stays the same (a question's answer asks
+        for a few hundred terms, and the reranker and the next question ask for many of them again).
+        """
         index = self.store.bm25_index() if self.store.manifest is not None else None
-        return index.idf if index is not None else None
+        if index is None:
+            return None
+        memo = self._idf_memo
+        if memo is None or memo[0] is not index or len(memo[1]) > _IDF_MEMO_TERMS:
+            memo = self._idf_memo = (index, {})
+        known = memo[1]
+
+        def idf(terms: Sequence[str]) -> dict[str, float]:
+            new = [t for t in terms if t not in known]
+            if new:
+                known.update(index.idf(new))
+            return {t: known[t] for t in terms}
+
+        return idf
+
+    def _asked_on(self, as_of: str | _dt.date | None) -> _dt.date:
+        """The day a question is asked: `as_of` when given; else today, or the day of the store's newest article
+        when that is earlier. An archive is asked about as of its own last day, so "this week" and the date
+        prior read against the archive's time, not against a today that lies years after every article.
+        """
+        day = parse_as_of(as_of)
+        if as_of:
+            return day
+        newest = self.store.newest_published()
+        try:
+            last = _dt.date.fromisoformat(newest[:10]) if newest else None
+        except ValueError:
+            last = None
+        return min(day, last) if last else day
 
     def _extractive_answerer(self, retrieval: Retrieval, asked_on: _dt.date) -> ExtractiveAnswerer:
         """The extractive answerer for one question: the store's term statistics, the articles' full texts
@@ -365,7 +400,7 @@ class Assistant:
                 texts[article_id] = art.text if art else None
             return texts[article_id]
 
-        return ExtractiveAnswerer(idf=index.idf if index else None,
+        return ExtractiveAnswerer(idf=self._idf() if index else None,
                                   in_corpus=(lambda t: t in index.vocab) if index else None,
                                   article_text=article_text, embed=self.embedder.embed,
                                   query_vector=retrieval.query_vector, asked_on=asked_on)
@@ -375,4 +410,6 @@ class Assistant:
         """Is anything retrieved close enough to the question to try answering at all?"""
         if top_similarity >= self.settings.min_relevance:
             return True
+        if not topic_terms(question) and analyze(question).kind == "metadata":
+            return True  # "Who wrote the analysis?" names no topic: the answerer says which article or asks
         return max((passage_coverage(query, p, extractive.idf) for p in passages), default=0.0) >= 0.5

@@ -282,12 +282,18 @@ def refusal_reason(answer: Answer) -> str:
     return "Nothing in the store answers this question."
 
 
-def refusal_suggestions(filters: Mapping[str, str | None] | None = None, as_of: str | None = None) -> list[str]:
-    """What to try after a refusal: loosen the filters first, then a broader or more specific question.
+def refusal_suggestions(filters: Mapping[str, str | None] | None = None, as_of: str | None = None,
+                        reason: str = "") -> list[str]:
+    """What to try after a refusal: loosen the filters first, then a broader or more specific question. When the
+    article was found but the catalog lacks the field asked for, only where else to look.
 
     >>> refusal_suggestions({"source": "cnn.com"})[0]
     'Remove or widen the filters (source cnn.com): the answer may be elsewhere.'
+    >>> refusal_suggestions(reason="The catalog has no author for “Bees”.")
+    ['Ask for the link to the article: the page itself may name it.']
     """
+    if reason.startswith("The catalog has no"):
+        return ["Ask for the link to the article: the page itself may name it."]
     active = {k: v for k, v in (filters or {}).items() if v}
     out = []
     if active:
@@ -302,10 +308,11 @@ def refusal_suggestions(filters: Mapping[str, str | None] | None = None, as_of: 
 def refusal_markdown(answer: Answer, filters: Mapping[str, str | None] | None = None,
                      as_of: str | None = None) -> str:
     """A refusal as the chat shows it: plainly, what was missing, and what to try."""
+    reason = refusal_reason(answer)
     lines = ['<span class="nd-refusal">The articles don\'t say.</span> '
-             f'<span class="nd-refusal-why">{escape_markdown(refusal_reason(answer))}</span>',
+             f'<span class="nd-refusal-why">{escape_markdown(reason)}</span>',
              '<span class="nd-hint">Try:</span>']
-    lines += [f"- {escape_markdown(x)}" for x in refusal_suggestions(filters, as_of)]
+    lines += [f"- {escape_markdown(x)}" for x in refusal_suggestions(filters, as_of, reason)]
     return "\n\n".join(lines[:2]) + "\n" + "\n".join(lines[2:])
 
 

@@ -27,6 +27,7 @@ import datetime as _dt
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -145,6 +146,12 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
     return 0.3 if _NUMBER.search(sentence) else 0.0
 
 
+@lru_cache(maxsize=64)
+def _name_words(question: str) -> frozenset[str]:
+    """The lower-case words of the names a question gives ("pelosi" of "Paul Pelosi")."""
+    return frozenset(w for e in analyze(question).entities for w in re.findall(r"[\w'’]+", e.lower()) if len(w) > 2)
+
+
 def _type_match(kind: str, sentence: str, question: str, unit: str | None = None) -> float:
     """1.0 when the sentence holds the kind of thing asked for (and not only the question's own words)."""
     if kind == "number":
@@ -160,16 +167,23 @@ def _type_match(kind: str, sentence: str, question: str, unit: str | None = None
         return 0.8 if any(re.fullmatch(_MONTHS, f, re.I) for f in found) else 0.6
     if kind in ("person", "place", "organisation", "thing"):
         q_lower = question.lower()
+        q_names = _name_words(question)  # a name the question gives ("Paul Pelosi") is not the one it asks for
         # An opener is dropped only where it opens the sentence: "The Hague" but "in New Mexico".
         names = [n for n in (_OPENER.sub("", m.group(0)) if m.start() == 0 else m.group(0)
                              for m in _NAME.finditer(sentence))
-                 if " " in n.replace("-", " ") and n.lower() not in q_lower]
+                 if " " in n.replace("-", " ") and n.lower() not in q_lower
+                 and not any(w in q_names for w in re.findall(r"[\w'’]+", n.lower()))]
         caps = [w for w in re.findall(r"(?<!^)(?<![.!?]\s)\b(?:[A-Z][a-z]{2,}|[A-Z]{2,}|[A-Z][a-z]*\.[a-z]+)", sentence)
                 if w.lower() not in q_lower]
         if kind == "thing":  # "which show ...": a name, a quoted title or a figure will do
             quoted = re.search(r"[“\"'‘][^”\"'’]{2,60}[”\"'’]", sentence)
             named = re.search(r"\b(?:called|named|dubbed|known as|titled)\s+[“\"‘]?[A-Z]", sentence)
             return 1.0 if names or quoted or named else 0.6 if caps or _figures(sentence) else 0.0
+        if kind == "person":  # "the Aras Corridor", "the Non-Aligned Movement", "a New York man" name no one
+            names = [n for n in names if not _NOT_A_PERSON.search(n) and not re.search(
+                rf"\b(?:in|at|near|from|outside|across|of) (?:the )?{re.escape(n)}\b|{re.escape(n)}[\s-]+(?:man|woman|"
+                r"men|women|teen|teenager|boy|girl|resident|residents|native|family|based|official|officials)\b",
+                sentence)]
         return 1.0 if names else 0.8 if caps and kind != "person" else 0.5 if caps else 0.0
     return 0.0
 
@@ -204,6 +218,42 @@ def _echo(terms: frozenset[str], wanted: set[str], weights: dict[str, float]) ->
     return new < 0.2 * (sum(weights.get(t, 0.0) for t in terms) or 1.0)
 
 
+_ROLE_QUALIFIERS = frozenset("""the a an former then new acting vice deputy foreign prime defense defence finance
+interior health education justice chief executive first senior junior assistant interim incoming outgoing
+state federal general attorney""".split())
+
+
+def _role_holder(sentence: str, q: Question) -> bool | None:
+    """For "Who is the president of Azerbaijan?": True when the sentence names the role for the question's
+    place or body ("Azerbaijani President Ilham Aliyev"), False when only for another ("Turkish President"),
+    None when it names the role without saying whose.
+    """
+    found = None
+    for role in q.roles:
+        for m in re.finditer(rf"\b((?:[A-Z][\w'’.-]*\s+){{1,3}})(?i:{re.escape(role)})s?\b", sentence):
+            words = [w for w in m.group(1).split() if w.lower() not in _ROLE_QUALIFIERS]
+            modifier = " ".join(words)
+            if not modifier or modifier.lower() == role:
+                continue  # "Foreign Minister", "Prime Minister" say which post, not whose
+            if any(evidence.mentions(t, modifier) for e in q.entities for t in evidence.entity_tokens(e)):
+                return True  # "Azerbaijani President", "Dartmouth President" (of Dartmouth College)
+            found = False
+    return found
+
+
+def _subheading(text: str) -> bool:
+    """A short line without a full stop ("How the edit button will work"), or a short question ("Where is it
+    going?").
+    """
+    stripped = text.strip()
+    return len(stripped) < 90 and (stripped.endswith("?") or not re.search(r"[.!\"”’')\]]$", stripped))
+
+
+def _share(text: str, wanted: set[str], weights: dict[str, float], total: float) -> float:
+    """Share of the question's term weight that `text` holds."""
+    return sum(weights.get(t, 0.0) for t in set(tokenize(text)) & wanted) / (total or 1.0)
+
+
 def _located(sentence: str, names: Sequence[str]) -> bool:
     """One of the question's names is placed in a named place: "the Great Pumpkin Farm in Clarence"."""
     return any(re.search(rf"{re.escape(n)}\W+(?:[\w'’-]+\s+){{0,3}}?(?:in|at|near|outside|of)\s+(?:the\s+)?[A-Z]",
@@ -213,7 +263,23 @@ def _located(sentence: str, names: Sequence[str]) -> bool:
 def _surname(sentence: str, question: str, surnames: frozenset[str]) -> bool:
     """The sentence names someone by the surname of a full name its article gives, and the question does not."""
     q = question.lower()
-    return any(w in surnames and w.lower() not in q for w in re.findall(r"(?<!^)\b[A-Z][a-z]{2,}\b", sentence))
+    for m in re.finditer(r"(?<!^)\b[A-Z][a-z]{2,}\b", sentence):
+        before = sentence[:m.start()].split()
+        alone = not before or not before[-1][:1].isupper()  # "Sunak said", not the end of "New York"
+        if alone and m.group(0) in surnames and m.group(0).lower() not in q:
+            return True
+    return False
+
+
+# Last words of names that are places, bodies or things, not people.
+_NOT_A_PERSON = re.compile(r"\b(?:Corridor|Movement|River|Sea|Ocean|Lake|Mountains?|Island|Islands|Street|Square|"
+                           r"Province|Region|County|City|State|States|Union|Nations|Republic|Kingdom|Party|Bank|"
+                           r"Council|Committee|Court|University|College|School|Agency|Department|Ministry|"
+                           r"Organi[sz]ation|Institute|Foundation|Company|Corporation|Group|Airport|Station|Bridge|"
+                           r"Act|Agreement|Treaty|Summit|Forum|Conference|Festival|Games|Cup|Open|Championships?|"
+                           r"Awards?|Prize|Museum|Hospital|Stadium|Park|Center|Centre|Street|Avenue|Road|Highway|"
+                           r"Railway|Canal|Strait|Gulf|Bay|Valley|Desert|Coast|Peninsula|Plan|Program|Programme|"
+                           r"Project|Initiative|Fund|Index|Exchange|Times|Post|News|Network|Channel)$")
 
 
 @dataclass(frozen=True)
@@ -271,6 +337,10 @@ def _other_scope(sentence: str, q: Question) -> bool:
     m = _SCOPE_FRAME.match(sentence)
     if m and not any(evidence.mentions(e, m.group(1)) for e in q.entities):
         return True
+    outside = re.search(r"\b(?:outside|beyond|excluding|except(?:ing)?)\s+(?:of\s+)?(?:the\s+)?"
+                        r"([A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*)", sentence)
+    if outside and any(evidence.mentions(e, outside.group(1)) for e in q.entities):
+        return True  # "79 million subscribers outside the U.S." does not answer about the US
     return bool(_WORLD.search(sentence)) and not re.search(r"\b(?:world|global|worldwide)\b", q.text, re.I)
 
 
@@ -445,7 +515,8 @@ class ExtractiveAnswerer:
                 spans = spans[1:]  # may start mid-sentence
             if b < len(text) and spans:
                 spans = spans[:-1]
-            surnames = frozenset(n.split()[-1] for n in _NAME.findall(text[a:b]) if " " in n)
+            surnames = frozenset(n.split()[-1] for n in _NAME.findall(text[a:b])
+                                 if " " in n and not _NOT_A_PERSON.search(n))
             out[aid] = _Article(text, spans, surnames)
         return out
 
@@ -492,11 +563,16 @@ class ExtractiveAnswerer:
             # Terms the passage's article supplies as context (its title, the chunk): a sentence in an article
             # about "Flight MH370" need not repeat the name to answer a question about it.
             context = (frozenset(tokenize(p.title)) | frozenset(tokenize(p.text))) & wanted
+            before, before_end = "", 0  # the sentence read just before, for a pronoun standing for its name
+            source, base = (art.text, 0) if art else (p.text, p.start)
             for s, e, inside, order in self._spans(p, art):
+                text = source[s - base:e - base]
+                # A line of its own before this sentence: a sub-heading, when short and without a full stop.
+                own_line = "\n" in source[max(0, before_end - base):max(0, s - base)]
+                previous, before, before_end = before, text, e
                 if (p.article_id, s) in seen:
                     continue  # the same sentence through an overlapping chunk of the same article
                 seen.add((p.article_id, s))
-                text = art.text[s:e] if art else p.text[s - p.start:e - p.start]
                 s, text = without_dateline(s, text)
                 if not _usable(text):
                     continue
@@ -507,6 +583,12 @@ class ExtractiveAnswerer:
                 match = _thing_match(q, text, terms) if q.kind == "thing" else \
                     _type_match(q.kind, text, q.text, q.unit) if q.factoid else (
                     1.0 if q.kind == "reason" and _CAUSAL.search(text) else 0.0)
+                if q.kind == "person" and match < 0.8 and _PRONOUN_START.match(text) and \
+                        _type_match("person", previous, q.text) >= 0.5:
+                    match = 0.8  # "She beat Ons Jabeur ...": the sentence before names her (and comes with it)
+                held = _role_holder(text, q) if q.roles and q.entities else None
+                if held is not None:
+                    match = 1.0 if held else match * 0.5  # "Azerbaijani President", not "Turkish President"
                 if q.kind == "place" and match < 1.0 and _located(text, q.entities):
                     match = 1.0  # "at the Great Pumpkin Farm in Clarence" says where the farm is
                 if q.kind == "person" and match == 0.5 and art is not None and _surname(text, q.text, art.surnames):
@@ -515,8 +597,9 @@ class ExtractiveAnswerer:
                     continue  # "In 1996 she won Wimbledon" does not answer about the 2013 title
                 if rivals and _about_a_rival(text, rivals):
                     continue  # "A crowd attended the BNP Paribas Open" does not answer about the US Open
-                if conflicts and any(c.search(text) for c in conflicts):
-                    match *= 0.75  # "a 2,528-pound pumpkin" does not answer about "the 2,554-pound pumpkin"
+                # "A 2,528-pound pumpkin" does not answer about "the 2,554-pound pumpkin": it ranks lower, but it still
+                # holds a name (the sentence may name the grower and, in passing, another record).
+                other_figure = bool(conflicts) and any(c.search(text) for c in conflicts)
                 brevity = 1.0 / (1.0 + max(0, len(text) - 250) / 500)
                 weight = 0.1 if q.kind == "thing" else 0.25  # "which show ...": any name will do, so it says little
                 named = sum(bool(st) and st <= all_terms for st in entity_stems) / len(entity_stems) \
@@ -525,8 +608,16 @@ class ExtractiveAnswerer:
                     match *= 0.4  # "In Canada, ..." does not answer about the US; "in the world" not about a country
                 # News puts the gist in its first sentences (for a factoid; a why-question's lead restates it).
                 lead = 0.05 if s < _LEAD_CHARS and not q.explains else 0.0
+                if own_line and previous and _subheading(previous) and \
+                        _share(previous, wanted, weights, total) >= 0.6:
+                    # An explainer's sub-heading asks the question ("How Twitter edit button will work"): the
+                    # sentence under it answers it.
+                    lead += 0.15
+                    match = match if q.factoid else max(match, 1.0)
+                    terms = terms | (frozenset(tokenize(previous)) & wanted)  # the heading's words are its words
+                lead += 0.1 if held else 0.0  # the role held for the question's place or body
                 score = (0.55 * coverage + weight * match + 0.1 * prior + 0.08 * named + lead) * brevity * (
-                    1.0 if inside else 0.93) * (0.65 if i in off_time else 1.0)
+                    1.0 if inside else 0.93) * (0.65 if i in off_time else 1.0) * (0.8 if other_figure else 1.0)
                 out.append(Candidate(i, s, e, text, coverage, score, terms, match, inside, order))
                 terms_of.append(all_terms)
         if echo_check and out:

@@ -38,6 +38,8 @@ def best_article(q: Question, passages: Sequence[Passage], query: str,
     mention every entity of the question; ties go to the higher-ranked passage. Returns (passage, coverage).
     """
     terms = list(dict.fromkeys(topic_terms(query)))
+    if not terms and passages and len({p.article_id for p in passages}) == 1:
+        return passages[0], 1.0  # "Who wrote the analysis?" of the one article there is
     w = weights(terms) if terms else {}
     total = sum(w.values()) or 1.0
     best: tuple[float, int, Passage] | None = None
@@ -73,6 +75,11 @@ def metadata_answer(q: Question, passages: Sequence[Passage], query: str,
                                                           for x in passages)), None)
         refusal = evidence.refusal(evidence.Missing("entity", missing), passages[0].text) if missing else REFUSAL
         return Draft(None, reason="no retrieved article is about the question's topic", refusal=refusal)
+    if not topic_terms(query) and coverage < 0.5:
+        field_words = _FIELD_WORDS.get(field, "a field")[3:] if field else "field"
+        return Draft(None, reason="the question does not say which article",
+                     refusal=f"The question does not say which article's {field_words} you mean: name its topic, "
+                             "as in “Who wrote the article about the bridge?”.")
     if coverage < 0.5:
         return Draft(None, reason=f"the closest article covers {coverage:.2f} of the topic",
                      refusal="The articles don't say: no article in the store is clearly about that.")

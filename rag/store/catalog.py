@@ -337,6 +337,11 @@ class Catalog:
         return {"articles": n_articles, "chunks": n_chunks, "sources": sources, "authors": authors,
                 "date_range": [lo, hi] if lo else None, "undated": undated}
 
+    def newest_published(self) -> str | None:
+        """The publication date of the newest dated article (YYYY-MM-DD...), None when none is dated."""
+        with self.db() as db:
+            return db.execute("SELECT MAX(published) FROM articles").fetchone()[0]
+
     def has_value(self, column: str, key: str) -> bool:
         """Does any article carry this normalised `source_key` or `author_key`?"""
         if column not in ("source_key", "author_key"):

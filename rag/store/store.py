@@ -297,6 +297,12 @@ class Store:
             return {**base, "articles": 0, "chunks": 0, "sources": {}, "authors": 0, "date_range": None}
         return {**base, **self.catalog.stats()}
 
+    def newest_published(self) -> str | None:
+        """The publication date of the store's newest dated article, None when the store has none."""
+        if self.manifest is None or not self.catalog.exists:
+            return None
+        return self.catalog.newest_published()
+
     def unknown_filter(self, filters: Filters) -> str | None:
         """The source or author filter that no article of the store carries ("source 'x'"), else None.
 

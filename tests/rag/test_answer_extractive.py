@@ -432,3 +432,54 @@ def test_extractive__a_place_name_after_new_counts_and_a_named_place_answers_whe
                 "east of Buffalo.", title="Pumpkin record")
     draft = ExtractiveAnswerer().draft("In which town is the Great Pumpkin Farm?", [p])
     assert draft.text is not None and "Clarence" in draft.text
+
+
+def test_extractive__the_role_held_for_the_question_s_country_beats_another_country_s():
+    p = passage("On September 26, President Erdogan said Iran is warming up to a corridor linking Turkey to "
+                "Azerbaijan. The Iranian diplomat met Azerbaijani President Ilham Aliyev in Baku. The Aras "
+                "Corridor would link Azerbaijan to Nakhchivan.", title="Azerbaijan and Iran")
+    draft = ExtractiveAnswerer().draft("Who is the president of Azerbaijan?", [p])
+    assert draft.text is not None and "Azerbaijani President Ilham Aliyev" in draft.text
+    from rag.answer.extractive import _role_holder
+
+    q = analyze("Who is the president of Azerbaijan?")
+    assert _role_holder("He met Azerbaijani President Ilham Aliyev.", q) is True
+    assert _role_holder("He met Turkish President Recep Tayyip Erdogan.", q) is False
+    assert _role_holder("President Erdogan said so.", q) is None
+    minister = analyze("Which Iranian foreign minister came to Baku?")
+    assert _role_holder("Iran sent Foreign Minister Amir-Abdollahian to Baku.", minister) is None
+    assert _role_holder("Iranian Foreign Minister Amir-Abdollahian came to Baku.", minister) is True
+
+
+def test_assistant__without_as_of_an_archive_is_asked_about_as_of_its_newest_article(sample_assistant):
+    newest = sample_assistant.store.newest_published()
+    assert newest is not None and sample_assistant._asked_on(None).isoformat() == newest[:10]
+    assert sample_assistant._asked_on("2030-01-01").isoformat() == "2030-01-01"
+
+
+def test_extractive__a_metadata_question_without_a_topic_answers_for_the_only_article_or_asks_which():
+    one = Passage(chunk_id="a:0", article_id="a", text="The bridge will be 100 meters long.", start=0, end=35,
+                  title="Bridge talks", score=0.2, author="Fuad Shahbazov")
+    other = Passage(chunk_id="b:0", article_id="b", text="Rain flooded the valley.", start=0, end=24,
+                    title="Floods", score=0.1, author="Jane Doe")
+    reader = ExtractiveAnswerer()
+    assert reader.draft("Who wrote the analysis?", [one]).text == "“Bridge talks” was written by Fuad Shahbazov [1]."
+    draft = reader.draft("Who wrote the analysis?", [one, other])
+    assert draft.text is None and "which article" in draft.refusal
+
+
+def test_extractive__the_sentence_under_an_explainer_sub_heading_answers_its_question():
+    article = ("Twitter announced Thursday that it is testing an edit button.\n\nThe feature will reach paid users "
+               "of Twitter Blue first.\n\nHow the edit button will work\n\nUsers can change a tweet several times "
+               "within a 30-minute window after posting it.")
+    p = passage(article, title="Twitter tests an edit button")
+    draft = ExtractiveAnswerer(article_text=lambda aid: article).draft("How will Twitter's edit button work?", [p])
+    assert draft.text is not None and "30-minute window" in draft.text
+
+
+def test_extractive__a_name_the_question_gives_is_not_the_one_it_asks_for():
+    from rag.answer.extractive import _type_match
+
+    question = "Who attacked Paul Pelosi?"
+    assert _type_match("person", "Paul Pelosi was taken to a hospital on Friday.", question) < 0.8
+    assert _type_match("person", "David DePape attacked Paul Pelosi with a hammer.", question) == 1.0

@@ -132,3 +132,14 @@ def test_ask__a_source_or_author_no_article_has_is_a_clear_error_not_a_refusal(s
         sample_assistant.ask("How long will the bridge be?", filters={"source": "nowhere.example"})
     with pytest.raises(UserError, match=r"no article in the store has author 'Nobody At All'"):
         sample_assistant.ask("How long will the bridge be?", filters={"author": "Nobody At All"})
+
+
+def test_idf__is_remembered_per_term_and_forgotten_when_the_index_changes(sample_assistant):
+    idf = sample_assistant._idf()
+    index = sample_assistant.store.bm25_index()
+    assert idf is not None and index is not None
+    assert idf(["bridg", "zzzunseen"]) == index.idf(["bridg", "zzzunseen"])
+    memo = sample_assistant._idf_memo
+    assert memo is not None and memo[0] is index and {"bridg", "zzzunseen"} <= set(memo[1])
+    sample_assistant._idf_memo = (object(), {"bridg": -1.0})  # as if the index had been replaced since
+    assert sample_assistant._idf()(["bridg"]) == index.idf(["bridg"])
