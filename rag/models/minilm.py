@@ -51,9 +51,11 @@ DIM = 384
 # sentence-transformers' max_seq_length for this model; it counts [CLS] and [SEP].
 MAX_SEQ_LENGTH = 256
 # Texts are batched so that batch size x longest length stays near this many tokens: full 256-token chunks
-# go 16 at a time, queries of a dozen tokens a few hundred at a time. Throughput was flat from 2k to 16k
-# tokens per batch on news chunks; this keeps the attention scores of a batch (~25 MB) moderate.
-BATCH_TOKENS = 4096
+# go 4 at a time, queries of a dozen tokens a hundred at a time. Throughput (CPU time) was flat from 1k to 16k
+# tokens per batch on news chunks, but onnxruntime's arena keeps the buffers of the largest batch it has run
+# for the life of the process: an ingest's peak RSS was ~175 MB higher at 4,096 tokens than at 1,024
+# (int8 graph: 397 against 222 MB after 400 rtqa chunks; CPU time 16.9 against 16.5-17.6 s, BENCHMARKS.md).
+BATCH_TOKENS = 1024
 MAX_BATCH = 256
 # Graph variants: "int8" runs the dense projections as 8-bit block-quantised matrix products (see build_graph).
 PRECISIONS = ("int8", "fp32")
@@ -557,6 +559,9 @@ class Encoder:
         # Idle worker threads sleep instead of spinning: on a busy machine spinning threads steal the cores the
         # work needs (one query embedded in 19 ms instead of 36 ms at load 10 on 2 cores; batch throughput equal).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # No memory patterns: they keep a plan per input shape, and batches come in many shapes; 25 MB less after
+        # 2,400 chunks, the same CPU time (BENCHMARKS.md).
+        options.enable_mem_pattern = False
         if external:
             names = list(external)
             values = [ort.OrtValue.ortvalue_from_numpy(external[n]) for n in names]
@@ -566,9 +571,20 @@ class Encoder:
             self._buffers = (external, values, options)
         return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
-    def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """Sentence embeddings (batch, 384) for right-padded int64 `input_ids` and `attention_mask`."""
+    def run(self, input_ids: np.ndarray, attention_mask: np.ndarray, *, release: bool = False) -> np.ndarray:
+        """Sentence embeddings (batch, 384) for right-padded int64 `input_ids` and `attention_mask`.
+
+        `release`: hand the arena's free buffers back after this run (the last batch of an `embed` call), so
+        that what the process does between calls (an ingest's writes and its BM25 build) does not stack on the
+        buffers of the largest batch (~140 MB at 1,024 tokens a batch).
+        """
         feed = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if release:
+            import onnxruntime as ort
+
+            options = ort.RunOptions()
+            options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+            return self.session.run(["sentence_embedding"], feed, options)[0]
         return self.session.run(["sentence_embedding"], feed)[0]
 
 
@@ -688,6 +704,7 @@ class MiniLMEmbedder:
             for r, j in enumerate(rows):
                 input_ids[r, : lengths[j]] = ids[j]
             mask = (np.arange(longest) < lengths[rows, None]).astype(np.int64)
-            out[rows] = encoder.run(input_ids, mask)
             start += len(rows)
+            # Many texts at once (an ingest's batch): the arena is released after the last of their batches.
+            out[rows] = encoder.run(input_ids, mask, release=start >= len(order) and len(order) > MAX_BATCH // 4)
         return out

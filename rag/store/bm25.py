@@ -24,7 +24,7 @@ import re
 import shutil
 import time
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ FORMAT_VERSION = 8  # 7: tokens folded by rag.text.words; 8: segments with delet
 K1, B = 1.5, 0.75  # bm25s's defaults, which the index had before it was incremental
 MAX_SEGMENTS = 8  # more than this, and the segments are merged into one
 MAX_DELETED = 0.2  # share of deleted rows above which the segments are merged
+SLICE_ROWS = 4096  # rows tokenised at a time by a build or an update (see _segment_of)
 _EMPTY = "\u2205"  # the token of a chunk with no words, so that every chunk keeps its row
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -94,6 +95,9 @@ class FilterColumns:
         return keep.astype(np.float32)
 
 
+Rows = tuple[Sequence[str], Sequence[str], FilterColumns]  # (chunk ids, texts, filter columns) of some rows
+
+
 @dataclass
 class Segment:
     """Rows (chunks) indexed together: term frequencies as a sparse matrix by term (CSC: the rows of term t are
@@ -141,30 +145,71 @@ def _segment(ids: Sequence[str], texts: Sequence[str], columns: FilterColumns, v
                    lengths, columns)
 
 
-def _merge(segments: Sequence[Segment], live: Sequence[np.ndarray], n_terms: int) -> Segment:
-    """One segment holding the live rows of `segments`, in order: posting arrays merged, nothing re-tokenised."""
+def _merge(segments: list[Segment], live: Sequence[np.ndarray], n_terms: int, *, consume: bool = False) -> Segment:
+    """One segment holding the live rows of `segments`, in order: posting arrays merged, nothing re-tokenised.
+
+    Each segment's live postings are copied straight to their place in the merged arrays (a term's postings from
+    segment s go after those of the segments before it, so rows stay ascending within a term): besides the
+    result, memory holds one segment's temporaries at a time, not a sort over every posting of the store.
+    `consume` drops each segment from `segments` once it is copied (a build's slices: not held twice).
+    """
     kept = [np.flatnonzero(m) for m in live]
-    offsets = np.cumsum([0] + [len(k) for k in kept])
-    term_parts, row_parts, tf_parts = [], [], []
-    for seg, keep, mask, offset in zip(segments, kept, live, offsets, strict=False):
-        renumber = np.full(len(seg.ids), -1, np.int64)
-        renumber[keep] = np.arange(len(keep)) + offset
-        terms = np.repeat(np.arange(len(seg.indptr) - 1), np.diff(seg.indptr))
+
+    def alive_postings(seg: Segment, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        terms = np.repeat(np.arange(len(seg.indptr) - 1, dtype=np.int64), np.diff(seg.indptr))
         alive = mask[seg.rows]
-        term_parts.append(terms[alive])
-        row_parts.append(renumber[seg.rows[alive]])
-        tf_parts.append(seg.tf[alive])
-    terms = np.concatenate(term_parts) if term_parts else np.zeros(0, np.int64)
-    rows = np.concatenate(row_parts) if row_parts else np.zeros(0, np.int64)
-    tf = np.concatenate(tf_parts) if tf_parts else np.zeros(0, np.float32)
-    order = np.argsort(terms, kind="stable")  # rows stay ascending within a term: segments are in row order
+        return terms[alive], alive
+
+    counts = [np.bincount(alive_postings(seg, mask)[0], minlength=n_terms) for seg, mask in
+              zip(segments, live, strict=True)]
     indptr = np.zeros(n_terms + 1, np.int64)
-    np.cumsum(np.bincount(terms, minlength=n_terms), out=indptr[1:])
-    ids = [seg.ids[i] for seg, keep in zip(segments, kept, strict=True) for i in keep]
-    length = np.concatenate([seg.length[k] for seg, k in zip(segments, kept, strict=True)]) if segments else \
-        np.zeros(0, np.float32)
-    columns = FilterColumns.concat([seg.columns.take(k) for seg, k in zip(segments, kept, strict=True)])
-    return Segment(ids, indptr, rows[order].astype(np.int32), tf[order], length, columns)
+    np.cumsum(np.sum(counts, axis=0) if counts else np.zeros(n_terms, np.int64), out=indptr[1:])
+    rows = np.empty(int(indptr[-1]), np.int32)
+    tf = np.empty(int(indptr[-1]), np.float32)
+    free = indptr[:-1].copy()  # per term, the next free place in the merged arrays
+    ids: list[str] = []
+    lengths, columns = [], []
+    for i, (keep, mask, count) in enumerate(zip(kept, live, counts, strict=True)):
+        seg = segments[i]
+        terms, alive = alive_postings(seg, mask)
+        renumber = np.full(len(seg.ids), -1, np.int64)
+        renumber[keep] = np.arange(len(keep)) + len(ids)
+        starts = np.zeros(n_terms + 1, np.int64)
+        np.cumsum(count, out=starts[1:])
+        at = free[terms] + np.arange(len(terms)) - starts[terms]
+        rows[at] = renumber[seg.rows[alive]]
+        tf[at] = seg.tf[alive]
+        free += count
+        ids += [seg.ids[k] for k in keep]
+        lengths.append(seg.length[keep])
+        columns.append(seg.columns.take(keep))
+        if consume:
+            segments[i] = None  # type: ignore[call-overload]
+        del seg, terms, alive, renumber, at
+    length = np.concatenate(lengths) if lengths else np.zeros(0, np.float32)
+    return Segment(ids, indptr, rows, tf, length, FilterColumns.concat(columns))
+
+
+def slices(ids: Sequence[str], texts: Sequence[str], columns: FilterColumns, size: int | None = None
+           ) -> Iterator[Rows]:
+    """`ids`/`texts`/`columns` cut into slices of `size` rows (SLICE_ROWS by default)."""
+    size = size or SLICE_ROWS
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size], texts[i:i + size], columns.take(np.arange(i, min(i + size, len(ids))))
+
+
+def _segment_of(parts: Iterable[Rows], vocab: dict[str, int]) -> Segment | None:
+    """One segment of all the rows of `parts`, tokenised a slice at a time and merged (arrays only).
+
+    Tokenising a whole store at once held every token of it as int64 several times over (the sort of the
+    (term, row) pairs): ~14 KB of resident memory per chunk at the end of a first ingest. A slice at a time, the
+    texts of one slice are alive at once and what grows with the store is the postings themselves. The result
+    is the segment one call of `_segment` over all the rows makes, array for array (tested).
+    """
+    done = [_segment(ids, texts, cols, vocab) for ids, texts, cols in parts if len(ids)]
+    if len(done) <= 1:
+        return done[0] if done else None
+    return _merge(done, [np.ones(len(seg.ids), bool) for seg in done], len(vocab), consume=True)
 
 
 class BM25Index:
@@ -197,19 +242,30 @@ class BM25Index:
 
     @classmethod
     def build(cls, ids: Sequence[str], texts: Sequence[str], columns: FilterColumns) -> BM25Index:
+        return cls.build_from(slices(ids, texts, columns))
+
+    @classmethod
+    def build_from(cls, parts: Iterable[Rows]) -> BM25Index:
+        """The index of the rows of `parts` ((ids, texts, columns) slices, e.g. Catalog.bm25_slices), in order."""
         vocab: dict[str, int] = {}
-        if not ids:
-            return cls(vocab, [], [])
-        seg = _segment(ids, texts, columns, vocab)
-        return cls(vocab, [seg], [np.ones(len(ids), bool)])
+        seg = _segment_of(parts, vocab)
+        return cls(vocab, [seg], [np.ones(len(seg.ids), bool)]) if seg else cls(vocab, [], [])
 
     def update(self, remove: Sequence[str], ids: Sequence[str], texts: Sequence[str],
                columns: FilterColumns) -> BM25Index:
-        """This index without the chunks `remove` (and without any earlier row of `ids`), plus `ids`/`texts`.
+        """This index without the chunks `remove` (and without any earlier row of `ids`), plus `ids`/`texts`."""
+        return self.update_from(remove, slices(ids, texts, columns))
+
+    def update_from(self, remove: Sequence[str], parts: Iterable[Rows]) -> BM25Index:
+        """This index without the chunks `remove` (and without any earlier row of those `parts` add), plus the
+        rows of `parts` ((ids, texts, columns) slices) as one new segment.
 
         The old index is left as it was (readers may still use it). Merges the segments when there would be more
         than MAX_SEGMENTS or more than MAX_DELETED of the rows would be deleted.
         """
+        vocab = dict(self.vocab)
+        added = _segment_of(parts, vocab)
+        ids = added.ids if added else []
         gone = set(remove) | set(ids)
         live = [m.copy() for m in self.live]
         if gone:
@@ -217,10 +273,9 @@ class BM25Index:
                 hit = [i for i, cid in enumerate(seg.ids) if cid in gone]
                 if hit:
                     mask[hit] = False
-        vocab = dict(self.vocab)
         segments = list(self.segments)
-        if ids:
-            segments.append(_segment(ids, texts, columns, vocab))
+        if added:
+            segments.append(added)
             live.append(np.ones(len(ids), bool))
         # A fully deleted segment stays until the next merge: the vocabulary on disk is the concatenation of the
         # terms each segment added, so none may go missing from the middle.
@@ -417,6 +472,9 @@ def _write_segment(path: Path, seg: Segment, terms: list[str]) -> None:
 def _read_segment(path: Path) -> tuple[Segment, list[str]]:
     cols = np.load(path / "columns.npz")
     columns = FilterColumns(cols["source"].astype(object), cols["author"].astype(object), cols["day"])
-    indptr, rows, tf, length = (np.load(path / f"{n}.npy") for n in ("indptr", "rows", "tf", "length"))
+    # Mapped, not read: a process that loads the index to update it (an ingest of one article) touches a few
+    # pages of a million rows' postings; a search reads the pages of its terms. Nothing writes into these arrays.
+    indptr, rows, tf, length = (np.load(path / f"{n}.npy", mmap_mode="r") for n in ("indptr", "rows", "tf",
+                                                                                     "length"))
     seg = Segment(json.loads((path / "ids.json").read_text()), indptr, rows, tf, length, columns, name=path.name)
     return seg, json.loads((path / "terms.json").read_text())

@@ -189,7 +189,7 @@ class Store:
             self._reconcile()
             checkpoint("finish_reconciled")
         if force or self.catalog.meta("bm25_generation") != generation:
-            self._rebuild_bm25(generation)
+            self._rebuild_bm25(generation, full_diff=force)
             checkpoint("finish_bm25_rebuilt")
         with self.catalog.db() as db:
             self.catalog.set_meta(db, "dirty", None)
@@ -205,28 +205,34 @@ class Store:
             # Vectors lost (a crash inside Chroma's own write): forget those articles so the next ingest re-adds them.
             self.delete_articles(self.catalog.articles_of_chunks(missing))
 
-    def _rebuild_bm25(self, generation: str) -> None:
+    def _rebuild_bm25(self, generation: str, full_diff: bool = False) -> None:
         """Bring BM25 up to the catalog: update the saved index with what changed, or build it when there is none.
 
-        What changed: chunks the index has and the catalog lost, chunks the catalog has and the index lacks, and
-        every chunk of the articles written since the last update (bm25_pending, filled in the same transactions
-        as the catalog, so a crash loses none of them; their chunk ids may be unchanged with new metadata).
+        What changed: every chunk of the articles written since the last update (bm25_pending; their chunk ids
+        may be unchanged with new metadata) and the chunks the catalog lost (bm25_gone), both filled in the same
+        transactions as the catalog, so a finished write loses none of them. After a crash (`full_diff`, from the
+        repair) the index is compared with the whole catalog instead: chunks the index has and the catalog lost,
+        chunks the catalog has and the index lacks, and the pending articles.
         """
         with self._bm25_lock:  # the index this process already holds, if it is the saved one
             held = self._bm25 if self._bm25_generation == self.catalog.meta("bm25_generation") else None
         old = held or BM25Index.load(self.root / "bm25")
-        chunks, pending = self.catalog.bm25_changes()
+        pending, gone = self.catalog.bm25_log()
         if old is None:
-            index = BM25Index.build(*self.catalog.bm25_rows())
-        else:
+            # Read and tokenised a slice at a time (memory flat in the store's size but for the postings).
+            index = BM25Index.build_from(self.catalog.bm25_slices())
+        elif full_diff:
+            chunks, _ = self.catalog.bm25_changes()
             live = set(old.ids)
             articles = set(pending) | {chunks[c] for c in chunks.keys() - live}
-            index = old.update(sorted(live.difference(chunks)), *self.catalog.bm25_rows(sorted(articles)))
+            index = old.update_from(sorted(live.difference(chunks)), self.catalog.bm25_slices(sorted(articles)))
+        else:
+            index = old.update_from(gone, self.catalog.bm25_slices(sorted(pending)))
         index.save(self.root / "bm25")
         checkpoint("bm25_saved")
         with self.catalog.db() as db:
             self.catalog.set_meta(db, "bm25_generation", generation)
-            self.catalog.clear_bm25_pending(db, pending)
+            self.catalog.clear_bm25_pending(db, pending, gone)
         self.vectors.written_here(generation)
         with self._bm25_lock:
             self._bm25, self._bm25_generation = index, generation

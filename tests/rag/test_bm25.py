@@ -142,6 +142,10 @@ def test_store__one_changed_article_updates_bm25_without_a_rebuild(tmp_path, mon
     real_build = BM25Index.build
     monkeypatch.setattr(BM25Index, "build", classmethod(lambda cls, *a: built.append(len(a[0])) or
                                                         real_build.__func__(cls, *a)))
+    # The update reads what the catalog logged (written articles, removed chunks), never every chunk id.
+    from rag.store.catalog import Catalog
+
+    monkeypatch.setattr(Catalog, "bm25_changes", lambda self: pytest.fail("scanned every chunk id"))
     records[3]["text"] = "A rewritten harbour story about the zeppelin. " * 20
     records[5]["source"] = "example.com"  # metadata only: the chunk ids stay the same
     path.write_text("".join(json.dumps(r) + "\n" for r in records[:-1]))  # and the last article deleted
@@ -150,6 +154,7 @@ def test_store__one_changed_article_updates_bm25_without_a_rebuild(tmp_path, mon
     st = Store.open(settings, emb)
     index = st.bm25_index()
     assert built == [] and len(index.segments) == 2  # updated, not rebuilt
+    assert st.catalog.bm25_log() == ([], [])  # applied and cleared
     assert index.search("zeppelin", 3)[0][0].startswith("a3")
     assert not index.search("Marker11", 3) and not index.search("marker3", 3)
     assert {c for c, _ in index.search("marker5", 5, Filters(source="example.com"))}
@@ -200,3 +205,47 @@ def test_save__clears_what_a_dead_writer_left_and_a_racing_writer_keeps_a_whole_
     monkeypatch.undo()
     again = BM25Index.load(directory)
     assert again is not None and again.ids == ["c2"] and again.search("gamma", 1)[0][0] == "c2"
+
+
+@pytest.mark.parametrize("size", [1, 7, 64])
+def test_build_in_slices__is_the_one_segment_a_build_at_once_makes(size, monkeypatch):
+    rng = random.Random(11)
+    ids = [f"c{i}" for i in range(150)]
+    texts = [_text(rng) for _ in ids]  # some empty: a row of the empty token
+    cols = _columns(len(ids), rng)
+    monkeypatch.setattr(bm25_module, "SLICE_ROWS", len(ids))
+    whole = BM25Index.build(ids, texts, cols)
+    monkeypatch.setattr(bm25_module, "SLICE_ROWS", size)
+    sliced = BM25Index.build(ids, texts, cols)
+    assert len(sliced.segments) == len(whole.segments) == 1 and sliced.vocab == whole.vocab
+    a, b = sliced.segments[0], whole.segments[0]
+    assert a.ids == b.ids
+    for name in ("indptr", "rows", "tf", "length"):
+        assert getattr(a, name).dtype == getattr(b, name).dtype and np.array_equal(getattr(a, name), getattr(b, name))
+    for name in ("source", "author", "day"):
+        assert np.array_equal(getattr(a.columns, name), getattr(b.columns, name))
+    _assert_same(sliced, whole)
+
+
+def test_store__first_build_reads_the_catalog_in_slices_and_equals_a_build_at_once(tmp_path, monkeypatch):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    rng = random.Random(4)
+    records = [{"id": f"a{i}", "title": f"Story {i}", "source": rng.choice(["cnn.com", "bbc.co.uk"]),
+                "text": " ".join(f"{_text(rng)} Marker{i}." for _ in range(25))} for i in range(8)]
+    (corpus / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    settings = load_settings(store=tmp_path / "store")
+    monkeypatch.setattr(bm25_module, "SLICE_ROWS", 3)
+    sizes = []
+    real_segment = bm25_module._segment
+    monkeypatch.setattr(bm25_module, "_segment", lambda ids, *a: sizes.append(len(ids)) or real_segment(ids, *a))
+    ingest_paths([corpus], settings, embedder=HashEmbedder(dim=32))
+    st = Store.open(settings, HashEmbedder(dim=32))
+    assert len(sizes) > 2 and max(sizes) == 3 and sum(sizes) == st.count_chunks()  # built a slice at a time
+    index = BM25Index.load(st.root / "bm25")
+    monkeypatch.setattr(bm25_module, "SLICE_ROWS", 10**6)
+    at_once = BM25Index.build(*st.catalog.bm25_rows())
+    assert index.segments[0].ids == at_once.segments[0].ids and index.vocab == at_once.vocab
+    assert np.array_equal(index.segments[0].rows, at_once.segments[0].rows)
+    _assert_same(index, at_once)
+    assert index.search("marker5", 3, Filters(source=records[5]["source"]))[0][0].startswith("a5")
