@@ -190,7 +190,7 @@ def replicated_bm25(source: Source, n_written: int) -> Any:
     Texts are the same in every replica, so this is, posting for posting, the index a build over the catalog makes
     (the rows in another order; tested).
     """
-    from rag.store.bm25 import BM25Index, Segment, _merge
+    from rag.store.bm25 import BM25Index, Segment, merge_segments
 
     base = source.bm25.segments[0]
     n = len(source.articles)
@@ -201,7 +201,7 @@ def replicated_bm25(source: Source, n_written: int) -> Any:
         mask = np.ones(len(base.ids), bool)
         mask[source.rows_before[min(n, n_written - replica * n)]:] = False
         live.append(mask)
-    merged = _merge(segments, live, len(source.bm25.vocab))
+    merged = merge_segments(segments, live, len(source.bm25.vocab))
     return BM25Index(dict(source.bm25.vocab), [merged], [np.ones(len(merged.ids), bool)])
 
 

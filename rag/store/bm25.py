@@ -145,7 +145,8 @@ def _segment(ids: Sequence[str], texts: Sequence[str], columns: FilterColumns, v
                    lengths, columns)
 
 
-def _merge(segments: list[Segment], live: Sequence[np.ndarray], n_terms: int, *, consume: bool = False) -> Segment:
+def merge_segments(segments: list[Segment], live: Sequence[np.ndarray], n_terms: int, *,
+                   consume: bool = False) -> Segment:
     """One segment holding the live rows of `segments`, in order: posting arrays merged, nothing re-tokenised.
 
     Each segment's live postings are copied straight to their place in the merged arrays (a term's postings from
@@ -209,7 +210,7 @@ def _segment_of(parts: Iterable[Rows], vocab: dict[str, int]) -> Segment | None:
     done = [_segment(ids, texts, cols, vocab) for ids, texts, cols in parts if len(ids)]
     if len(done) <= 1:
         return done[0] if done else None
-    return _merge(done, [np.ones(len(seg.ids), bool) for seg in done], len(vocab), consume=True)
+    return merge_segments(done, [np.ones(len(seg.ids), bool) for seg in done], len(vocab), consume=True)
 
 
 class BM25Index:
@@ -282,13 +283,13 @@ class BM25Index:
         total = sum(len(m) for m in live)
         deleted = total - sum(int(m.sum()) for m in live)
         if len(segments) > MAX_SEGMENTS or (total and deleted / total > MAX_DELETED):
-            segments = [_merge(segments, live, len(vocab))]
+            segments = [merge_segments(segments, live, len(vocab))]
             live = [np.ones(len(segments[0].ids), bool)]
         return BM25Index(vocab, segments, live)
 
     def compact(self) -> BM25Index:
         """The same index as one segment without deleted rows."""
-        merged = _merge(self.segments, self.live, len(self.vocab)) if self.segments else None
+        merged = merge_segments(self.segments, self.live, len(self.vocab)) if self.segments else None
         return BM25Index(dict(self.vocab), [merged] if merged else [], [np.ones(len(merged.ids), bool)] if merged
                          else [])
 
