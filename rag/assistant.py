@@ -49,12 +49,13 @@ _IDF_MEMO_TERMS = 200_000  # IDF values remembered at most (a few MB), then forg
 
 
 def _default_scorer(settings: Settings) -> SupportScorer:
-    """The support scorer that verifies answers: `verifier` "model" (default, the cross-encoder judge with the
-    hard checks as vetoes) or "lexical".
+    """The support scorer that verifies answers: `verifier` "lexical" (default) or "model" (the cross-encoder
+    judge with the hard checks as vetoes).
 
     On the adversarial set (`python -m eval.bench.adversarial`) the judge drops 0.767 of the changed sentences
-    against 0.701 for the lexical scorer, and keeps every unchanged one as it does; the answer rate on the seed
-    page and the answers suite is the same. It costs about 30 ms per answer sentence against 1.
+    against 0.701 for the lexical scorer and keeps every unchanged one as it does, but it judged an LLM's
+    "The harbour is closed, says the official notice" supported by a passage whose instruction-like sentence the
+    evidence leaves out (tests/ui/test_security.py), which the lexical scorer does not; so it stays opt-in.
     """
     if settings.verifier == "model":
         from rag.verify.cross_judge import CrossSupportScorer

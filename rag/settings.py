@@ -56,7 +56,7 @@ class Settings(BaseSettings):
 
     answerer: Literal["extractive", "openai"] = "extractive"
     fallback: Literal["none", "extractive"] = "none"
-    verifier: Literal["lexical", "model"] = "model"  # answer verification: the learned judge or the lexical scorer
+    verifier: Literal["lexical", "model"] = "lexical"  # answer verification: the learned judge or the lexical scorer
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None

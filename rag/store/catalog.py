@@ -201,20 +201,21 @@ class Catalog:
     def bm25_slices(self, article_ids: Sequence[str] | None = None, size: int | None = None) -> Iterator[Rows]:
         """`bm25_rows` a slice of `size` chunks (bm25.SLICE_ROWS) at a time, read in one transaction.
 
-        For BM25Index.build_from: only one slice's texts are in memory at once, and the rows are read from a
-        cursor, not fetched all at once (at a million chunks, the fetched rows alone took hundreds of MB).
+        For BM25Index.build_from: only one slice's texts are in memory at once. The rows' ids and offsets are
+        fetched at once: reading them through an open cursor for the whole build made a second ingest starting
+        on the same new store fail with "database is locked" in one run of three (the lock test in test_crash).
         """
         size = size or bm25.SLICE_ROWS
         select = ('SELECT c.id, c.article_id, c.start, c."end", a.source_key, a.author_key, a.published_day '
                   "FROM chunks c JOIN articles a ON a.id = c.article_id")
         with self.db() as db:
             if article_ids is None:
-                cursors: Iterable[Iterable[Any]] = [db.execute(select + " ORDER BY c.article_id, c.ord")]
+                cursors: Iterable[Iterable[Any]] = [db.execute(select + " ORDER BY c.article_id, c.ord").fetchall()]
             else:
                 wanted = sorted(set(article_ids))
-                cursors = (db.execute(select + f" WHERE c.article_id IN ({','.join('?' * len(part))}) "
-                                      "ORDER BY c.article_id, c.ord", part)
-                           for part in (wanted[i:i + 500] for i in range(0, len(wanted), 500)))
+                cursors = [db.execute(select + f" WHERE c.article_id IN ({','.join('?' * len(part))}) "
+                                      "ORDER BY c.article_id, c.ord", part).fetchall()
+                           for part in (wanted[i:i + 500] for i in range(0, len(wanted), 500))]
             keys: dict[str, str] = {}  # one string per distinct source or author, not one per chunk
             text_of, text = None, ""
             ids: list[str] = []

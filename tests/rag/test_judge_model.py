@@ -159,5 +159,5 @@ def test_assistant__verifier_setting_picks_the_answer_scorer(tmp_path):
     from rag.verify.cross_judge import CrossSupportScorer
     from rag.verify.support import OfflineSupportScorer
 
-    assert isinstance(_default_scorer(load_settings(store=tmp_path)), CrossSupportScorer)
-    assert isinstance(_default_scorer(load_settings(store=tmp_path, verifier="lexical")), OfflineSupportScorer)
+    assert isinstance(_default_scorer(load_settings(store=tmp_path)), OfflineSupportScorer)
+    assert isinstance(_default_scorer(load_settings(store=tmp_path, verifier="model")), CrossSupportScorer)
