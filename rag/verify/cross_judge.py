@@ -22,7 +22,6 @@ True
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import threading
@@ -33,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from rag.verify.facts import _META
-from rag.verify.judge_model import JudgeModelError, _tokenizer, select_evidence
+from rag.verify.judge_model import JudgeModelError, _tokenizer, open_session, read_card, select_evidence
 from rag.verify.support import HARD_CHECKS, OfflineSupportScorer, split_sentences, strip_citations
 
 __all__ = [
@@ -115,18 +114,7 @@ class CrossJudgeModel:
 
     def _read_card(self) -> dict[str, Any]:
         path = self.model_dir / CARD_FILE
-        for name in (MODEL_FILE, CARD_FILE):
-            if not (self.model_dir / name).is_file():
-                raise JudgeModelError(f"judge model file {self.model_dir / name} not found; {self._fix()}")
-        try:
-            card = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise JudgeModelError(f"judge model card {path} is unreadable ({exc}); {self._fix()}") from exc
-        if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
-            raise JudgeModelError(f"{path}: not a {CARD_FORMAT} card; {self._fix()}")
-        if card.get("version") != CARD_VERSION:
-            raise JudgeModelError(f"{path}: judge model version {card.get('version')} but this code reads "
-                                  f"version {CARD_VERSION}; {self._fix()}")
+        card = read_card(self.model_dir, MODEL_FILE, CARD_FILE, CARD_FORMAT, CARD_VERSION, self._fix())
         try:
             if not all(0.0 <= float(card.get(k, 0.5)) <= 1.0 for k in ("threshold", "judge_threshold")):
                 raise ValueError("thresholds must be in [0, 1]")
@@ -144,25 +132,7 @@ class CrossJudgeModel:
         return card
 
     def _open(self, threads: int | None) -> Any:
-        import onnxruntime as ort
-
-        from rag.models.minilm import default_threads
-
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or min(2, default_threads())
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        path = self.model_dir / MODEL_FILE
-        try:
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types for a damaged file
-            raise JudgeModelError(f"judge model {path} cannot be loaded ({str(exc).splitlines()[0][:200]}); "
-                                  f"{self._fix()}") from exc
-        if [o.name for o in session.get_outputs()] != ["logit"]:
-            raise JudgeModelError(f"judge model {path} has outputs {[o.name for o in session.get_outputs()]}, "
-                                  f"not logit; {self._fix()}")
-        return session
+        return open_session(self.model_dir / MODEL_FILE, threads, ("logit",), self._fix())
 
     def stacked(self, features: dict[str, float]) -> float:
         """P(supported) from the claim's STACK_FEATURES, by the card's logistic stack."""

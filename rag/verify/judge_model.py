@@ -184,6 +184,51 @@ def aggregate(sentences: Sequence[dict[str, float]], lexical: dict[str, float]) 
 # The model
 
 
+def read_card(model_dir: Path, model_file: str, card_file: str, card_format: str, version: int,
+              fix: str) -> dict[str, Any]:
+    """A model directory's card, after checking both files are there and the card is of this format and version;
+    anything else is a JudgeModelError that ends with `fix`. The caller checks the card's own fields.
+    """
+    path = model_dir / card_file
+    for name in (model_file, card_file):
+        if not (model_dir / name).is_file():
+            raise JudgeModelError(f"judge model file {model_dir / name} not found; {fix}")
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise JudgeModelError(f"judge model card {path} is unreadable ({exc}); {fix}") from exc
+    if not isinstance(card, dict) or card.get("format") != card_format:
+        raise JudgeModelError(f"{path}: not a {card_format} card; {fix}")
+    if card.get("version") != version:
+        raise JudgeModelError(f"{path}: judge model version {card.get('version')} but this code reads "
+                              f"version {version}; {fix}")
+    return card
+
+
+def open_session(path: Path, threads: int | None, outputs: Sequence[str], fix: str) -> Any:
+    """An onnxruntime CPU session of the model at `path` (at most 2 threads, no spinning) whose outputs must be
+    `outputs`; a damaged file or other outputs is a JudgeModelError that ends with `fix`.
+    """
+    import onnxruntime as ort
+
+    from rag.models.minilm import default_threads
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads or min(2, default_threads())
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types for a damaged file
+        raise JudgeModelError(f"judge model {path} cannot be loaded ({str(exc).splitlines()[0][:200]}); "
+                              f"{fix}") from exc
+    names = [o.name for o in session.get_outputs()]
+    if names != list(outputs):
+        raise JudgeModelError(f"judge model {path} has outputs {names}, not {' and '.join(outputs)}; {fix}")
+    return session
+
+
 class JudgeModel:
     """The ONNX encoder in `model_dir` (token and sentence vectors) and its card (logistic weights, threshold).
 
@@ -205,18 +250,7 @@ class JudgeModel:
     def _read_card(self) -> dict[str, Any]:
         path = self.model_dir / CARD_FILE
         fix = f"reinstall newsdesk, or rebuild the model with `{TRAIN_COMMAND}`"
-        if not (self.model_dir / MODEL_FILE).is_file() or not path.is_file():
-            missing = MODEL_FILE if not (self.model_dir / MODEL_FILE).is_file() else CARD_FILE
-            raise JudgeModelError(f"judge model file {self.model_dir / missing} not found; {fix}")
-        try:
-            card = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise JudgeModelError(f"judge model card {path} is unreadable ({exc}); {fix}") from exc
-        if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
-            raise JudgeModelError(f"{path}: not a {CARD_FORMAT} card; {fix}")
-        if card.get("version") != CARD_VERSION:
-            raise JudgeModelError(f"{path}: judge model version {card.get('version')} but this code reads "
-                                  f"version {CARD_VERSION}; {fix}")
+        card = read_card(self.model_dir, MODEL_FILE, CARD_FILE, CARD_FORMAT, CARD_VERSION, fix)
         try:
             if tuple(card["features"]) != FEATURES:
                 raise ValueError(f"features {card['features']} differ from this code's {list(FEATURES)}")
@@ -232,25 +266,8 @@ class JudgeModel:
         return card
 
     def _open(self, threads: int | None) -> Any:
-        import onnxruntime as ort
-
-        from rag.models.minilm import default_threads
-
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or min(2, default_threads())
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        path = self.model_dir / MODEL_FILE
-        try:
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types for a damaged file
-            raise JudgeModelError(f"judge model {path} cannot be loaded ({str(exc).splitlines()[0][:200]}); "
-                                  f"reinstall newsdesk, or rebuild it with `{TRAIN_COMMAND}`") from exc
-        if [o.name for o in session.get_outputs()] != ["token_embeddings", "sentence_embedding"]:
-            raise JudgeModelError(f"judge model {path} has outputs {[o.name for o in session.get_outputs()]}, "
-                                  f"not token_embeddings and sentence_embedding; rebuild it with `{TRAIN_COMMAND}`")
-        return session
+        return open_session(self.model_dir / MODEL_FILE, threads, ("token_embeddings", "sentence_embedding"),
+                            f"reinstall newsdesk, or rebuild it with `{TRAIN_COMMAND}`")
 
     def encode(self, sentences: Sequence[str]) -> list[_Encoded]:
         """Content-token and sentence vectors of each sentence (cut to MAX_TOKENS), batched by length."""
