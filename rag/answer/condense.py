@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 
 from rag.answer.question import entities
-from rag.text.sentences import split_sentences
+from rag.text.sentences import dateline_end, split_sentences
 from rag.text.words import SUBJECT_STOPWORDS
 
 _WORD = re.compile(r"\w[\w'’-]*(?:,\d[\w'’-]*)*")  # "2,554-pound" is one word
@@ -32,8 +32,6 @@ _OPENERS = ("and ", "and?", "but what", "but how", "but who", "but when", "but w
 _WH_FRAME = re.compile(r"^\s*((?:how (?:much|many|long|far|old|big|wide|tall|high|often)|what|who|whom|when|where|"
                        r"which|why|how)\b(?:\s+(?:is|are|was|were|did|does|do|will|would|can|could|has|have|had)\b)?)",
                        re.I)
-_DATELINE = re.compile(r"^\s*[A-Z][A-Z .,'’-]{1,40}(?:\([A-Za-z ]+\))?\s*[—–-]\s|\((?:CNN|AP|Reuters|AFP)[^)]*\)\s*|"
-                       r"^\s*(?:\(?CNN\)?|AP)\b\s*[—–-]?\s*")
 _WH = re.compile(r"\b(?:who|whom|whose|what|when|where|which|why|how)\b", re.I)
 _MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
 
@@ -91,8 +89,8 @@ def topic(history: Sequence[dict[str, str]], limit: int = 6) -> list[str]:
             # An answer's names, sentence by sentence (a quoted "Thanks to ..." opens a sentence, it is not a
             # name), without its datelines ("SAN FRANCISCO —", "(CNN)"); a one-word name only when a user
             # turn used it too.
-            names = [n for sentence in split_sentences(_DATELINE.sub(" ", text))
-                     for n in entities(sentence.lstrip("\"“‘'( "))
+            names = [n for sentence in split_sentences(text)
+                     for n in entities(sentence[dateline_end(sentence):].lstrip("\"“‘'( "))
                      if " " in n or _key(n) in user_words]
         terms = [(n, weight) for n in names]
         if user:

@@ -37,7 +37,7 @@ from rag.answer.question import Question, analyze, topic_terms
 from rag.store.bm25 import tokenize
 from rag.text.dates import DateWindow, resolve
 from rag.text.markers import cite
-from rag.text.sentences import sentence_spans
+from rag.text.sentences import dateline_end, sentence_spans
 from rag.text.words import MONTH_PATTERN
 from rag.types import Citation, Passage
 from rag.verify.injection import is_instruction_like
@@ -66,10 +66,6 @@ _BOILERPLATE = re.compile(r"^(read more|sign up|subscribe|follow .* on (twitter|
                           r"photos:? \d+ of \d+)\b|^(?:this|the|a|an) (?:illustration|image|photo|photograph|"
                           r"picture|video|graphic|file photo|screenshot|screen grab) (?:shows|depicts|taken)\b", re.I)
 
-# A news dateline opening a sentence: "(CNN)", "Washington CNN —", "WIMBLEDON, England (AP) —", "NEW YORK —".
-_DATELINE = re.compile(r"^(?:(?:[A-Z][\w.'’-]*[ ,]+){0,4}\((?:CNN|AP|Reuters|AFP|CNN Business)\)\s*[—–-]?\s*|"
-                       r"(?:[A-Z][\w.'’-]*\s+){0,3}CNN(?: Business)?\s+[—–]\s*|"
-                       r"[A-Z][A-Z.'’-]+(?:[ ,]+[A-Z][A-Za-z.'’-]*){0,3}\s+[—–]\s+)(?=[A-Z“\"‘'])")
 _LEAD_CHARS = 600  # an article's opening sentences
 _MARGIN = 1500  # characters read on either side of the retrieved chunks of an article
 # What the extractive answer says when the passages do not answer (a refusal names what was missing instead
@@ -433,10 +429,8 @@ def without_dateline(start: int, text: str) -> tuple[int, str]:
     >>> without_dateline(10, "WIMBLEDON, England (AP) — Rybakina won the title.")
     (36, 'Rybakina won the title.')
     """
-    m = _DATELINE.match(text)
-    if m and m.end() < len(text) - 12:
-        return start + m.end(), text[m.end():]
-    return start, text
+    cut = dateline_end(text)
+    return start + cut, text[cut:]
 
 
 def _usable(text: str) -> bool:

@@ -127,3 +127,21 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
 def split_sentences(text: str) -> list[str]:
     """The sentences of `text` as strings."""
     return [text[s:e] for s, e in sentence_spans(text)]
+
+
+# A news dateline opening a sentence: "(CNN)", "Washington CNN —", "WIMBLEDON, England (AP) —", "NEW YORK —".
+DATELINE = re.compile(r"^(?:(?:[A-Z][\w.'’-]*[ ,]+){0,4}\((?:CNN|AP|Reuters|AFP|CNN Business)\)\s*[—–-]?\s*|"
+                       r"(?:[A-Z][\w.'’-]*\s+){0,3}CNN(?: Business)?\s+[—–]\s*|"
+                       r"[A-Z][A-Z.'’-]+(?:[ ,]+[A-Z][A-Za-z.'’-]*){0,3}\s+[—–]\s+)(?=[A-Z“\"‘'])")
+
+
+def dateline_end(sentence: str) -> int:
+    """Where a sentence's text starts after its opening news dateline (0 when it has none, or when little would
+    be left).
+
+    >>> s = "WIMBLEDON, England (AP) — Rybakina won the title."
+    >>> s[dateline_end(s):]
+    'Rybakina won the title.'
+    """
+    m = DATELINE.match(sentence)
+    return m.end() if m and m.end() < len(sentence) - 12 else 0
