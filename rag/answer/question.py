@@ -80,7 +80,9 @@ _THING = re.compile(r"\b(?:which|what)\b", re.I)
 # Metadata of the article itself: "Who wrote ...", "When was the article ... published", "Which outlet ...".
 _DOC = r"(?:article|story|piece|analysis|report|op-?ed|column|essay|commentary|post|feature|interview|review)"
 _META = (
-    ("author", re.compile(rf"\bwho (?:wrote|authored|penned|is the author of|was the author of)\b|"
+    # "Who wrote the analysis / it?", not "Who wrote the majority opinion?" (a question about the news).
+    ("author", re.compile(rf"\bwho (?:wrote|authored|penned)\s+(?:(?:the|this|that)\s+(?:[\w'’-]+\s+){{0,3}}{_DOC}s?\b|"
+                          rf"(?:it|this|that)\b)|\bwho (?:is|was) the author of\b|"
                           rf"\b(?:author|writer|byline) of (?:the|this|that) {_DOC}\b|\bwho (?:is|was) the (?:author|"
                           rf"writer)\b|\bwritten by whom\b", re.I)),
     ("published", re.compile(rf"\bwhen (?:was|were|did) (?:the|this|that) (?:[\w'-]+ ){{0,5}}{_DOC}s?\b.*\b"

@@ -483,3 +483,12 @@ def test_extractive__a_name_the_question_gives_is_not_the_one_it_asks_for():
     question = "Who attacked Paul Pelosi?"
     assert _type_match("person", "Paul Pelosi was taken to a hospital on Friday.", question) < 0.8
     assert _type_match("person", "David DePape attacked Paul Pelosi with a hammer.", question) == 1.0
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("Who wrote the majority opinion?", "person"),
+    ("Who wrote the analysis on the bridge?", "metadata"),
+    ("Who wrote it?", "metadata"),
+])
+def test_question__who_wrote_asks_for_an_author_only_of_the_article_itself(question, kind):
+    assert analyze(question).kind == kind
