@@ -81,18 +81,31 @@ class FilterColumns:
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         """1.0 where a chunk passes the filters, else 0.0; None when there are no filters."""
+        keep = self.keep(filters)
+        return None if keep is None else keep.astype(np.float32)
+
+    def keep(self, filters: Filters, rows: np.ndarray | None = None) -> np.ndarray | None:
+        """True where a chunk (of `rows`, else of all) passes the filters; None when there are no filters.
+
+        A search tests only the rows its terms reached, not every row of a million-chunk index.
+        """
         if filters.is_empty():
             return None
-        keep = np.ones(len(self.day), dtype=bool)
+        def column(values: np.ndarray) -> np.ndarray:
+            return values if rows is None else values[rows]
+
+        keep = np.ones(len(self.day) if rows is None else len(rows), dtype=bool)
         if filters.source:
-            keep &= self.source == norm_key(filters.source)
+            keep &= column(self.source) == norm_key(filters.source)
         if filters.author:
-            keep &= self.author == norm_key(filters.author)
-        if filters.since:
-            keep &= self.day >= iso_to_day(filters.since)
-        if filters.until:
-            keep &= (self.day >= 0) & (self.day <= iso_to_day(filters.until))
-        return keep.astype(np.float32)
+            keep &= column(self.author) == norm_key(filters.author)
+        if filters.since or filters.until:
+            day = column(self.day)
+            if filters.since:
+                keep &= day >= iso_to_day(filters.since)
+            if filters.until:
+                keep &= (day >= 0) & (day <= iso_to_day(filters.until))
+        return keep
 
 
 Rows = tuple[Sequence[str], Sequence[str], FilterColumns]  # (chunk ids, texts, filter columns) of some rows
@@ -235,6 +248,9 @@ class BM25Index:
         avg = int(lengths[self.live_rows].astype(np.int64).sum()) / self.n if self.n else 1.0
         # The length part of BM25's denominator, per row: k1 * (1 - b + b * length / average length).
         self._norm = [(K1 * (1 - B + B * s.length / avg)).astype(np.float32) for s in segments]
+        self._whole = [bool(m.all()) for m in live]  # segments without deleted rows need no mask
+        self._dfs: dict[int, int] = {}  # document frequency per term: the index never changes in place
+        self._last: tuple[tuple[int, ...], np.ndarray] | None = None  # the last query's scores, never written to
 
     @property
     def ids(self) -> list[str]:
@@ -297,22 +313,40 @@ class BM25Index:
         return self.n
 
     def _df(self, term: int) -> int:
-        return sum(int(mask[seg.postings(term)[0]].sum()) for seg, mask in zip(self.segments, self.live,
-                                                                                strict=True))
+        df = self._dfs.get(term)
+        if df is None:
+            df = self._dfs[term] = sum(
+                len(seg.postings(term)[0]) if whole else int(mask[seg.postings(term)[0]].sum())
+                for seg, mask, whole in zip(self.segments, self.live, self._whole, strict=True))
+        return df
 
     def scores(self, token_ids: Sequence[int]) -> np.ndarray:
-        """BM25 score of every row for a query given as token ids (0 for deleted rows)."""
+        """BM25 score of every row for a query given as token ids (0 for deleted rows); do not write to it.
+
+        The last query's scores are kept: the date-window channel asks the same words again under a filter.
+        """
+        key = tuple(token_ids)
+        last = self._last
+        if last is not None and last[0] == key:
+            return last[1]
         out = np.zeros(len(self.row_ids), dtype=np.float32)
         for t in token_ids:
             df = self._df(t)
             if not df:
                 continue
             idf = np.float32(np.log(1 + (self.n - df + 0.5) / (df + 0.5)))
-            for seg, mask, norm, offset in zip(self.segments, self.live, self._norm, self.offsets, strict=False):
+            for seg, mask, whole, norm, offset in zip(self.segments, self.live, self._whole, self._norm,
+                                                      self.offsets, strict=False):
                 rows, tf = seg.postings(t)
                 if len(rows):
+                    part = tf / (tf + norm[rows])
+                    part *= idf
+                    if not whole:
+                        part *= mask[rows]
                     # A term's rows are unique within a segment: no collisions in the fancy-indexed add.
-                    out[rows + offset] += idf * tf / (tf + norm[rows]) * mask[rows]
+                    out[rows + offset] += part
+        out.flags.writeable = False
+        self._last = (key, out)
         return out
 
     def search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
@@ -322,14 +356,19 @@ class BM25Index:
         if not token_ids:
             return []
         scores = self.scores(token_ids)
-        mask = self.columns.mask(filters or Filters())
-        if mask is not None:
-            scores *= mask
-        k = min(k, len(scores))
-        kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
+        # Only rows a term reached can rank; the filters are tested on those alone.
+        rows = np.flatnonzero(scores >= np.float32(1e-30))
+        keep = self.columns.keep(filters or Filters(), rows)
+        if keep is not None:
+            rows = rows[keep]
+        if not len(rows):
+            return []
+        got = scores[rows]
+        k = min(k, len(rows))
+        kth = np.partition(got, len(got) - k)[len(got) - k]
         # Every row tied with the k-th, then best first and ties by chunk id: the same answer whatever order the
         # rows are in (an updated index and a rebuilt one order them differently).
-        top = np.flatnonzero(scores >= max(kth, np.float32(1e-30)))
+        top = rows[got >= kth]
         best = sorted(top.tolist(), key=lambda i: (-scores[i], self.row_ids[i]))[:k]
         return [(self.row_ids[i], float(scores[i])) for i in best]
 

@@ -110,6 +110,30 @@ def test_scores__equal_bm25s_after_updates():
         assert all(abs(got[c] - want[c]) < 1e-5 for c in live), query
 
 
+def test_search__filters_and_the_kept_scores_rank_as_a_brute_force_oracle():
+    # The filters are tested only on the rows a term reached, and the last query's scores are reused by the
+    # date-window channel's second search: interleaving filtered and unfiltered searches must change nothing.
+    rng = random.Random(11)
+    ids = [f"c{i}" for i in range(120)]
+    texts = [_text(rng) for _ in ids]
+    cols = _columns(120, rng)
+    index = BM25Index.build(ids, texts, cols).update(["c3", "c40"], [], [], FilterColumns.empty(0))
+    live = [i for i, c in enumerate(ids) if c not in ("c3", "c40")]
+    flts = (Filters(), Filters(source="cnn.com"), Filters(author="Jane Doe", until="2023-05-01"),
+            Filters(since="2023-05-01", source="bbc.co.uk"), Filters(since="2030-01-01"))
+    for query in QUERIES:
+        toks = [t for t in tokenize(query) if t in index.vocab]
+        full = dict(zip(index.row_ids, index.scores([index.vocab[t] for t in toks]), strict=True))
+        for flt in flts:
+            keep = index.columns.mask(flt)
+            want = sorted(((ids[i], full[ids[i]]) for i in live
+                           if full[ids[i]] > 0 and (keep is None or keep[index.row_ids.index(ids[i])])),
+                          key=lambda cs: (-cs[1], cs[0]))[:7]
+            assert index.search(query, 7, flt) == want, (query, flt)
+    with pytest.raises(ValueError):  # the kept scores are read-only: a caller cannot spoil the next search
+        index.scores([index.vocab["bridg"]])[0] = 1.0
+
+
 def test_save__writes_only_the_new_segment_and_cleans_up(tmp_path):
     rng = random.Random(3)
     ids = [f"c{i}" for i in range(100)]
