@@ -28,12 +28,13 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 
 from rag.answer import evidence, summary
 from rag.answer.metadata import metadata_answer
-from rag.answer.question import Question, analyze, topic_terms
+from rag.answer.question import _NOT_NAMES, Question, analyze, topic_terms
 from rag.store.bm25 import tokenize
 from rag.text.dates import DateWindow, resolve
 from rag.text.markers import cite
@@ -344,11 +345,67 @@ def _thing_match(q: Question, sentence: str, terms: frozenset[str]) -> float:
     """For "which condiment ...": a sentence naming the kind asked for ("the condiment") next to something the
     question does not say, or a name or quoted title the question lacks.
     """
+    rest = _undescribed(q, sentence)
+    if rest is not None:  # names inside "the wildly popular South Korean show" say what it is like, not which
+        return _type_match("thing", rest, q.text) if isinstance(rest, str) else 1.0
     base = _type_match("thing", sentence, q.text)
     words = set(tokenize(sentence))
     if q.head and words & set(q.head) and words - set(tokenize(q.text)):
         return max(base, 1.0)
     return base
+
+
+def _undescribed(q: Question, sentence: str, *, antecedent: bool = False) -> str | Literal[True] | None:
+    """For "which <noun> ..." questions whose noun the sentence uses only to describe something named elsewhere
+    (`_descriptions`): the sentence without those descriptions, whose own names may still answer; True when a
+    description stands beside the name it describes ("Parler, the alternative social media platform"); None when
+    the sentence has no such description.
+    """
+    described = _descriptions(sentence, q.head[-1], frozenset(tokenize(q.text))) if q.head else []
+    if not described:
+        return None
+    q_lower = q.text.lower()
+    for lo, _ in described:
+        m = re.search(r"([A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*)[”\"’]?,\s*$", sentence[:lo])
+        if m and m.group(1).lower() not in q_lower:
+            return True
+    if antecedent:  # "Australia, which ..., announced a plan for the species in the country": the country named
+        before = sentence[:described[0][0]]
+        if any(w.lower() not in q_lower and w.lower() not in _NOT_NAMES
+               for w in re.findall(r"\b[A-Z][\w'’-]+", before)):
+            return True
+    rest = sentence
+    for lo, hi in reversed(described):
+        rest = rest[:lo] + rest[hi:]
+    return rest
+
+
+_BACK = frozenset(("the", "this", "these", "that", "those", "its", "their", "his", "her", "our"))
+
+
+def _descriptions(sentence: str, head: str, asked: frozenset[str]) -> list[tuple[int, int]]:
+    """Where the kind asked for appears only as a description of something named elsewhere ("the wildly popular
+    South Korean show is green lit", "acquiring the controversial social media platform", "her team"): the spans
+    of those descriptions, from their determiner to the noun. Empty when the noun is absent or appears once
+    without a determiner before it, as what the sentence says of a name ("Ketchup is the condiment ..."), or
+    with a plain word the question (its stems `asked`) lacks: "the old town" may be all there is to say.
+    """
+    spans = []
+    for m in re.finditer(r"[\w'’-]+", sentence):
+        if tokenize(m.group(0)) != [head]:
+            continue
+        if (m.group(0)[0].isupper() and m.start() > 0) or re.match(r"\s+of\s+(?:the\s+)?[A-Z]", sentence[m.end():]):
+            return []  # part of a name ("the Office for National Statistics"), or names it ("the city of New York")
+        lead = sentence[max(0, m.start() - 60):m.start()]
+        words = list(re.finditer(r"[\w'’-]+", lead))[-5:]
+        det = next((w for w in reversed(words) if w.group(0).lower() in _BACK), None)
+        if det is None or re.search(r"\b(?:is|was|are|were|becomes|became)\s+(?:the|a|an)\b[^,;]*$", lead, re.I):
+            return []
+        between = lead[det.end():]
+        if any(w[0].islower() and not set(tokenize(w)) <= asked for w in re.findall(r"[\w'’-]+", between)):
+            return []
+        spans.append((max(0, m.start() - 60) + det.start(), m.end()))
+    return spans
 
 
 _DETERMINERS = r"(?:The|A|An|This|That|These|Those|Its|His|Her|Their|Our|Your|Last|Next|Every)"
@@ -577,6 +634,13 @@ class ExtractiveAnswerer:
                 match = _thing_match(q, text, terms) if q.kind == "thing" else \
                     _type_match(q.kind, text, q.text, q.unit) if q.factoid else (
                     1.0 if q.kind == "reason" and _CAUSAL.search(text) else 0.0)
+                if q.kind in ("person", "organisation", "place") and match >= 0.8 and \
+                        isinstance(rest := _undescribed(q, text, antecedent=True), str):
+                    # "acquiring the controversial social media platform" stands where the answer would: the
+                    # sentence's other names ("after being removed from Twitter") are about something else
+                    # (a full name elsewhere still answers: "the voice of the Los Angeles Dodgers ..., the team said")
+                    match = _type_match(q.kind, rest, q.text)
+                    match = match if match >= 1.0 else min(0.7, match)
                 if q.kind == "person" and match < 0.8 and _PRONOUN_START.match(text) and \
                         _type_match("person", previous, q.text) >= 0.5:
                     match = 0.8  # "She beat Ons Jabeur ...": the sentence before names her (and comes with it)

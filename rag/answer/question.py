@@ -139,7 +139,8 @@ class Question:
     metadata_field: str | None = None  # author | published | source | url | title
     summary_sentences: int = 0  # for kind "summary": how many sentences the question asks for (0 = default)
     unit: str | None = None  # for kind "number": the "how X" word ("long", "many", "much")
-    head: tuple[str, ...] = ()  # for kind "thing": the stemmed words after "which/what" ("condiment")
+    head: tuple[str, ...] = ()  # the stemmed words after "which/what" ("condiment"; for a person, organisation or
+    # place only the noun of its kind: "platform" of "which controversial social media platform")
     # For a question told in several sentences ("Police arrested 31 men ... . Where was the event?"): the asking
     # sentence, and the entities only its preamble names (they set the scene; the answer need not repeat all).
     focus: str = ""
@@ -266,6 +267,10 @@ def analyze(question: str) -> Question:
         m = re.search(rf"\b(?:which|what)((?: (?!{_AUX}\b)[\w'’-]+){{1,3}})", ask, re.I) or \
             re.search(rf"\b(?:which|what)((?: (?!{_AUX}\b)[\w'’-]+){{1,3}})", question, re.I)
         head = tuple(tokenize(m.group(1))) if m else ()
+    elif kind in ("person", "organisation", "place"):  # "which controversial social media platform": its noun
+        m = {"person": _PERSON, "organisation": _ORG, "place": _PLACE}[kind].search(ask)
+        noun = re.search(r"(\w+)$", m.group(0)) if m and re.match(r"(?i)which|what", m.group(0).lstrip()) else None
+        head = tuple(tokenize(noun.group(1))) if noun else ()
     names = entities(question)
     soft: tuple[str, ...] = ()
     if ask != question:

@@ -492,3 +492,30 @@ def test_extractive__a_name_the_question_gives_is_not_the_one_it_asks_for():
 ])
 def test_question__who_wrote_asks_for_an_author_only_of_the_article_itself(question, kind):
     assert analyze(question).kind == kind
+
+
+def test_extractive__a_description_of_the_thing_asked_for_does_not_name_it():
+    # "the hugely popular Danish drama is renewed" describes the show the sentence before names; "buying the
+    # troubled regional airline" names no airline, "Skyvale, the troubled regional airline" does.
+    article = ("“Harbour Lights” is officially returning. The broadcaster said Monday that the hugely popular Danish "
+               "drama is renewed for a third series, with filming to start in Aarhus.")
+    draft = ExtractiveAnswerer(article_text=lambda aid: article).draft(
+        "Which hugely popular drama was renewed for a third series?", [passage(article, title="Drama renewed")])
+    assert draft.text is not None and "Harbour Lights" in draft.text
+    vague = passage("Maya Lind is buying the troubled regional airline after a months-long bidding war in Oslo.",
+                    aid="a", score=0.9)
+    named = passage("Maya Lind is buying Skyvale, the troubled regional airline that lost its licence.", aid="b",
+                    score=0.7)
+    draft = ExtractiveAnswerer().draft("Maya Lind announced she is buying which troubled regional airline?",
+                                       [vague, named])
+    assert draft.text is not None and "Skyvale" in draft.text and "bidding war" not in draft.text
+    # The noun inside a name, a name after it, or one the sentence gave before it: those sentences name it.
+    for question, sentence in (
+            ("Which office reported that prices rose 3.1% in May?",
+             "Prices rose 3.1% in May, the Office for Budget Figures said on Wednesday."),
+            ("Which team did the announcer famously call games for?",
+             "The announcer, the voice of the Lakeside Otters for decades, has died, the team said."),
+            ("Which country announced a plan to save its frogs?",
+             "Officials in Norland, which lost half its frogs, announced a plan to save the frogs in the country.")):
+        draft = ExtractiveAnswerer().draft(question, [passage(sentence)])
+        assert draft.text is not None, question
