@@ -34,7 +34,7 @@ import numpy as np
 
 from rag.answer import evidence, summary
 from rag.answer.metadata import metadata_answer
-from rag.answer.question import _NOT_NAMES, Question, analyze, topic_terms
+from rag.answer.question import _NOT_NAMES, SUPERLATIVE, Question, analyze, topic_terms
 from rag.store.bm25 import tokenize
 from rag.text.dates import DateWindow, resolve
 from rag.text.markers import cite
@@ -408,6 +408,10 @@ def _descriptions(sentence: str, head: str, asked: frozenset[str]) -> list[tuple
     return spans
 
 
+# A ranking said in so many words: the superlatives of question.SUPERLATIVE and their usual stand-ins.
+_RANKING = re.compile(r"\b(?:heaviest|largest|biggest|tallest|longest|oldest|youngest|fastest|highest|lowest|"
+                      r"smallest|richest|deadliest|busiest|(?:most|least) (?!recent|of|likely)\w+|cheapest|best|"
+                      r"worst|greatest|top|record|leading|No\. ?1|number one)\b", re.I)
 _DETERMINERS = r"(?:The|A|An|This|That|These|Those|Its|His|Her|Their|Our|Your|Last|Next|Every)"
 # Heads that name one of many things of a kind ("the US Open", "the Federal Reserve Bank"); not surnames.
 _KIND_HEAD = re.compile(r"Open|Cup|Bank|Party|Act|Games|Championships?|Prize|Awards?|University|College|Court|"
@@ -606,6 +610,7 @@ class ExtractiveAnswerer:
             total = sum(weights.values()) or 1.0
         off_time = _off_time(passages, windows)
         echo_check = q.factoid or q.kind == "thing"
+        ranked = bool(q.superlatives) and bool(SUPERLATIVE.search(q.focus or q.text))  # not the scene-setting's
         terms_of: list[frozenset[str]] = []  # each candidate's words, for the echo check after the loop
 
         for i, p in enumerate(passages):
@@ -674,8 +679,13 @@ class ExtractiveAnswerer:
                     match = match if q.factoid else max(match, 1.0)
                     terms = terms | (frozenset(tokenize(previous)) & wanted)  # the heading's words are its words
                 lead += 0.1 if held else 0.0  # the role held for the question's place or body
+                # "Which state has the highest average price?" is answered where a ranking is said.
+                unranked = ranked and not _RANKING.search(text)
+                if unranked and q.factoid:
+                    match *= 0.85  # it may still say what was asked, but not that it is the highest
                 score = (0.55 * coverage + weight * match + 0.1 * prior + 0.08 * named + lead) * brevity * (
-                    1.0 if inside else 0.93) * (0.65 if i in off_time else 1.0) * (0.8 if other_figure else 1.0)
+                    1.0 if inside else 0.93) * (0.65 if i in off_time else 1.0) * (0.8 if other_figure else 1.0) * (
+                    0.85 if unranked else 1.0)
                 out.append(Candidate(i, s, e, text, coverage, score, terms, match, inside, order))
                 terms_of.append(all_terms)
         if echo_check and out:

@@ -519,3 +519,11 @@ def test_extractive__a_description_of_the_thing_asked_for_does_not_name_it():
              "Officials in Norland, which lost half its frogs, announced a plan to save the frogs in the country.")):
         draft = ExtractiveAnswerer().draft(question, [passage(sentence)])
         assert draft.text is not None, question
+
+
+def test_extractive__a_superlative_is_answered_where_a_ranking_is_said():
+    p = passage("Nearly one in five shops in Norland charges under $2 for a loaf of bread, according to BreadWatch. "
+                "In Eastmark, which has the highest regional average at $3.10 a loaf, hardly any shop sells bread for "
+                "less than $3.")
+    draft = ExtractiveAnswerer().draft("Which region has the highest average price for a loaf of bread?", [p])
+    assert draft.text is not None and "Eastmark" in draft.text and "one in five" not in draft.text
