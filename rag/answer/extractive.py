@@ -67,6 +67,10 @@ _BOILERPLATE = re.compile(r"^(read more|sign up|subscribe|follow .* on (twitter|
                           r"photos:? \d+ of \d+)\b|^(?:this|the|a|an) (?:illustration|image|photo|photograph|"
                           r"picture|video|graphic|file photo|screenshot|screen grab) (?:shows|depicts|taken)\b", re.I)
 
+# A link to another story under a capitalised label glued to its colon: "LAWSUIT:Parents sue ...", "MORE: ...".
+_LINK_LABEL = re.compile(r"(?:[A-Z]{2,}[ '’&-]?){1,4}:(?=[A-Z“\"])|(?:MORE|RELATED|WATCH|LISTEN|SEE ALSO|ALSO READ|"
+                         r"READ ALSO|OPINION|ANALYSIS|EXPLAINER|LIVE UPDATES)\s*:")
+
 _LEAD_CHARS = 600  # an article's opening sentences
 _MARGIN = 1500  # characters read on either side of the retrieved chunks of an article
 # What the extractive answer says when the passages do not answer (a refusal names what was missing instead
@@ -503,7 +507,7 @@ def _usable(text: str) -> bool:
     if re.search(r"\?[\"”’')\]]*$", stripped):
         return False  # a question ("Which new product did Tesla debut?" in a quiz) answers nothing
     return (len(text) >= 12 and re.search(r"[a-z]", text) is not None and not is_instruction_like(text)
-            and not _BOILERPLATE.search(stripped) and not heading)
+            and not _BOILERPLATE.search(stripped) and not _LINK_LABEL.match(stripped) and not heading)
 
 
 @dataclass
@@ -681,11 +685,15 @@ class ExtractiveAnswerer:
                 lead += 0.1 if held else 0.0  # the role held for the question's place or body
                 # "Which state has the highest average price?" is answered where a ranking is said.
                 unranked = ranked and not _RANKING.search(text)
+                # A question that sets the scene first asks in its last sentence: a sentence with none of that
+                # sentence's words ("leave out" of "Which measure did lawmakers leave out?") retells the scene.
+                unasked = bool(focus) and not terms & focus
+                lead += 0.1 * len(terms & focus) / len(focus) if focus else 0.0
                 if unranked and q.factoid:
                     match *= 0.85  # it may still say what was asked, but not that it is the highest
                 score = (0.55 * coverage + weight * match + 0.1 * prior + 0.08 * named + lead) * brevity * (
                     1.0 if inside else 0.93) * (0.65 if i in off_time else 1.0) * (0.8 if other_figure else 1.0) * (
-                    0.85 if unranked else 1.0)
+                    0.85 if unranked else 1.0) * (0.8 if unasked else 1.0)
                 out.append(Candidate(i, s, e, text, coverage, score, terms, match, inside, order))
                 terms_of.append(all_terms)
         if echo_check and out:

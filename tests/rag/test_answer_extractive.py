@@ -527,3 +527,24 @@ def test_extractive__a_superlative_is_answered_where_a_ranking_is_said():
                 "less than $3.")
     draft = ExtractiveAnswerer().draft("Which region has the highest average price for a loaf of bread?", [p])
     assert draft.text is not None and "Eastmark" in draft.text and "one in five" not in draft.text
+
+
+def test_extractive__a_scene_setting_question_is_answered_by_its_asking_sentence_words():
+    # The lead retells the scene (and names places); the asking sentence's "leave out" is in the other one.
+    article = ("A coalition of mayors announced a transit deal on Monday, providing an overview of a package of "
+               "projects for new buses in the wake of floods in Lower Riverton, North Norland and East Mark. Also "
+               "left out is a tram line to the airport, a project the mayors backed for years.")
+    question = ("A coalition of mayors announced a transit deal this week, but some projects were not funded. "
+                "Which project did the mayors leave out?")
+    best = ExtractiveAnswerer(article_text=lambda aid: article).candidates(question, [passage(article)])[0]
+    assert "tram line" in best.text
+
+
+def test_extractive__a_link_to_another_story_is_page_furniture():
+    from rag.answer.extractive import _usable
+
+    assert not _usable("LAWSUIT:Parents of a pupil sue the school board in Riverton for defamation over a letter sent "
+                       "home last spring.")
+    assert not _usable("RELATED: Parents sue the school board")
+    assert _usable("NATO: the alliance said it would respond to the attack.")
+    assert _usable("WASHINGTON: Officials said the plan would work.")
