@@ -39,7 +39,7 @@ from rag.store.bm25 import tokenize
 from rag.text.dates import DateWindow, resolve
 from rag.text.markers import cite
 from rag.text.sentences import dateline_end, sentence_spans
-from rag.text.words import MONTH_PATTERN
+from rag.text.words import MONTH_PATTERN, QUERY_STOPWORDS
 from rag.types import Citation, Passage
 from rag.verify.injection import is_instruction_like
 
@@ -458,6 +458,24 @@ def _rivals(q: Question) -> list[_Rival]:
     return out
 
 
+_PREFIXES = r"(?:quarter|semi|under|post|pre|non|sub|vice|ex|anti|mid|inter|super)"
+
+
+@lru_cache(maxsize=64)
+def _compounds(question: str) -> tuple[tuple[re.Pattern[str], re.Pattern[str]], ...]:
+    """For each word of the question, the word alone and the word under a prefix that makes it another thing:
+    "final" and "quarterfinal"/"semi-final", "graduate" and "undergraduate". A sentence with only the prefixed
+    word is about the other thing. Words the question itself prefixes are left out.
+    """
+    out = []
+    lower = question.lower()
+    for word in dict.fromkeys(re.findall(r"[a-z]{5,}", lower)):
+        if word in QUERY_STOPWORDS or re.search(rf"{_PREFIXES}-?{word}\b", lower):
+            continue
+        out.append((re.compile(rf"(?<![\w-]){word}", re.I), re.compile(rf"\b{_PREFIXES}-?{word}", re.I)))
+    return tuple(out)
+
+
 def _about_a_rival(text: str, rivals: Sequence[_Rival]) -> bool:
     """The sentence is about another thing of the question's kind and not about the question's own."""
     return any(r.other.search(text) and not r.own.search(text) for r in rivals)
@@ -605,6 +623,7 @@ class ExtractiveAnswerer:
         wanted = set(q_terms)
         conflicts = _conflicting_figures(q.text)
         rivals = _rivals(q)
+        compounds = _compounds(q.text)
         entity_stems = [frozenset(tokenize(e)) for e in q.entities]  # a name is in a sentence with all its words
         seen: set[tuple[str, int]] = set()
         out = []
@@ -662,6 +681,8 @@ class ExtractiveAnswerer:
                     match = 0.9  # "Sunak said ..." where the article gives "Rishi Sunak" in full
                 if q.years and (years := {m.group(0) for m in _YEAR.finditer(text)}) and not years & set(q.years):
                     continue  # "In 1996 she won Wimbledon" does not answer about the 2013 title
+                if compounds and any(c.search(text) and not w.search(text) for w, c in compounds):
+                    continue  # "his second US Open quarterfinal" does not answer about the final
                 if rivals and _about_a_rival(text, rivals):
                     continue  # "A crowd attended the BNP Paribas Open" does not answer about the US Open
                 # "A 2,528-pound pumpkin" does not answer about "the 2,554-pound pumpkin": it ranks lower, but it still

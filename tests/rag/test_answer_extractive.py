@@ -548,3 +548,13 @@ def test_extractive__a_link_to_another_story_is_page_furniture():
     assert not _usable("RELATED: Parents sue the school board")
     assert _usable("NATO: the alliance said it would respond to the attack.")
     assert _usable("WASHINGTON: Officials said the plan would work.")
+
+
+def test_extractive__a_prefixed_word_is_another_thing():
+    # "quarterfinal" does not answer about the final, "undergraduates" not about graduate students.
+    quarter = passage("Lina Ortez will play her first Norland Open quarterfinal against Mia Berg on Wednesday.")
+    draft = ExtractiveAnswerer().draft("Whom did Lina Ortez beat in the Norland Open final?", [quarter])
+    assert draft.text is None
+    final = passage("Lina Ortez beat Mia Berg in the Norland Open final, a week after her semifinal win.")
+    draft = ExtractiveAnswerer().draft("Whom did Lina Ortez beat in the Norland Open final?", [final])
+    assert draft.text is not None and "Mia Berg" in draft.text
