@@ -115,6 +115,8 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
         sentence = re.sub(rf"(?<![\d.,]){re.escape(f)}(?![\d,]|\.\d)", " ", sentence)
     m = _HOW.search(question)
     unit = _UNITS.get(asked) if asked and not m else None
+    if asked and not m and unit is None and (noun := tokenize(asked)):  # a counted noun ("three-pointers")
+        unit = rf"({re.escape(noun[-1])}\w*)"
     if m:
         word = m.group(1).lower()
         if word == "many" and m.group(2):
@@ -122,6 +124,8 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
             counted = m.group(3) if m.group(2)[:1].isupper() and m.group(3) else m.group(2)
             noun = tokenize(counted)
             unit = rf"({re.escape(noun[0])}\w*)" if noun else None
+            if noun and noun[0] in _PEOPLE:
+                unit = rf"({re.escape(noun[0])}\w*|people|persons|individuals)"
         else:
             unit = _UNITS.get(word)
     if m and m.group(1).lower() == "old" and re.search(r"\b(aged|age of)\s+\d+", sentence):
@@ -323,8 +327,15 @@ def _figures(text: str) -> list[str]:
     """Numbers written with digits that are not part of a date ("March 8, 2014" holds none) nor of a name
     ("MH370", "Boeing 777" count as names only when glued to letters).
     """
-    cleaned = _MONTH_DAY.sub(" ", text)
+    cleaned = _CLOCK.sub(" ", _MONTH_DAY.sub(" ", text))  # nor a time of day ("at 8:30 a.m.")
     return [f.rstrip(".,") for f in _FIGURE.findall(cleaned) if not _YEAR.fullmatch(f.rstrip(".,"))]
+
+
+_CLOCK = re.compile(r"\b\d{1,2}(?::\d{2})?\s*(?:a\.m\.|p\.m\.|am\b|pm\b)|\b\d{1,2}:\d{2}\b", re.I)
+# People counted by what they are: "2,700 people were taken off the island" counts the visitors.
+_PEOPLE = frozenset(tokenize("""visitors passengers tourists residents workers employees fans students soldiers troops
+migrants refugees civilians patients children adults voters attendees spectators pilgrims evacuees victims survivors
+inmates prisoners staff participants""")) - frozenset(tokenize("prisons"))
 
 
 _SCOPE_FRAME = re.compile(r"^(?:\(CNN\)\s*)?(?:In|For|Across|Outside) (?:the )?([A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*)*),")

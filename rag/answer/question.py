@@ -59,6 +59,8 @@ _NUMBER = re.compile(r"\bhow (?:many|much|long|wide|tall|high|far|big|large|old|
                      r"low|expensive)\b|\bwhat (?:\w+ ){0,5}?(?:percentage|percent|share|number|amount|proportion|size|"
                      r"length|width|height|cost|price|population|age|rate|total|sum|figure|value|weight|level|"
                      r"distance|speed|score|count|budget|salary|fine|fee|toll|tally)\b|\bby how much\b|"
+                     r"^\s*what (?:is|was|are|were) (?:\S+ ){1,5}?record (?:for|of) (?:the )?(?:most )?"
+                     r"(?:[\w-]+ ){0,2}?[\w-]+s\b|"
                      r"^\s*what (?:is|was|are|were)\b.*\bworth\b", re.I)
 _DATE = re.compile(rf"^\s*(?:and |but |so )?when\b|\b(?:which|what|on what|in what) (?:\w+ )?(?:{_TIME_NOUNS})s?\b"
                    r"|\bsince when\b|\bhow soon\b", re.I)
@@ -262,6 +264,9 @@ def analyze(question: str) -> Question:
     if kind == "number":
         m = re.search(r"\bhow (\w+)", ask, re.I) or re.search(r"\bhow (\w+)", question, re.I)
         unit = m.group(1).lower() if m else "much" if _MONEY.search(ask) or _MONEY.search(question) else None
+        counted = re.search(r"\brecord (?:for|of) (?:the )?(?:most )?(?:[\w-]+ ){0,2}?([\w-]+s)\b", ask, re.I)
+        if unit is None and counted:  # "the record for three-pointers" counts three-pointers
+            unit = counted.group(1).lower()
     head: tuple[str, ...] = ()
     if kind == "thing":
         m = re.search(rf"\b(?:which|what)((?: (?!{_AUX}\b)[\w'’-]+){{1,3}})", ask, re.I) or \

@@ -558,3 +558,17 @@ def test_extractive__a_prefixed_word_is_another_thing():
     final = passage("Lina Ortez beat Mia Berg in the Norland Open final, a week after her semifinal win.")
     draft = ExtractiveAnswerer().draft("Whom did Lina Ortez beat in the Norland Open final?", [final])
     assert draft.text is not None and "Mia Berg" in draft.text
+
+
+def test_extractive__a_count_of_people_is_not_a_time_of_day():
+    # "8:30 a.m." counts nothing; "2,700 people" counts the visitors; "the record for three-pointers" is a count.
+    p = passage("Ferries to Gull Island resume at 8:30 a.m. Saturday. About 1,900 people were taken off the island "
+                "after the threat, officials said.")
+    draft = ExtractiveAnswerer().draft("How many visitors were taken off Gull Island after the threat?", [p])
+    assert draft.text is not None and "1,900" in draft.text and "8:30" not in draft.text
+    q = analyze("What was Dana Reyes's previous single-season record for three-pointers?")
+    assert (q.kind, q.unit) == ("number", "three-pointers")
+    p = passage("Dana Reyes broke her own league record, scoring 41 points in a 99-90 win. Reyes entered the game "
+                "three shy of her mark of 198 three-pointers, set two years ago.")
+    draft = ExtractiveAnswerer().draft(q.text, [p])
+    assert draft.text is not None and "198" in draft.text
