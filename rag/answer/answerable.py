@@ -35,4 +35,4 @@ def answerable(question: str, passages: Sequence[Passage], reader: ExtractiveAns
             first = (gaps[0], p)
     assert first is not None
     gap, p = first
-    return evidence.refusal(gap, p.text, p.published)
+    return evidence.refusal(gap, p.text, p.published, q.text)

@@ -310,6 +310,7 @@ def names_in(text: str, exclude: str = "") -> list[str]:
     out = []
     for m in (m for sentence in split_sentences(text) for m in _NAME.finditer(sentence)):
         name = re.sub(r"^(?:The|A|An|This|That|These|Those|His|Her|Its|Their)\s+", "", m.group(0).strip(" .,'’"))
+        name = re.sub(r"['’]s$", "", name)  # "Netflix's standard plan" mentions Netflix
         tokens = entity_tokens(name)
         sentence_start = m.start() == 0
         if not tokens or (sentence_start and len(tokens) == 1):
@@ -320,11 +321,13 @@ def names_in(text: str, exclude: str = "") -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def refusal(miss: Missing, nearest: str = "", published: str | None = None) -> str:
-    """The refusal for a missing constraint, naming what the nearest article text has instead."""
+def refusal(miss: Missing, nearest: str = "", published: str | None = None, question: str = "") -> str:
+    """The refusal for a missing constraint, naming what the nearest article text has instead (a name the
+    `question` gives is not "instead").
+    """
     head = "The articles don't say: "
     if miss.kind == "entity":
-        others = [n for n in names_in(nearest) if not mentions(miss.text, n)]
+        others = [n for n in names_in(nearest, question) if not mentions(miss.text, n)]
         tokens = set(entity_tokens(miss.text))
         # Prefer a name of the same shape: another bank for a bank, another person for a person.
         alike = [n for n in others if tokens & set(entity_tokens(n))] or \
@@ -350,6 +353,8 @@ def refusal(miss: Missing, nearest: str = "", published: str | None = None) -> s
 def _the(name: str) -> str:
     """"Federal Reserve" -> "the Federal Reserve"; person-like and already-determined names unchanged."""
     first = name.split()[0].lower()
+    if re.fullmatch(r"(?:[A-Z][\w'’.-]* )+(?:University|College)", name):
+        return name  # "Yale University", but "the University of Oxford"
     if first == "the" or len(name.split()) < 2 or not re.search(
             r"\b(?:Bank|Reserve|Union|Nations|Court|Department|Ministry|Office|Agency|Party|Council|Commission|"
             r"Committee|Organi[sz]ation|Institute|University|College|House|Senate|Army|Navy|Fund|Board|"

@@ -136,19 +136,23 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
     number = r"(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a dozen|dozens|hundreds|" \
              r"thousands|millions)"
     money = (m.group(1).lower() if m else asked) in ("much", "high")
+    if figs and money and re.search(r"\b(?:cost|costs|price|prices|priced|pay|paid|charge|charges|fee|fine|fined|"
+                                    r"spend|spent|worth)\b", question, re.I) and not re.search(
+                                        r"[$£€¥]|\b(?:dollars?|euros?|pounds?|yuan|yen|rupees?|pesos?|cents?)\b",
+                                        sentence, re.I) and not (
+            re.search(r"\d\s*%|\bper ?cent\b", sentence, re.I) and _CHANGE.search(question)):
+        return 0.3  # "about 40 countries", "79 million subscribers" are no price (a rise of 9.1% is a change in one)
     if unit and re.search(rf"{number}(\s*(million|billion|thousand|hundred))?[\s-]+(\w+[\s-]+){{0,2}}{unit}\b"
                           + (rf"|\${number}|{number}\s*%" if money else ""), sentence, re.I):
         if figs or not unit:
             return 1.0
         return 0.8  # a number word with the right unit ("six months")
-    if figs and money and re.search(r"\b(?:cost|costs|price|prices|priced|pay|paid|charge|charges|fee|fine|fined|"
-                                    r"spend|spent|worth)\b", question, re.I) and not re.search(
-                                        r"[$£€¥]|\b(?:dollars?|euros?|pounds?|yuan|yen|rupees?|pesos?|cents?)\b",
-                                        sentence, re.I):
-        return 0.3  # "about 40 countries" is no price
     if figs:
         return 0.6
     return 0.3 if _NUMBER.search(sentence) else 0.0
+
+
+_CHANGE = re.compile(r"\b(?:increas|ris|rose|raise|fell|fall|drop|jump|grow|grew|climb|surg|declin|cut)\w*", re.I)
 
 
 @lru_cache(maxsize=64)
@@ -943,7 +947,7 @@ class ExtractiveAnswerer:
             p = passages[c.passage_index]
             ctx_text = self._context(c, p, articles.get(p.article_id)).text
             return Draft(None, reason=f"the question's {gap.kind} {gap.text!r} is not in the best passages",
-                         refusal=evidence.refusal(gap, f"{c.text} {ctx_text}", p.published))
+                         refusal=evidence.refusal(gap, f"{c.text} {ctx_text}", p.published, q.text))
         if q.factoid:
             slot = _SLOT_WORDS[q.kind]
             return Draft(None, reason=f"no sentence gives {slot}",

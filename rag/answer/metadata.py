@@ -73,7 +73,8 @@ def metadata_answer(q: Question, passages: Sequence[Passage], query: str,
     if p is None:
         missing = next((e for e in q.entities if not any(evidence.mentions(e, f"{x.title}\n{x.text}")
                                                           for x in passages)), None)
-        refusal = evidence.refusal(evidence.Missing("entity", missing), passages[0].text) if missing else REFUSAL
+        refusal = evidence.refusal(evidence.Missing("entity", missing), passages[0].text,
+                                                     question=q.text) if missing else REFUSAL
         return Draft(None, reason="no retrieved article is about the question's topic", refusal=refusal)
     if not topic_terms(query) and coverage < 0.5:
         field_words = _FIELD_WORDS.get(field, "a field")[3:] if field else "field"

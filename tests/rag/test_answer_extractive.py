@@ -572,3 +572,16 @@ def test_extractive__a_count_of_people_is_not_a_time_of_day():
                 "three shy of her mark of 198 three-pointers, set two years ago.")
     draft = ExtractiveAnswerer().draft(q.text, [p])
     assert draft.text is not None and "198" in draft.text
+
+
+def test_extractive__a_count_in_millions_is_no_price_and_the_refusal_names_another_place():
+    p = passage("Streamly's basic plan will launch in Peru next year. Streamly had nearly 40 million basic plan "
+                "subscribers in Peru and elsewhere outside the U.S. as of May.")
+    draft = ExtractiveAnswerer().draft("How much does Streamly's basic plan cost in Peru?", [p])
+    assert draft.text is None
+    p = passage("In Chile, the price of Streamly's basic plan went up $1 to $7.")
+    draft = ExtractiveAnswerer().draft("How much does Streamly's basic plan cost in Peru?", [p])
+    assert draft.text is None and "Peru" in draft.refusal and "Streamly" not in draft.refusal
+    rise = passage("Streamly raised the price of its basic plan by 12% in March, the company said.")
+    draft = ExtractiveAnswerer().draft("How much did Streamly's basic plan prices increase in March?", [rise])
+    assert draft.text is not None and "12%" in draft.text
