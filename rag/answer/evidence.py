@@ -180,6 +180,7 @@ class Context:
     published: str | None = None
     article: str = ""  # the whole article text, for names first given in full far from the sentence
     sentence: str = ""  # when given, the question's names must be here (and in the title), not just near
+    close: str = ""  # when given, the sentence and the one before: where a possessor of the question must be
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,9 @@ def missing(q: Question, ctx: Context, absent_terms: tuple[str, ...] = ()) -> li
             continue  # a name the article keeps returning to is what it is about, near the sentence or not
         (later if len(tokens) == 1 and re.search(r"(?:ish|ian|an|ese|i)$", tokens[0]) else out).append(
             Missing("entity", e))
+    if ctx.close:
+        out.extend(Missing("entity", e) for e in q.possessors
+                   if Missing("entity", e) not in out and not mentions(e, f"{ctx.title}\n{ctx.close}"))
     if q.soft and out:
         # A scene-setting name ("The White House said there will be a new vaccine. When ...?") may be absent
         # when most of the question's names are there and the asking sentence's own names all are.

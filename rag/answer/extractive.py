@@ -758,7 +758,9 @@ class ExtractiveAnswerer:
         if art is None:
             return evidence.Context(p.text, p.title, p.published, p.text)
         lo, hi = max(0, c.order - 2), min(len(art.spans), c.order + 3)
-        return evidence.Context(art.text[art.spans[lo][0]:art.spans[hi - 1][1]], p.title, p.published, art.text)
+        close = art.text[art.spans[max(0, c.order - 1)][0]:art.spans[c.order][1]] if c.order < len(art.spans) else ""
+        return evidence.Context(art.text[art.spans[lo][0]:art.spans[hi - 1][1]], p.title, p.published, art.text,
+                                close=close)
 
     def _absent(self, question: str) -> tuple[str, ...]:
         """Names in the question that occur nowhere in the store (then no article can be about them)."""

@@ -149,6 +149,9 @@ class Question:
     soft: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()  # the role a who-question names ("best actress", "mayor"): the answer's must match
     superlatives: tuple[str, ...] = ()  # the noun of "the heaviest watermelon": an answer must be about one
+    # Names the question's subject belongs to ("Oregon" of "Oregon's human composting bill"): said in the sentence,
+    # the one before or the title, not only somewhere near ("Oregon already allows it" beside California's bill).
+    possessors: tuple[str, ...] = ()
 
     @property
     def factoid(self) -> bool:
@@ -285,8 +288,9 @@ def analyze(question: str) -> Question:
     roles = tuple(dict.fromkeys(m.group(1).lower() for m in _ROLE.finditer(ask))) if kind == "person" else ()
     superlatives = tuple(dict.fromkeys(m.group(2).lower() for m in SUPERLATIVE.finditer(question)
                                        if m.group(2).lower() not in _QUESTION_WORDS))
+    possessors = tuple(e for e in names if re.search(rf"\b{re.escape(e)}['’]s?\s+[a-z]", question))
     return Question(question, kind, names, years, dates, figures, present, field, count, unit, head,
-                    ask if ask != question else "", soft, roles, superlatives)
+                    ask if ask != question else "", soft, roles, superlatives, possessors)
 
 
 def topic_terms(question: str) -> list[str]:

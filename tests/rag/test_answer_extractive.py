@@ -585,3 +585,15 @@ def test_extractive__a_count_in_millions_is_no_price_and_the_refusal_names_anoth
     rise = passage("Streamly raised the price of its basic plan by 12% in March, the company said.")
     draft = ExtractiveAnswerer().draft("How much did Streamly's basic plan prices increase in March?", [rise])
     assert draft.text is not None and "12%" in draft.text
+
+
+def test_extractive__the_place_a_question_s_subject_belongs_to_is_said_beside_the_answer():
+    # "Norland's bill": a governor signing a bill, with Norland named two sentences on, is another state's bill.
+    article = ("Gov. Ana Ruiz signed a bill into law Sunday that creates a state seed bank for farmers. The law takes "
+               "effect in May. Eastmark and Norland already run seed banks of their own.")
+    draft = ExtractiveAnswerer(article_text=lambda aid: article).draft(
+        "Who signed Norland's seed bank bill into law?", [passage(article, title="Seed bank law signed")])
+    assert draft.text is None and "Norland" in draft.refusal
+    draft = ExtractiveAnswerer(article_text=lambda aid: article).draft(
+        "Who signed Norland's seed bank bill into law?", [passage(article, title="Norland seed bank law signed")])
+    assert draft.text is not None and "Ana Ruiz" in draft.text
