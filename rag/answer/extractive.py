@@ -182,8 +182,10 @@ def _type_match(kind: str, sentence: str, question: str, unit: str | None = None
                              for m in _NAME.finditer(sentence))
                  if " " in n.replace("-", " ") and n.lower() not in q_lower
                  and not any(w in q_names for w in re.findall(r"[\w'’]+", n.lower()))]
-        caps = [w for w in re.findall(r"(?<!^)(?<![.!?]\s)\b(?:[A-Z][a-z]{2,}|[A-Z]{2,}|[A-Z][a-z]*\.[a-z]+)", sentence)
-                if w.lower() not in q_lower]
+        # (not a word opening the sentence or a quotation: "“Thanks to ...,” she said" names no one)
+        caps = [w for w in re.findall(r"(?<!^)(?<![.!?]\s)(?<![“\"‘(])\b(?:[A-Z][a-z]{2,}|[A-Z]{2,}|"
+                                      r"[A-Z][a-z]*\.[a-z]+)", sentence)
+                if w.lower() not in q_lower and w.lower() not in _NOT_NAMES]  # nor "Monday", "September"
         if kind == "thing":  # "which show ...": a name, a quoted title or a figure will do
             quoted = re.search(r"[“\"'‘][^”\"'’]{2,60}[”\"'’]", sentence)
             named = re.search(r"\b(?:called|named|dubbed|known as|titled)\s+[“\"‘]?[A-Z]", sentence)
@@ -288,7 +290,10 @@ _NOT_A_PERSON = re.compile(r"\b(?:Corridor|Movement|River|Sea|Ocean|Lake|Mountai
                            r"Act|Agreement|Treaty|Summit|Forum|Conference|Festival|Games|Cup|Open|Championships?|"
                            r"Awards?|Prize|Museum|Hospital|Stadium|Park|Center|Centre|Street|Avenue|Road|Highway|"
                            r"Railway|Canal|Strait|Gulf|Bay|Valley|Desert|Coast|Peninsula|Plan|Program|Programme|"
-                           r"Project|Initiative|Fund|Index|Exchange|Times|Post|News|Network|Channel)$")
+                           r"Project|Initiative|Fund|Index|Exchange|Times|Post|News|Network|Channel|League|"
+                           r"Association|Federation|Club|Team|Office|Service|Administration|Authority|Board|"
+                           r"Commission|Senate|House|Assembly|Parliament|Army|Navy|Force|Police|Reserve|Series|"
+                           r"Tour|Bowl|Trophy|Marathon|Olympics|Motors|Airlines?|Inc|Corp|Ltd|LLC)$|^The\s")
 
 
 @dataclass(frozen=True)
@@ -539,6 +544,8 @@ def _usable(text: str) -> bool:
     heading = len(stripped) < 90 and not re.search(r"[.!?\"”’')\]]$", stripped)
     if re.search(r"\?[\"”’')\]]*$", stripped):
         return False  # a question ("Which new product did Tesla debut?" in a quiz) answers nothing
+    if re.match(r"[A-F][.)]\s", stripped) and len(stripped) < 90:
+        return False  # nor one of its choices ('A. "Game of Thrones"')
     return (len(text) >= 12 and re.search(r"[a-z]", text) is not None and not is_instruction_like(text)
             and not _BOILERPLATE.search(stripped) and not _LINK_LABEL.match(stripped) and not heading)
 
@@ -689,7 +696,8 @@ class ExtractiveAnswerer:
                     match = 0.8  # "She beat Ons Jabeur ...": the sentence before names her (and comes with it)
                 held = _role_holder(text, q) if q.roles and q.entities else None
                 if held is not None:
-                    match = 1.0 if held else match * 0.5  # "Azerbaijani President", not "Turkish President"
+                    # "Azerbaijani President", not "Turkish President"; a holder the question names is no answer
+                    match = (1.0 if match >= 0.5 else match) if held else match * 0.5
                 if q.kind == "place" and match < 1.0 and _located(text, q.entities):
                     match = 1.0  # "at the Great Pumpkin Farm in Clarence" says where the farm is
                 if q.kind == "person" and match == 0.5 and art is not None and _surname(text, q.text, art.surnames):

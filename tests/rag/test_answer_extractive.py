@@ -597,3 +597,16 @@ def test_extractive__the_place_a_question_s_subject_belongs_to_is_said_beside_th
     draft = ExtractiveAnswerer(article_text=lambda aid: article).draft(
         "Who signed Norland's seed bank bill into law?", [passage(article, title="Norland seed bank law signed")])
     assert draft.text is not None and "Ana Ruiz" in draft.text
+
+
+def test_extractive__a_quote_s_first_word_a_league_or_a_holder_the_question_names_is_no_answer():
+    from rag.answer.extractive import _type_match
+
+    question = "Who will replace Ana Ruiz as Norland College's president?"
+    assert _type_match("person", "“Thanks to our community, students can thrive,” Norland President Ana Ruiz "
+                                 "said.", question) < 0.5
+    assert _type_match("person", "The plan is part of the Ivy League school’s campaign, the release said.",
+                       question) < 0.8
+    draft = ExtractiveAnswerer().draft(question, [passage(
+        "“Thanks to our community, students can thrive,” Norland College President Ana Ruiz said on Monday.")])
+    assert draft.text is None
