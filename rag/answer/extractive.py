@@ -178,10 +178,11 @@ def _type_match(kind: str, sentence: str, question: str, unit: str | None = None
         q_lower = question.lower()
         q_names = _name_words(question)  # a name the question gives ("Paul Pelosi") is not the one it asks for
         # An opener is dropped only where it opens the sentence: "The Hague" but "in New Mexico".
-        names = [n for n in (_OPENER.sub("", m.group(0)) if m.start() == 0 else m.group(0)
-                             for m in _NAME.finditer(sentence))
-                 if " " in n.replace("-", " ") and n.lower() not in q_lower
+        found = [(_OPENER.sub("", m.group(0)) if m.start() == 0 else m.group(0), m.start(), m.end())
+                 for m in _NAME.finditer(sentence)]
+        found = [(n, lo, hi) for n, lo, hi in found if " " in n.replace("-", " ") and n.lower() not in q_lower
                  and not any(w in q_names for w in re.findall(r"[\w'’]+", n.lower()))]
+        names = [n for n, _, _ in found]
         # (not a word opening the sentence or a quotation: "“Thanks to ...,” she said" names no one)
         caps = [w for w in re.findall(r"(?<!^)(?<![.!?]\s)(?<![“\"‘(])\b(?:[A-Z][a-z]{2,}|[A-Z]{2,}|"
                                       r"[A-Z][a-z]*\.[a-z]+)", sentence)
@@ -191,10 +192,8 @@ def _type_match(kind: str, sentence: str, question: str, unit: str | None = None
             named = re.search(r"\b(?:called|named|dubbed|known as|titled)\s+[“\"‘]?[A-Z]", sentence)
             return 1.0 if names or quoted or named else 0.6 if caps or _figures(sentence) else 0.0
         if kind == "person":  # "the Aras Corridor", "the Non-Aligned Movement", "a New York man" name no one
-            names = [n for n in names if not _NOT_A_PERSON.search(n) and not re.search(
-                rf"\b(?:in|at|near|from|outside|across|of) (?:the )?{re.escape(n)}\b|{re.escape(n)}[\s-]+(?:man|woman|"
-                r"men|women|teen|teenager|boy|girl|resident|residents|native|family|based|official|officials)\b",
-                sentence)]
+            names = [n for n, lo, hi in found if not _NOT_A_PERSON.search(n)
+                     and not _PLACED_BEFORE.search(sentence, 0, lo) and not _PLACED_AFTER.match(sentence, hi)]
         return 1.0 if names else 0.8 if caps and kind != "person" else 0.5 if caps else 0.0
     return 0.0
 
@@ -340,6 +339,10 @@ def _figures(text: str) -> list[str]:
     return [f.rstrip(".,") for f in _FIGURE.findall(cleaned) if not _YEAR.fullmatch(f.rstrip(".,"))]
 
 
+# A name placed as a place: "in the New Mexico desert", "a New York man", "Texas-based".
+_PLACED_BEFORE = re.compile(r"\b(?:in|at|near|from|outside|across|of) (?:the )?$")
+_PLACED_AFTER = re.compile(r"[\s-]+(?:man|woman|men|women|teen|teenager|boy|girl|resident|residents|native|family|"
+                           r"based|official|officials)\b")
 _CLOCK = re.compile(r"\b\d{1,2}(?::\d{2})?\s*(?:a\.m\.|p\.m\.|am\b|pm\b)|\b\d{1,2}:\d{2}\b", re.I)
 # People counted by what they are: "2,700 people were taken off the island" counts the visitors.
 _PEOPLE = frozenset(tokenize("""visitors passengers tourists residents workers employees fans students soldiers troops
@@ -407,6 +410,17 @@ def _undescribed(q: Question, sentence: str, *, antecedent: bool = False) -> str
 _BACK = frozenset(("the", "this", "these", "that", "those", "its", "their", "his", "her", "our"))
 
 
+def _described_answer(sentence: str, head: str, asked: frozenset[str]) -> bool:
+    """The kind asked for, told apart by a word the question lacks: "the old town", "a rural hospital"."""
+    for m in re.finditer(r"[\w'’-]+", sentence):
+        if m.group(0)[:3] == head[:3] and tokenize(m.group(0)) == [head]:
+            before = re.findall(r"[\w'’-]+", sentence[max(0, m.start() - 40):m.start()])[-3:]
+            det = next((i for i in range(len(before) - 1, -1, -1) if before[i].lower() in _BACK | {"a", "an"}), None)
+            if det is not None and any(w[0].islower() and not set(tokenize(w)) <= asked for w in before[det + 1:]):
+                return True
+    return False
+
+
 def _descriptions(sentence: str, head: str, asked: frozenset[str]) -> list[tuple[int, int]]:
     """Where the kind asked for appears only as a description of something named elsewhere ("the wildly popular
     South Korean show is green lit", "acquiring the controversial social media platform", "her team"): the spans
@@ -416,8 +430,8 @@ def _descriptions(sentence: str, head: str, asked: frozenset[str]) -> list[tuple
     """
     spans = []
     for m in re.finditer(r"[\w'’-]+", sentence):
-        if tokenize(m.group(0)) != [head]:
-            continue
+        if not m.group(0).lower().startswith(head[:3]) or tokenize(m.group(0)) != [head]:
+            continue  # (the prefix first: stemming every word of every sentence costs)
         if (m.group(0)[0].isupper() and m.start() > 0) or re.match(r"\s+of\s+(?:the\s+)?[A-Z]", sentence[m.end():]):
             return []  # part of a name ("the Office for National Statistics"), or names it ("the city of New York")
         lead = sentence[max(0, m.start() - 60):m.start()]
@@ -482,18 +496,23 @@ _PREFIXES = r"(?:quarter|semi|under|post|pre|non|sub|vice|ex|anti|mid|inter|supe
 
 
 @lru_cache(maxsize=64)
-def _compounds(question: str) -> tuple[tuple[re.Pattern[str], re.Pattern[str]], ...]:
-    """For each word of the question, the word alone and the word under a prefix that makes it another thing:
-    "final" and "quarterfinal"/"semi-final", "graduate" and "undergraduate". A sentence with only the prefixed
-    word is about the other thing. Words the question itself prefixes are left out.
+def _compounds(question: str) -> re.Pattern[str] | None:
+    """The question's words under a prefix that makes them another thing: "final" as "quarterfinal" or
+    "semi-final", "graduate" as "undergraduate" (one pattern for all; `_prefixed_only` reads it). Words the
+    question itself prefixes are left out.
     """
-    out = []
     lower = question.lower()
-    for word in dict.fromkeys(re.findall(r"[a-z]{5,}", lower)):
-        if word in QUERY_STOPWORDS or re.search(rf"{_PREFIXES}-?{word}\b", lower):
-            continue
-        out.append((re.compile(rf"(?<![\w-]){word}", re.I), re.compile(rf"\b{_PREFIXES}-?{word}", re.I)))
-    return tuple(out)
+    prefixed = {m.group(1) for m in re.finditer(rf"{_PREFIXES}-?([a-z]+)", lower)}
+    words = [w for w in dict.fromkeys(re.findall(r"[a-z]{5,}", lower))
+             if w not in QUERY_STOPWORDS and w not in prefixed]
+    if not words:
+        return None
+    return re.compile(rf"\b{_PREFIXES}-?({'|'.join(map(re.escape, words))})", re.I)
+
+
+def _prefixed_only(text: str, compounds: re.Pattern[str]) -> bool:
+    """A question's word is in `text` only under a prefix ("his US Open quarterfinal", no "final")."""
+    return any(not re.search(rf"(?<![\w-]){m.group(1)}", text, re.I) for m in compounds.finditer(text))
 
 
 def _about_a_rival(text: str, rivals: Sequence[_Rival]) -> bool:
@@ -691,6 +710,9 @@ class ExtractiveAnswerer:
                     # (a full name elsewhere still answers: "the voice of the Los Angeles Dodgers ..., the team said")
                     match = _type_match(q.kind, rest, q.text)
                     match = match if match >= 1.0 else min(0.7, match)
+                if q.kind in ("organisation", "place") and match < 0.8 and q.head and \
+                        _described_answer(text, q.head[-1], frozenset(tokenize(q.text))):
+                    match = 0.8  # "The river flooded the old town": the town it names by what it is
                 if q.kind == "person" and match < 0.8 and _PRONOUN_START.match(text) and \
                         _type_match("person", previous, q.text) >= 0.5:
                     match = 0.8  # "She beat Ons Jabeur ...": the sentence before names her (and comes with it)
@@ -704,7 +726,7 @@ class ExtractiveAnswerer:
                     match = 0.9  # "Sunak said ..." where the article gives "Rishi Sunak" in full
                 if q.years and (years := {m.group(0) for m in _YEAR.finditer(text)}) and not years & set(q.years):
                     continue  # "In 1996 she won Wimbledon" does not answer about the 2013 title
-                if compounds and any(c.search(text) and not w.search(text) for w, c in compounds):
+                if compounds is not None and _prefixed_only(text, compounds):
                     continue  # "his second US Open quarterfinal" does not answer about the final
                 if rivals and _about_a_rival(text, rivals):
                     continue  # "A crowd attended the BNP Paribas Open" does not answer about the US Open
