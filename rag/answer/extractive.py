@@ -178,11 +178,11 @@ def _type_match(kind: str, sentence: str, question: str, unit: str | None = None
         q_lower = question.lower()
         q_names = _name_words(question)  # a name the question gives ("Paul Pelosi") is not the one it asks for
         # An opener is dropped only where it opens the sentence: "The Hague" but "in New Mexico".
-        found = [(_OPENER.sub("", m.group(0)) if m.start() == 0 else m.group(0), m.start(), m.end())
-                 for m in _NAME.finditer(sentence)]
-        found = [(n, lo, hi) for n, lo, hi in found if " " in n.replace("-", " ") and n.lower() not in q_lower
-                 and not any(w in q_names for w in re.findall(r"[\w'’]+", n.lower()))]
-        names = [n for n, _, _ in found]
+        spotted = [(_OPENER.sub("", m.group(0)) if m.start() == 0 else m.group(0), m.start(), m.end())
+                   for m in _NAME.finditer(sentence)]
+        spotted = [(n, lo, hi) for n, lo, hi in spotted if " " in n.replace("-", " ") and n.lower() not in q_lower
+                   and not any(w in q_names for w in re.findall(r"[\w'’]+", n.lower()))]
+        names = [n for n, _, _ in spotted]
         # (not a word opening the sentence or a quotation: "“Thanks to ...,” she said" names no one)
         caps = [w for w in re.findall(r"(?<!^)(?<![.!?]\s)(?<![“\"‘(])\b(?:[A-Z][a-z]{2,}|[A-Z]{2,}|"
                                       r"[A-Z][a-z]*\.[a-z]+)", sentence)
@@ -192,7 +192,7 @@ def _type_match(kind: str, sentence: str, question: str, unit: str | None = None
             named = re.search(r"\b(?:called|named|dubbed|known as|titled)\s+[“\"‘]?[A-Z]", sentence)
             return 1.0 if names or quoted or named else 0.6 if caps or _figures(sentence) else 0.0
         if kind == "person":  # "the Aras Corridor", "the Non-Aligned Movement", "a New York man" name no one
-            names = [n for n, lo, hi in found if not _NOT_A_PERSON.search(n)
+            names = [n for n, lo, hi in spotted if not _NOT_A_PERSON.search(n)
                      and not _PLACED_BEFORE.search(sentence, 0, lo) and not _PLACED_AFTER.match(sentence, hi)]
         return 1.0 if names else 0.8 if caps and kind != "person" else 0.5 if caps else 0.0
     return 0.0
