@@ -60,7 +60,10 @@ _CAUSAL = re.compile(r"\b(because|due to|as a result|so that|reasons?|caused|cau
                      r"triggered|thanks to|owing to|driven by|fueled by|fuelled by|to fight|to tackle|aimed at|"
                      r"part of a plan|in an effort|seeking to|over fears?|concerns? (?:about|over|that)|stemmed|"
                      r"stems from|the result of|in response to|aims? to|in order to|designed to|intended to|"
-                     r"so as to|the goal|the purpose|to see if|to test whether)\b", re.I)
+                     r"so as to|the goal|the purpose|to see if|to test whether|"
+                     # "announced her resignation after running a campaign on ill-advised tax cuts"
+                     r"(?:resign\w*|quit|stepp\w+ down|fired|ousted|arrested|charged|banned|suspended|recalled|"
+                     r"closed|cancell?ed|withdr[ae]w\w*|sued|fined) (?:\w+ ){0,6}?after)\b", re.I)
 _BOILERPLATE = re.compile(r"^(read more|sign up|subscribe|follow .* on (twitter|instagram|facebook)|click here|"
                           r"contributing:|related:|photos?:|video:|►)|\b(newsletter|all rights reserved|cookie|"
                           r"to your inbox|up to speed and on with your day|morning fix|hide caption|just watched|"

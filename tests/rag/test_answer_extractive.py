@@ -610,3 +610,12 @@ def test_extractive__a_quote_s_first_word_a_league_or_a_holder_the_question_name
     draft = ExtractiveAnswerer().draft(question, [passage(
         "“Thanks to our community, students can thrive,” Norland College President Ana Ruiz said on Monday.")])
     assert draft.text is None
+
+
+def test_extractive__why_someone_resigned_is_what_they_resigned_after():
+    article = ("Mayor Lena Holt announced Thursday that she will be stepping down. The Riverton mayor, 51, served "
+               "two years. Holt announced her resignation after a budget plan that cut school funding drew weeks "
+               "of protests.")
+    draft = ExtractiveAnswerer(article_text=lambda aid: article).draft("Why did Lena Holt resign?",
+                                                                     [passage(article, title="Holt resigns")])
+    assert draft.text is not None and "budget plan" in draft.text
