@@ -27,6 +27,13 @@ _PRONOUNS = frozenset("it its it's they them their theirs he him his she her her
                       "then".split())
 # Pronouns that stand for someone or something of the conversation even next to a name of the question's own.
 _PERSONAL = frozenset("he him his she her hers they them their theirs".split())
+_ABOUT_IT = re.compile(r"\b(?:about|on|of|to|with|for|against|over|after|before|behind) (?:it|this|that|them)\b"
+                       r"(?! (?:is|was|are|were|will|would)\b)")
+# Titles and demonyms before a name ("British Prime Minister Liz Truss"): a pronoun stands for the person.
+_TITLES = frozenset("""president prime minister secretary gov governor sen senator rep representative mayor
+chancellor king queen prince princess judge justice dr mr mrs ms ceo chief general gen lt col capt sgt officer coach
+director chairman chairwoman speaker vice deputy foreign first lady former state attorney star legend
+pope sir dame""".split())
 _OPENERS = ("and ", "and?", "but what", "but how", "but who", "but when", "but where", "but why", "what about",
             "how about", "also ", "what else", "same for", "then what", "anything else")
 _WH_FRAME = re.compile(r"^\s*((?:how (?:much|many|long|far|old|big|wide|tall|high|often)|what|who|whom|when|where|"
@@ -52,6 +59,8 @@ def is_follow_up(question: str) -> bool:
     words = _WORD.findall(q)
     if any(w in _PERSONAL for w in words):
         return True  # "Why did she go to Russia?" names a place but leans on the conversation for "she"
+    if _ABOUT_IT.search(q):
+        return True  # "What did Biden say about it?": "it" is the conversation's, whoever the question names
     if entities(question):
         return False
     return any(w in _PRONOUNS for w in words) or len(content_words(question)) <= 3
@@ -106,6 +115,34 @@ def topic(history: Sequence[dict[str, str]], limit: int = 6) -> list[str]:
     return [shown[k] for k in ranked[:limit]]
 
 
+def person_core(name: str) -> str:
+    """A name without the titles (and what comes before them) in front of it: "British Prime Minister Liz Truss"
+    -> "Liz Truss".
+
+    >>> person_core("WNBA star Brittney Griner"), person_core("Prime Minister")
+    ('Brittney Griner', 'Prime Minister')
+    """
+    words = name.split()
+    # The last title before the final two words ends the titles: "Secretary of State Antony Blinken".
+    last = max((i for i, w in enumerate(words[:-2]) if w.lower().rstrip(".") in _TITLES), default=-1)
+    return " ".join(words[last + 1:]) if last >= 0 else name
+
+
+def _last_person(history: Sequence[dict[str, str]]) -> str | None:
+    """The most recent two- or three-word name of the conversation that looks like a person's ("Liz Truss")."""
+    for turn in reversed([t for t in history if t.get("content")]):
+        text = _MARKER.sub("", turn["content"])
+        names = [person_core(n) for sentence in split_sentences(text)
+                 for n in entities(sentence[dateline_end(sentence):].lstrip("\"“‘'( "))]
+        people = [n for n in names if 2 <= len(n.split()) <= 3 and all(w[:1].isupper() for w in n.split())
+                  and not any(w.lower().rstrip(".") in _TITLES for w in n.split())
+                  and not re.search(r"\b(?:Party|Union|Court|House|Council|Bank|Open|Cup|Games|Series|League|"
+                                    r"University|College|Department|Ministry|States|Kingdom|Republic)\b", n)]
+        if people:
+            return people[0]
+    return None
+
+
 def condense(question: str, history: Sequence[dict[str, str]] | None) -> str:
     """The standalone question: `question` unchanged unless it is a follow-up; then the conversation's topic
     words it lacks are added in parentheses (and an elliptical question takes the previous question's frame).
@@ -114,6 +151,12 @@ def condense(question: str, history: Sequence[dict[str, str]] | None) -> str:
         return question
     have = {w.lower() for w in _WORD.findall(question)}
     borrowed = [t for t in topic(history) if not all(w.lower() in have for w in _WORD.findall(t))]
+    if any(w in _PERSONAL - {"they", "them", "their", "theirs"} for w in _WORD.findall(question.lower())):
+        # "Who replaced her?": her name first, however far back the conversation gave it.
+        person = _last_person(history)
+        if person and not all(w.lower() in have for w in person.split()) and not any(
+                person.lower() in t.lower() for t in borrowed):
+            borrowed = [person, *borrowed]
     base = question
     if not _WH.search(question):
         last = next((t["content"] for t in reversed(history) if t.get("role") == "user" and t.get("content")), "")

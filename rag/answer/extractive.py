@@ -677,6 +677,8 @@ class ExtractiveAnswerer:
             total = sum(weights.values()) or 1.0
         off_time = _off_time(passages, windows)
         echo_check = q.factoid or q.kind == "thing"
+        # A follow-up's borrowed names ("Who replaced her? (Liz Truss ...)") are whom it asks about, not answers.
+        named_text = f"{q.text} {query}" if q.kind == "person" and query and query != question else q.text
         ranked = bool(q.superlatives) and bool(SUPERLATIVE.search(q.focus or q.text))  # not the scene-setting's
         terms_of: list[frozenset[str]] = []  # each candidate's words, for the echo check after the loop
 
@@ -704,7 +706,7 @@ class ExtractiveAnswerer:
                 own = sum(weights[t] for t in terms) / total
                 coverage = own + 0.5 * sum(weights[t] for t in context - terms) / total
                 match = _thing_match(q, text, terms) if q.kind == "thing" else \
-                    _type_match(q.kind, text, q.text, q.unit) if q.factoid else (
+                    _type_match(q.kind, text, named_text, q.unit) if q.factoid else (
                     1.0 if q.kind == "reason" and _CAUSAL.search(text) else 0.0)
                 if q.kind in ("person", "organisation", "place") and match >= 0.8 and \
                         isinstance(rest := _undescribed(q, text, antecedent=True), str):

@@ -202,6 +202,24 @@ def test_condense__the_last_standalone_question_keeps_the_topic_however_many_ans
     assert "pumpkin" in query and "2,554-pound" in query
 
 
+def test_condense__a_pronoun_stands_for_the_person_however_far_back_and_about_it_leans_on_the_topic():
+    history = [
+        {"role": "user", "content": "Who resigned as Norland's prime minister?"},
+        {"role": "assistant", "content": "Norland Prime Minister Lena Holt announced Thursday that she will step "
+                                         "down [1]."},
+        {"role": "user", "content": "How long was she in office?"},
+        {"role": "assistant", "content": "The Unity Party leader, 47, lasted 45 days in office [1]."},
+    ]
+    query = condense("Who replaced her?", history)
+    assert "Lena Holt" in query and "Prime Minister Lena Holt" not in query
+    assert is_follow_up("What did Ana Ruiz say about it?") and not is_follow_up("What did Ana Ruiz say about it is?")
+    # The borrowed name is whom the question is about: a sentence naming only her does not answer it.
+    p = passage("Norland Prime Minister Lena Holt announced Thursday that she will step down. Omar Lind replaced "
+                "Lena Holt as prime minister on Monday.")
+    draft = ExtractiveAnswerer().draft("Who replaced her?", [p], query)
+    assert draft.text is not None and "Omar Lind" in draft.text and "announced Thursday" not in draft.text
+
+
 # -- through the Assistant, real model over the sample store ---------------------------------------------------
 
 def test_assistant__metadata_answer_has_a_metadata_citation_with_null_offsets(sample_assistant):
