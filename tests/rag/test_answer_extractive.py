@@ -155,14 +155,15 @@ def test_condense__a_why_question_that_names_its_subject_is_not_a_follow_up():
     assert condense("Why did it win?", PUMPKIN) != "Why did it win?"
 
 
+def conversation(*turns: str) -> list[dict[str, str]]:
+    """User and assistant turns, alternating from the user's."""
+    return [{"role": ("user", "assistant")[i % 2], "content": t} for i, t in enumerate(turns)]
+
+
 def test_condense__keeps_the_topic_from_two_turns_back():
-    history = [
-        {"role": "user", "content": "What does the Inflation Reduction Act include?"},
-        {"role": "assistant", "content": "The Senate passed the Inflation Reduction Act, which includes record "
-                                         "spending on clean energy [1]."},
-        {"role": "user", "content": "When was it passed?"},
-        {"role": "assistant", "content": "The Senate passed it on Sunday [1]."},
-    ]
+    history = conversation("What does the Inflation Reduction Act include?",
+                           "The Senate passed the Inflation Reduction Act, which includes record spending on clean "
+                           "energy [1].", "When was it passed?", "The Senate passed it on Sunday [1].")
     query = condense("Who signed it?", history)
     assert query.startswith("Who signed it?") and "Inflation Reduction Act" in query
 
@@ -203,13 +204,9 @@ def test_condense__the_last_standalone_question_keeps_the_topic_however_many_ans
 
 
 def test_condense__a_pronoun_stands_for_the_person_however_far_back_and_about_it_leans_on_the_topic():
-    history = [
-        {"role": "user", "content": "Who resigned as Norland's prime minister?"},
-        {"role": "assistant", "content": "Norland Prime Minister Lena Holt announced Thursday that she will step "
-                                         "down [1]."},
-        {"role": "user", "content": "How long was she in office?"},
-        {"role": "assistant", "content": "The Unity Party leader, 47, lasted 45 days in office [1]."},
-    ]
+    history = conversation("Who resigned as Norland's prime minister?",
+                           "Norland Prime Minister Lena Holt announced Thursday that she will step down [1].",
+                           "How long was she in office?", "The Unity Party leader, 47, lasted 45 days in office [1].")
     query = condense("Who replaced her?", history)
     assert "Lena Holt" in query and "Prime Minister Lena Holt" not in query
     assert is_follow_up("What did Ana Ruiz say about it?") and not is_follow_up("What did Ana Ruiz say about it is?")
