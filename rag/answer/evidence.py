@@ -332,6 +332,8 @@ def refusal(miss: Missing, nearest: str = "", published: str | None = None, ques
     head = "The articles don't say: "
     if miss.kind == "entity":
         others = [n for n in names_in(nearest, question) if not mentions(miss.text, n)]
+        # "they mention Canadian" says less than a name: a lone demonym only when nothing else is there
+        others = [n for n in others if " " in n or not re.search(r"(?:ian|ese|ish)$", n)] or others
         tokens = set(entity_tokens(miss.text))
         # Prefer a name of the same shape: another bank for a bank, another person for a person.
         alike = [n for n in others if tokens & set(entity_tokens(n))] or \
