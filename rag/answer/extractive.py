@@ -513,9 +513,15 @@ def _compounds(question: str) -> re.Pattern[str] | None:
     return re.compile(rf"\b{_PREFIXES}-?({'|'.join(map(re.escape, words))})", re.I)
 
 
-def _prefixed_only(text: str, compounds: re.Pattern[str]) -> bool:
-    """A question's word is in `text` only under a prefix ("his US Open quarterfinal", no "final")."""
-    return any(not re.search(rf"(?<![\w-]){m.group(1)}", text, re.I) for m in compounds.finditer(text))
+def _prefixed_only(text: str, compounds: re.Pattern[str]) -> tuple[str, str] | None:
+    """The prefixed word and the question's word when `text` has the word only under a prefix ("his US Open
+    quarterfinal", no "final"), else None.
+    """
+    for m in compounds.finditer(text):
+        if not re.search(rf"(?<![\w-]){m.group(1)}", text, re.I):
+            rest = re.findall(r"^[\w-]*", text[m.end():])[0]  # "quarterfinals": the whole word
+            return text[m.start():m.end()] + rest, m.group(1).lower()
+    return None
 
 
 def _about_a_rival(text: str, rivals: Sequence[_Rival]) -> bool:
@@ -656,7 +662,12 @@ class ExtractiveAnswerer:
 
     def candidates(self, question: str, passages: Sequence[Passage], query: str | None = None, *,
                    q: Question | None = None, articles: dict[str, _Article] | None = None,
-                   windows: Sequence[DateWindow] = ()) -> list[Candidate]:
+                   windows: Sequence[DateWindow] = (), others: list[tuple[int, str, str]] | None = None
+                   ) -> list[Candidate]:
+        """The sentences of `passages` that may answer, best first. A sentence left out for being about another
+        thing of a prefixed name ("quarterfinal" for "final") is added to `others` as (passage index, the
+        prefixed word, the question's word), for the refusal to say so.
+        """
         q_terms = list(dict.fromkeys(tokenize(query or question)))
         if not q_terms:
             return []
@@ -731,7 +742,9 @@ class ExtractiveAnswerer:
                     match = 0.9  # "Sunak said ..." where the article gives "Rishi Sunak" in full
                 if q.years and (years := {m.group(0) for m in _YEAR.finditer(text)}) and not years & set(q.years):
                     continue  # "In 1996 she won Wimbledon" does not answer about the 2013 title
-                if compounds is not None and _prefixed_only(text, compounds):
+                if compounds is not None and (other := _prefixed_only(text, compounds)):
+                    if others is not None:
+                        others.append((i, *other))
                     continue  # "his second US Open quarterfinal" does not answer about the final
                 if rivals and _about_a_rival(text, rivals):
                     continue  # "A crowd attended the BNP Paribas Open" does not answer about the US Open
@@ -849,11 +862,18 @@ class ExtractiveAnswerer:
             return summary.summarize(q, passages, query or question, articles=articles, weights=self._weights,
                                      embed=self.embed, absent=absent)
         windows = resolve(question, asked_on) if asked_on is not None else []
-        cands = self.candidates(question, passages, query, q=q, articles=articles, windows=windows)
+        others: list[tuple[int, str, str]] = []
+        cands = self.candidates(question, passages, query, q=q, articles=articles, windows=windows, others=others)
         if not cands:
             return Draft(None, reason="no sentence shares a word with the question")
         cands = self._semantic(cands, query_vector)
-        return self._choose(q, question, cands, passages, articles, absent)
+        draft = self._choose(q, question, cands, passages, articles, absent)
+        if draft.text is None and others and others[0][0] <= min(c.passage_index for c in cands[:3]):
+            # The best passages speak of another thing under the question's word: say so, not what they lack.
+            _, prefixed, word = others[0]
+            return replace(draft, reason=f"the best passages speak of {prefixed!r}, not {word!r}",
+                           refusal=f"The articles don't say: they mention “{prefixed}”, not “{word}”.")
+        return draft
 
     def _choose(self, q: Question, question: str, cands: list[Candidate], passages: Sequence[Passage],
                 articles: dict[str, _Article], absent: tuple[str, ...]) -> Draft:

@@ -570,6 +570,7 @@ def test_extractive__a_prefixed_word_is_another_thing():
     quarter = passage("Lina Ortez will play her first Norland Open quarterfinal against Mia Berg on Wednesday.")
     draft = ExtractiveAnswerer().draft("Whom did Lina Ortez beat in the Norland Open final?", [quarter])
     assert draft.text is None
+    assert draft.refusal == "The articles don't say: they mention “quarterfinal”, not “final”."
     final = passage("Lina Ortez beat Mia Berg in the Norland Open final, a week after her semifinal win.")
     draft = ExtractiveAnswerer().draft("Whom did Lina Ortez beat in the Norland Open final?", [final])
     assert draft.text is not None and "Mia Berg" in draft.text
