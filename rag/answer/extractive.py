@@ -864,11 +864,9 @@ class ExtractiveAnswerer:
         windows = resolve(question, asked_on) if asked_on is not None else []
         others: list[tuple[int, str, str]] = []
         cands = self.candidates(question, passages, query, q=q, articles=articles, windows=windows, others=others)
-        if not cands:
-            return Draft(None, reason="no sentence shares a word with the question")
-        cands = self._semantic(cands, query_vector)
-        draft = self._choose(q, question, cands, passages, articles, absent)
-        if draft.text is None and others and others[0][0] <= min(c.passage_index for c in cands[:3]):
+        draft = self._choose(q, question, self._semantic(cands, query_vector), passages, articles, absent) \
+            if cands else Draft(None, reason="no sentence shares a word with the question")
+        if draft.text is None and others and others[0][0] <= min((c.passage_index for c in cands[:3]), default=0):
             # The best passages speak of another thing under the question's word: say so, not what they lack.
             _, prefixed, word = others[0]
             return replace(draft, reason=f"the best passages speak of {prefixed!r}, not {word!r}",
