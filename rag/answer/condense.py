@@ -98,9 +98,9 @@ def topic(history: Sequence[dict[str, str]], limit: int = 6) -> list[str]:
             # An answer's names, sentence by sentence (a quoted "Thanks to ..." opens a sentence, it is not a
             # name), without its datelines ("SAN FRANCISCO —", "(CNN)"); a one-word name only when a user
             # turn used it too.
-            names = [n for sentence in split_sentences(text)
+            names = [person_core(n) for sentence in split_sentences(text)
                      for n in entities(sentence[dateline_end(sentence):].lstrip("\"“‘'( "))
-                     if " " in n or _key(n) in user_words]
+                     if " " in n or _key(n) in user_words]  # "Liz Truss" of "British Prime Minister Liz Truss"
         terms = [(n, weight) for n in names]
         if user:
             in_names = {w.lower() for n in names for w in n.split()}
