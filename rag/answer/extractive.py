@@ -71,8 +71,8 @@ _BOILERPLATE = re.compile(r"^(read more|sign up|subscribe|follow .* on (twitter|
                           r"picture|video|graphic|file photo|screenshot|screen grab) (?:shows|depicts|taken)\b", re.I)
 
 # A link to another story under a capitalised label glued to its colon: "LAWSUIT:Parents sue ...", "MORE: ...".
-_LINK_LABEL = re.compile(r"(?:[A-Z]{2,}[ '’&-]?){1,4}:(?=[A-Z“\"])|(?:MORE|RELATED|WATCH|LISTEN|SEE ALSO|ALSO READ|"
-                         r"READ ALSO|OPINION|ANALYSIS|EXPLAINER|LIVE UPDATES)\s*:")
+_LINK_LABEL = re.compile(r"(?:[A-Z]{2,}[ '’&-]?){1,4}:(?=[A-Z“\"])|(?i:more|related|watch|listen|see also|also read|"
+                         r"read also|opinion|analysis|explainer|live updates)\s*:")
 
 _LEAD_CHARS = 600  # an article's opening sentences
 _MARGIN = 1500  # characters read on either side of the retrieved chunks of an article

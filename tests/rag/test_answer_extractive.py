@@ -561,6 +561,7 @@ def test_extractive__a_link_to_another_story_is_page_furniture():
     assert not _usable("LAWSUIT:Parents of a pupil sue the school board in Riverton for defamation over a letter sent "
                        "home last spring.")
     assert not _usable("RELATED: Parents sue the school board")
+    assert not _usable("More:'Hostage diplomacy': a prisoner swap for the player is promising and dangerous")
     assert _usable("NATO: the alliance said it would respond to the attack.")
     assert _usable("WASHINGTON: Officials said the plan would work.")
 
