@@ -117,6 +117,8 @@ def mentions(entity: str, text: str, words: frozenset[str] | None = None) -> boo
     if len(tokens) >= 2 and missing == [tokens[0]] and len(tokens[0]) >= 3 and tokens[0] not in acronyms:
         # "Ash Carter" is "Ashton Carter": a short first name of the full one, right before the surname.
         return _phrase_in(tokens, text, prefix=True)
+    if not missing and len(tokens) == 2 and re.fullmatch(r"[A-Z][\w.]+-[A-Z][\w.]+", entity.strip()):
+        return True  # "the Texas-Mexico border" is between Texas and Mexico, however the text joins them
     return not missing and (len(tokens) == 1 or _phrase_in(tokens, text))
 
 
@@ -199,6 +201,27 @@ def _digits(text: str) -> set[str]:
     """The figures of `text`, number words included ("one billion" holds 1, as "1 billion" does)."""
     found = {re.sub(r"[,$£€%]", "", f).rstrip(".") for f in re.findall(r"[$£€]?\d[\d,]*(?:\.\d+)?%?", text)}
     return found | {_NUMBER_WORDS[m.group(1).lower()] for m in _NUMBER_WORD.finditer(text)}
+
+
+def _roughly(plain: str, question: str, written: str, have: set[str]) -> bool:
+    """A figure the question hedges ("more than $11 million", "nearly 1,000") is met by one near it in the
+    text ("$11.8 million"): within a quarter below to a third above.
+    """
+    if not re.search(rf"\b(?:more than|over|nearly|almost|about|around|approximately|roughly|some|at least|"
+                     rf"up to|less than|under|close to)\s+{re.escape(written)}", question, re.I):
+        return False
+    try:
+        value = float(plain)
+    except ValueError:
+        return False
+    for h in have:
+        try:
+            other = float(h)
+        except ValueError:
+            continue
+        if value and 0.75 * value <= other <= 1.35 * value:
+            return True
+    return False
 
 
 def _month_day(expr: str) -> tuple[int, int] | None:
@@ -301,7 +324,8 @@ def missing(q: Question, ctx: Context, absent_terms: tuple[str, ...] = ()) -> li
             out.append(Missing("term", noun))  # "the heaviest watermelon" is not answered about a pumpkin
     have = _digits(near)
     for f in q.figures:
-        if re.sub(r"[,$£€%]", "", f).rstrip(".") not in have:
+        plain = re.sub(r"[,$£€%]", "", f).rstrip(".")
+        if plain not in have and not _roughly(plain, q.text, f, have):
             out.append(Missing("figure", f))
     out.extend(later)
     out.extend(Missing("term", t) for t in absent_terms)

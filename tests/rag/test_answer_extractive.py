@@ -636,3 +636,12 @@ def test_extractive__why_someone_resigned_is_what_they_resigned_after():
     draft = ExtractiveAnswerer(article_text=lambda aid: article).draft("Why did Lena Holt resign?",
                                                                      [passage(article, title="Holt resigns")])
     assert draft.text is not None and "budget plan" in draft.text
+
+
+def test_evidence__a_border_between_two_places_and_a_hedged_figure_are_met_by_what_the_text_says():
+    q = analyze("Police seized more than $11 million worth of which product near the Norland-Eastmark border?")
+    ctx = Context("A shipment of soap at the Eastmark border held $11.8 million worth of cocaine. The bridge links "
+                  "Norland and Eastmark.", "Seizure at the border", "2022-09-01")
+    assert missing(q, ctx) == []
+    far = Context("A shipment of soap at the Eastmark border held $19 million worth of cocaine.", "", "2022-09-01")
+    assert {m.kind for m in missing(q, far)} == {"entity", "figure"}
