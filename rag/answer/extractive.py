@@ -284,6 +284,30 @@ def _surname(sentence: str, question: str, surnames: frozenset[str]) -> bool:
     return False
 
 
+def _full_name_before(best: Candidate, art: _Article) -> Candidate | None:
+    """For an answer naming someone by surname alone: the first sentence of the ten before it in its article that
+    gives the full name ("... it might be all over for Rishi Sunak.").
+    """
+    if best.match != 0.9:  # the surname rule's match (`_surname`)
+        return None
+    # Surnames standing alone, not places ("in Charlotte").
+    names = [n for n in art.surnames if re.search(rf"(?<!\bin )(?<!\bat )(?<!\bof )(?<!\bto )(?<!\bfrom )"
+                                                  rf"(?<!\bnear )\b{re.escape(n)}\b", best.text)
+             and not re.search(rf"[A-Z][\w'’.-]+ {re.escape(n)}\b", best.text)]
+
+    def in_full(text: str) -> bool:
+        return any(m.group(1).lower() not in _NOT_NAMES
+                   for n in names for m in re.finditer(rf"\b([A-Z][\w'’.-]+) {re.escape(n)}\b", text))
+
+    for order in range(max(0, best.order - 10), min(best.order, len(art.spans))):
+        lo, hi = art.spans[order]
+        lo, text = without_dateline(lo, art.text[lo:hi])
+        if _usable(text) and in_full(text):
+            return Candidate(best.passage_index, lo, hi, text, best.coverage, best.score, frozenset(), 1.0,
+                             False, order)
+    return None
+
+
 # Last words of names that are places, bodies or things, not people.
 _NOT_A_PERSON = re.compile(r"\b(?:Corridor|Movement|River|Sea|Ocean|Lake|Mountains?|Island|Islands|Street|Square|"
                            r"Province|Region|County|City|State|States|Union|Nations|Republic|Kingdom|Party|Bank|"
@@ -912,6 +936,11 @@ class ExtractiveAnswerer:
             # "She beat Ons Jabeur ..." names the winner only in the sentence before, which the pronoun stands
             # for; "the wildly popular South Korean show is green lit" follows the sentence naming the show.
             chosen.append(prev)
+        elif q.kind == "person" and (art := articles.get(article)) is not None and \
+                (full := _full_name_before(best, art)) is not None:
+            # "Sunak has returned triumphant ... to replace Truss" names him as the article does after it has
+            # given his name in full: that sentence comes first.
+            chosen.append(full)
         if not q.explains:
             chosen += self._also(q, best, qualified, passages)
         if q.explains:

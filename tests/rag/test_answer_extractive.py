@@ -645,3 +645,14 @@ def test_evidence__a_border_between_two_places_and_a_hedged_figure_are_met_by_wh
     assert missing(q, ctx) == []
     far = Context("A shipment of soap at the Eastmark border held $19 million worth of cocaine.", "", "2022-09-01")
     assert {m.kind for m in missing(q, far)} == {"entity", "figure"}
+
+
+def test_extractive__a_surname_alone_comes_with_the_sentence_that_gives_the_full_name():
+    article = ("Just weeks ago, it looked as if it might be all over for Omar Lindqvist. He retreated to the back "
+               "benches in Riverton. But in a sign of how unpredictable Norland politics has become, Lindqvist has "
+               "returned to replace Holt as the new prime minister of Norland.")
+    draft = ExtractiveAnswerer(article_text=lambda aid: article).draft(
+        "Who became the new prime minister of Norland?", [passage(article[article.index("But"):],
+                                                                  start=article.index("But"))])
+    assert draft.text is not None and "Omar Lindqvist" in draft.text and draft.text.index("Omar") < \
+        draft.text.index("returned")
