@@ -332,12 +332,17 @@ def missing(q: Question, ctx: Context, absent_terms: tuple[str, ...] = ()) -> li
     return out
 
 
+# What opens a name's run of capitals without being part of it: "In the United States" names the United States.
+_NAME_OPENER = re.compile(r"^(?:(?:In|On|At|For|From|By|With|After|Before|During|Across|Outside|Inside)\s+)?"
+                          r"(?:(?:The|A|An|This|That|These|Those|His|Her|Its|Their|the)\s+)?")
+
+
 def names_in(text: str, exclude: str = "") -> list[str]:
     """Capitalised names in `text` that `exclude` (the question) does not contain, in order of appearance."""
     q = _words(exclude)
     out = []
     for m in (m for sentence in split_sentences(text) for m in _NAME.finditer(sentence)):
-        name = re.sub(r"^(?:The|A|An|This|That|These|Those|His|Her|Its|Their)\s+", "", m.group(0).strip(" .,'’"))
+        name = _NAME_OPENER.sub("", m.group(0).strip(" .,'’"))
         name = re.sub(r"['’]s$", "", name)  # "Netflix's standard plan" mentions Netflix
         tokens = entity_tokens(name)
         sentence_start = m.start() == 0
@@ -356,8 +361,9 @@ def refusal(miss: Missing, nearest: str = "", published: str | None = None, ques
     head = "The articles don't say: "
     if miss.kind == "entity":
         others = [n for n in names_in(nearest, question) if not mentions(miss.text, n)]
-        # "they mention Canadian" says less than a name: a lone demonym only when nothing else is there
-        others = [n for n in others if " " in n or not re.search(r"(?:ian|ese|ish)$", n)] or others
+        # "they mention Canadian" (a lone demonym) or "CNN" (who reported it) says less than another name
+        others = [n for n in others if (" " in n or not re.search(r"(?:ian|ese|ish)$", n)) and not re.fullmatch(
+            r"CNN|Reuters|AP|AFP|BBC|NPR|Associated Press|Getty Images|CNN Business", n)] or others
         tokens = set(entity_tokens(miss.text))
         # Prefer a name of the same shape: another bank for a bank, another person for a person.
         alike = [n for n in others if tokens & set(entity_tokens(n))] or \

@@ -656,3 +656,15 @@ def test_extractive__a_surname_alone_comes_with_the_sentence_that_gives_the_full
                                                                   start=article.index("But"))])
     assert draft.text is not None and "Omar Lindqvist" in draft.text and draft.text.index("Omar") < \
         draft.text.index("returned")
+
+
+def test_extractive__a_figure_other_articles_give_too_wins_a_close_call():
+    question = "How many minutes did the mayor let the flooding go on before acting?"
+    passages = [
+        passage("The mayor's first statement came 20 minutes after the flooding began in the square.", aid="a",
+                score=0.9),
+        passage("The hearing on Thursday is all about 187 minutes.", aid="b", score=0.8),
+        passage("Council members said the flooding went on for 187 minutes.", aid="c", score=0.5),
+        passage("For 187 minutes, residents waited.", aid="d", score=0.5)]
+    draft = ExtractiveAnswerer().draft(question, passages)
+    assert draft.text is not None and "187 minutes" in draft.text and "20 minutes" not in draft.text
