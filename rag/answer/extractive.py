@@ -456,6 +456,20 @@ def _undescribed(q: Question, sentence: str, *, antecedent: bool = False) -> str
 _BACK = frozenset(("the", "this", "these", "that", "those", "its", "their", "his", "her", "our"))
 
 
+_FEATURE = re.compile(r"\b(?:River|Lake|Sea|Ocean|Bay|Gulf|Strait|Mountains?|Mount|Hills?|Park|Airport|Field|Bridge|"
+                      r"Street|Avenue|Road|Highway|Stadium|Arena|Hospital|Center|Centre|Square|Island|Valley|Canyon|"
+                      r"Forest|Desert|Coast|Beach|Zoo|Museum|Hall|Palace|Station|Port|Dam|Falls)$")
+
+
+def _other_feature(sentence: str, q: Question) -> bool:
+    """Every name the sentence gives (that the question lacks) is another kind of place than the one asked for:
+    a river, a park or an airport for "which state", "which city".
+    """
+    q_lower = q.text.lower()
+    names = [m.group(0) for m in _NAME.finditer(sentence) if " " in m.group(0) and m.group(0).lower() not in q_lower]
+    return bool(names) and all(_FEATURE.search(n) and q.head[-1] not in tokenize(n) for n in names)
+
+
 def _described_answer(sentence: str, head: str, asked: frozenset[str]) -> bool:
     """The kind asked for, told apart by a word the question lacks: "the old town", "a rural hospital"."""
     for m in re.finditer(r"[\w'’-]+", sentence):
@@ -769,6 +783,8 @@ class ExtractiveAnswerer:
                     # (a full name elsewhere still answers: "the voice of the Los Angeles Dodgers ..., the team said")
                     match = _type_match(q.kind, rest, q.text)
                     match = match if match >= 1.0 else min(0.7, match)
+                if q.kind == "place" and match >= 1.0 and q.head and _other_feature(text, q):
+                    match = 0.8  # "flooding of the Pearl River" names a river, not the state asked for
                 if q.kind in ("organisation", "place") and match < 0.8 and q.head and \
                         _described_answer(text, q.head[-1], frozenset(tokenize(q.text))):
                     match = 0.8  # "The river flooded the old town": the town it names by what it is

@@ -668,3 +668,14 @@ def test_extractive__a_figure_other_articles_give_too_wins_a_close_call():
         passage("For 187 minutes, residents waited.", aid="d", score=0.5)]
     draft = ExtractiveAnswerer().draft(question, passages)
     assert draft.text is not None and "187 minutes" in draft.text and "20 minutes" not in draft.text
+
+
+def test_extractive__a_river_is_not_the_state_asked_for():
+    passages = [
+        passage("Heavy rain led to flooding of the Gull River and problems at one of the town's two water plants, "
+                "causing the pumps to fail.", aid="a", score=0.9),
+        passage("As Norland's capital city entered a fourth day with little water flowing, crews worked to fix "
+                "its failing water plant.", aid="b", score=0.7)]
+    draft = ExtractiveAnswerer().draft("Which state's capital city is facing a water crisis after one of its water "
+                                       "plants failed?", passages)
+    assert draft.text is not None and "Norland" in draft.text and "Gull River" not in draft.text
