@@ -190,10 +190,11 @@ def _type_match(kind: str, sentence: str, question: str, unit: str | None = None
         caps = [w for w in re.findall(r"(?<!^)(?<![.!?]\s)(?<![“\"‘(])\b(?:[A-Z][a-z]{2,}|[A-Z]{2,}|"
                                       r"[A-Z][a-z]*\.[a-z]+)", sentence)
                 if w.lower() not in q_lower and w.lower() not in _NOT_NAMES]  # nor "Monday", "September"
-        if kind == "thing":  # "which show ...": a name, a quoted title or a figure will do
+        if kind == "thing":  # "which show ...": a name, a quoted title, a code ("BA.5") or a figure will do
             quoted = re.search(r"[“\"'‘][^”\"'’]{2,60}[”\"'’]", sentence)
             named = re.search(r"\b(?:called|named|dubbed|known as|titled)\s+[“\"‘]?[A-Z]", sentence)
-            return 1.0 if names or quoted or named else 0.6 if caps or _figures(sentence) else 0.0
+            coded = any(c.lower() not in q_lower for c in _CODE.findall(sentence))
+            return 1.0 if names or quoted or named or coded else 0.6 if caps or _figures(sentence) else 0.0
         if kind == "person":  # "the Aras Corridor", "the Non-Aligned Movement", "a New York man" name no one
             names = [n for n, lo, hi in spotted if not _NOT_A_PERSON.search(n)
                      and not _PLACED_BEFORE.search(sentence, 0, lo) and not _PLACED_AFTER.match(sentence, hi)]
@@ -389,6 +390,7 @@ def _figures(text: str) -> list[str]:
 _PLACED_BEFORE = re.compile(r"\b(?:in|at|near|from|outside|across|of) (?:the )?$")
 _PLACED_AFTER = re.compile(r"[\s-]+(?:man|woman|men|women|teen|teenager|boy|girl|resident|residents|native|family|"
                            r"based|official|officials)\b")
+_CODE = re.compile(r"\b[A-Z]{1,5}[.-]?\d+(?:\.\d+)?[A-Za-z]?\b")  # "BA.5", "MH370", "H5N1", "F-35"
 _CLOCK = re.compile(r"\b\d{1,2}(?::\d{2})?\s*(?:a\.m\.|p\.m\.|am\b|pm\b)|\b\d{1,2}:\d{2}\b", re.I)
 # People counted by what they are: "2,700 people were taken off the island" counts the visitors.
 _PEOPLE = frozenset(tokenize("""visitors passengers tourists residents workers employees fans students soldiers troops

@@ -679,3 +679,11 @@ def test_extractive__a_river_is_not_the_state_asked_for():
     draft = ExtractiveAnswerer().draft("Which state's capital city is facing a water crisis after one of its water "
                                        "plants failed?", passages)
     assert draft.text is not None and "Norland" in draft.text and "Gull River" not in draft.text
+
+
+def test_extractive__a_code_names_a_thing():
+    from rag.answer.extractive import _type_match
+
+    question = "The most infectious variant yet has arrived. What is it called?"
+    assert _type_match("thing", "The shape-shifting XQ.7 variant is fueling a surge in cases.", question) == 1.0
+    assert _type_match("thing", "The variant is fueling a surge in cases.", question) == 0.0
