@@ -13,7 +13,7 @@ import json
 import pytest
 
 from rag.answer.condense import condense, is_follow_up
-from rag.answer.evidence import Context, missing
+from rag.answer.evidence import Context, Missing, missing
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.question import analyze
 from rag.types import Passage
@@ -687,3 +687,13 @@ def test_extractive__a_code_names_a_thing():
     question = "The most infectious variant yet has arrived. What is it called?"
     assert _type_match("thing", "The shape-shifting XQ.7 variant is fueling a surge in cases.", question) == 1.0
     assert _type_match("thing", "The variant is fueling a surge in cases.", question) == 0.0
+
+
+def test_evidence__a_scene_setting_superlative_is_the_article_s_subject():
+    q = analyze("Nearly a billion records leaked in one of the biggest breaches ever. Where did the leak occur?")
+    article = ("The breach exposed police files. Experts were alarmed. Officials said little. A database of a "
+               "billion Norlandic citizens was left open online for a year.")
+    sentence = "A database of a billion Norlandic citizens was left open online for a year."
+    ctx = Context(sentence, "", "2022-07-05", article)
+    assert missing(q, ctx) == []
+    assert missing(q, Context(sentence, "", "2022-07-05", sentence)) == [Missing("term", "breaches")]
