@@ -427,7 +427,15 @@ def _thing_match(q: Question, sentence: str, terms: frozenset[str]) -> float:
     words = set(tokenize(sentence))
     if q.head and words & set(q.head) and words - set(tokenize(q.text)):
         return max(base, 1.0)
+    if base < 1.0 and _LAUNCH.search(q.text) and _NEW_THING.search(sentence):
+        return 1.0  # "Which menu item did KFC roll out?": "KFC is trying out a new type of chicken nugget"
     return base
+
+
+_LAUNCH = re.compile(r"\b(?:roll(?:s|ed|ing)? out|launch\w*|introduc\w*|debut\w*|unveil\w*|releas\w*|add(?:s|ed)?|"
+                     r"offer\w*|test\w*|try(?:ing)? out|new)\b", re.I)
+_NEW_THING = re.compile(r"\b(?:a|an|its|their) (?:new|first) (?:(?:type|kind|version|line|flavou?r|model|series|range|"
+                        r"style|form) of )?(?:[a-z][\w-]+ ){0,2}[a-z][\w-]+", re.I)
 
 
 def _undescribed(q: Question, sentence: str, *, antecedent: bool = False) -> str | Literal[True] | None:

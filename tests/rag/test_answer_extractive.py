@@ -697,3 +697,12 @@ def test_evidence__a_scene_setting_superlative_is_the_article_s_subject():
     ctx = Context(sentence, "", "2022-07-05", article)
     assert missing(q, ctx) == []
     assert missing(q, Context(sentence, "", "2022-07-05", sentence)) == [Missing("term", "breaches")]
+
+
+def test_extractive__what_was_rolled_out_is_the_new_thing_a_sentence_introduces():
+    article = ("Crispy Barn already offers a few types of chicken, including popcorn bites, on its menu. Crispy Barn "
+               "is trying out a new type of chicken nugget in an effort to attract younger diners. “We are "
+               "targeting Gen Z and Millennials,” a spokesperson said.")
+    best = ExtractiveAnswerer(article_text=lambda aid: article).candidates(
+        "Which menu item did Crispy Barn roll out this week to attract younger diners?", [passage(article)])[0]
+    assert best.text.startswith("Crispy Barn is trying out a new type of chicken nugget")
