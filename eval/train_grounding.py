@@ -140,7 +140,7 @@ def featurize(scorer: ModelSupportScorer, records: Sequence[dict[str, Any]],
     rows, vetoes = [], []
     started = time.perf_counter()
     for n, rec in enumerate(records):
-        features, vetoed = scorer.parts([rec["context"]], split_sentences(claim_text(rec)))
+        features, vetoed = scorer.features([rec["context"]], split_sentences(claim_text(rec)))
         rows.append([features[name] for name in FEATURES])
         vetoes.append(vetoed)
         if log is not None and n % 200 == 199:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,18 @@ from typing import Any
 import numpy as np
 
 from rag.verify.facts import _META
-from rag.verify.judge_model import JudgeModelError, _tokenizer, open_session, read_card, select_evidence
+from rag.verify.judge_model import (
+    JudgeModelError,
+    VetoedScorer,
+    _tokenizer,
+    check_logistic,
+    load_once,
+    logistic,
+    open_session,
+    padded_batches,
+    read_card,
+    select_evidence,
+)
 from rag.verify.support import HARD_CHECKS, OfflineSupportScorer, split_sentences, strip_citations
 
 __all__ = [
@@ -123,10 +133,7 @@ class CrossJudgeModel:
             stack = card["stack"]
             if tuple(stack["features"]) != STACK_FEATURES:
                 raise ValueError(f"stack features {stack['features']} differ from this code's {list(STACK_FEATURES)}")
-            vectors = [[float(x) for x in stack[k]] for k in ("weights", "mean", "scale")]
-            if any(len(v) != len(STACK_FEATURES) for v in vectors) or any(x <= 0 for x in vectors[2]):
-                raise ValueError(f"expected {len(STACK_FEATURES)} stack weights, means and positive scales")
-            float(stack["bias"])
+            check_logistic(stack, STACK_FEATURES)
         except (KeyError, TypeError, ValueError) as exc:
             raise JudgeModelError(f"{path}: malformed card ({exc!r}); {self._fix()}") from exc
         return card
@@ -136,40 +143,20 @@ class CrossJudgeModel:
 
     def stacked(self, features: dict[str, float]) -> float:
         """P(supported) from the claim's STACK_FEATURES, by the card's logistic stack."""
-        stack = self.card["stack"]
-        z = float(stack["bias"])
-        for name, w, mu, sd in zip(STACK_FEATURES, stack["weights"], stack["mean"], stack["scale"], strict=True):
-            z += float(w) * (features[name] - float(mu)) / float(sd)
-        return _sigmoid(z)
+        return logistic(self.card["stack"], STACK_FEATURES, features)
 
     def logits(self, pairs: Sequence[list[int]]) -> np.ndarray:
         """The support logit of each pair (token ids from pair_ids), batched by length."""
         out = np.zeros(len(pairs), dtype=np.float64)
-        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i]))
-        for start in range(0, len(order), _BATCH):
-            pick = order[start : start + _BATCH]
-            width = max(len(pairs[i]) for i in pick)
-            x = np.zeros((len(pick), width), dtype=np.int64)
-            mask = np.zeros((len(pick), width), dtype=np.int64)
-            for row, i in enumerate(pick):
-                x[row, : len(pairs[i])] = pairs[i]
-                mask[row, : len(pairs[i])] = 1
+        for pick, x, mask in padded_batches(pairs, _BATCH):
             (z,) = self._session.run(None, {"input_ids": x, "attention_mask": mask})
             out[pick] = np.asarray(z, dtype=np.float64).reshape(-1)
         return out
 
 
-_models: dict[Path, CrossJudgeModel] = {}
-_models_lock = threading.Lock()
-
-
 def load_cross_model(model_dir: Path = DEFAULT_MODEL_DIR) -> CrossJudgeModel:
     """The model in `model_dir`, loaded once per process."""
-    key = Path(model_dir).resolve()
-    with _models_lock:
-        if key not in _models:
-            _models[key] = CrossJudgeModel(key)
-        return _models[key]
+    return load_once(CrossJudgeModel, model_dir)
 
 
 def _normal(text: str) -> str:
@@ -185,21 +172,16 @@ def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-min(max(z, -30.0), 30.0)))
 
 
-class CrossSupportScorer:
-    """Support of a claim by passages from the cross-encoder, with the offline scorer's hard checks as vetoes.
-
-    A claim failing a hard check scores below the threshold (`hard_factor` x threshold x score), whatever the
-    model says. `threshold` defaults to the model card's (chosen by balanced accuracy on held-out training data).
+class CrossSupportScorer(VetoedScorer):
+    """Support of a claim by passages from the cross-encoder, with the offline scorer's hard checks as vetoes
+    (`VetoedScorer`). `threshold` defaults to the model card's (chosen by balanced accuracy on held-out training
+    data).
     """
-
-    hard_factor = 0.9
 
     def __init__(self, model: CrossJudgeModel | None = None, threshold: float | None = None,
                  hard: Sequence[str] = HARD_CHECKS, lexical: OfflineSupportScorer | None = None) -> None:
         self.model = model if model is not None else load_cross_model()
-        self.threshold = float(threshold) if threshold is not None else self.model.threshold
-        self.hard = tuple(hard)
-        self.lexical = lexical if lexical is not None else OfflineSupportScorer()
+        super().__init__(threshold if threshold is not None else self.model.threshold, hard, lexical)
 
     def sentence_logits(self, passages: Sequence[str], sentences: Sequence[str]) -> list[float]:
         """The encoder's support logit of each claim sentence, each read with its own evidence from `passages`.
@@ -230,17 +212,9 @@ class CrossSupportScorer:
         lexical = self.lexical.features(passages, " ".join(sentences))
         features = {"cross_logit": min(logits) if logits else QUOTED_LOGIT, "coverage": float(lexical["coverage"]),
                     "pairs": float(lexical["pairs"])}
-        return features, any(lexical.get(kind, 0.0) for kind in self.hard)
+        return features, self.vetoed(lexical)
 
     def parts(self, passages: Sequence[str], sentences: Sequence[str]) -> tuple[float, bool]:
         """The claim's support before the vetoes, and whether a hard check vetoes it."""
         features, vetoed = self.features(passages, sentences)
         return self.model.stacked(features), vetoed
-
-    def support_sentences(self, passages: Sequence[str], sentences: Sequence[str]) -> float:
-        score, vetoed = self.parts(passages, sentences)
-        return score * self.threshold * self.hard_factor if vetoed else score
-
-    def support(self, passages: Sequence[str], sentence: str) -> float:
-        """Support in [0, 1] of `sentence` (or a multi-sentence claim) by the passages taken together."""
-        return self.support_sentences(passages, split_sentences(strip_citations(sentence)))

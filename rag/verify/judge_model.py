@@ -28,11 +28,11 @@ import json
 import math
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import Stemmer
@@ -229,6 +229,83 @@ def open_session(path: Path, threads: int | None, outputs: Sequence[str], fix: s
     return session
 
 
+def check_logistic(part: dict[str, Any], names: Sequence[str]) -> None:
+    """A card's logistic weights over `names`: weights, means and positive scales, one per name, and a bias;
+    ValueError (the caller's "malformed card") otherwise.
+    """
+    vectors = [[float(x) for x in part[k]] for k in ("weights", "mean", "scale")]
+    if any(len(v) != len(names) for v in vectors) or any(x <= 0 for x in vectors[2]):
+        raise ValueError(f"expected {len(names)} weights, means and positive scales")
+    float(part["bias"])
+
+
+def logistic(part: dict[str, Any], names: Sequence[str], features: dict[str, float]) -> float:
+    """P(supported) from `features` by a card's logistic weights over `names` (standardised by mean and scale)."""
+    z = float(part["bias"])
+    for name, w, mu, sd in zip(names, part["weights"], part["mean"], part["scale"], strict=True):
+        z += float(w) * (features[name] - float(mu)) / float(sd)
+    return 1.0 / (1.0 + math.exp(-min(max(z, -30.0), 30.0)))
+
+
+def padded_batches(ids: Sequence[Sequence[int]], size: int) -> Iterator[tuple[list[int], np.ndarray, np.ndarray]]:
+    """Token-id rows in batches of `size`, shortest first: (their indexes, ids and attention mask, zero-padded)."""
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    for start in range(0, len(order), size):
+        pick = order[start : start + size]
+        width = max(len(ids[i]) for i in pick)
+        x = np.zeros((len(pick), width), dtype=np.int64)
+        mask = np.zeros((len(pick), width), dtype=np.int64)
+        for row, i in enumerate(pick):
+            x[row, : len(ids[i])] = ids[i]
+            mask[row, : len(ids[i])] = 1
+        yield pick, x, mask
+
+
+_M = TypeVar("_M")
+_models: dict[tuple[Any, Path], Any] = {}
+_models_lock = threading.Lock()
+
+
+def load_once(cls: Callable[[Path], _M], model_dir: Path) -> _M:
+    """`cls(model_dir)`, built once per process for each class and directory."""
+    key = (cls, Path(model_dir).resolve())
+    with _models_lock:
+        if key not in _models:
+            _models[key] = cls(key[1])
+        return cast(_M, _models[key])
+
+
+class VetoedScorer:
+    """What the learned scorers share: their support in [0, 1] from `parts` (the claim's score before the vetoes,
+    and whether one of the offline scorer's hard checks vetoes it); a vetoed claim scores below the threshold
+    (`hard_factor` x threshold x score), whatever the model says.
+    """
+
+    hard_factor = 0.9
+    threshold: float
+
+    def __init__(self, threshold: float, hard: Sequence[str] = HARD_CHECKS,
+                 lexical: OfflineSupportScorer | None = None) -> None:
+        self.threshold = float(threshold)
+        self.hard = tuple(hard)
+        self.lexical = lexical if lexical is not None else OfflineSupportScorer()
+
+    def parts(self, passages: Sequence[str], sentences: Sequence[str]) -> tuple[float, bool]:
+        raise NotImplementedError
+
+    def vetoed(self, lexical: dict[str, float]) -> bool:
+        """Whether the claim's lexical features fail one of the hard checks."""
+        return any(lexical.get(kind, 0.0) for kind in self.hard)
+
+    def support_sentences(self, passages: Sequence[str], sentences: Sequence[str]) -> float:
+        score, vetoed = self.parts(passages, sentences)
+        return score * self.threshold * self.hard_factor if vetoed else score
+
+    def support(self, passages: Sequence[str], sentence: str) -> float:
+        """Support in [0, 1] of `sentence` (or a multi-sentence claim) by the passages taken together."""
+        return self.support_sentences(passages, split_sentences(strip_citations(sentence)))
+
+
 class JudgeModel:
     """The ONNX encoder in `model_dir` (token and sentence vectors) and its card (logistic weights, threshold).
 
@@ -256,11 +333,7 @@ class JudgeModel:
                 raise ValueError(f"features {card['features']} differ from this code's {list(FEATURES)}")
             if not 0.0 <= float(card["threshold"]) <= 1.0:
                 raise ValueError("threshold must be in [0, 1]")
-            n = len(FEATURES)
-            vectors = [[float(x) for x in card[k]] for k in ("weights", "mean", "scale")]
-            if any(len(v) != n for v in vectors) or any(x <= 0 for x in vectors[2]):
-                raise ValueError(f"expected {n} weights, means and positive scales")
-            float(card["bias"])
+            check_logistic(card, FEATURES)
         except (KeyError, TypeError, ValueError) as exc:
             raise JudgeModelError(f"{path}: malformed card ({exc!r}); {fix}") from exc
         return card
@@ -278,16 +351,8 @@ class JudgeModel:
             cls_id, sep_id = self._tokenizer.token_to_id("[CLS]"), self._tokenizer.token_to_id("[SEP]")
             ids = [[cls_id, *e.ids[: MAX_TOKENS - 2], sep_id]
                    for e in self._tokenizer.encode_batch(todo, add_special_tokens=False)]
-            order = sorted(range(len(todo)), key=lambda i: len(ids[i]))
             done: dict[str, _Encoded] = {}
-            for start in range(0, len(order), _BATCH):
-                pick = order[start : start + _BATCH]
-                width = max(len(ids[i]) for i in pick)
-                x = np.zeros((len(pick), width), dtype=np.int64)
-                mask = np.zeros((len(pick), width), dtype=np.int64)
-                for row, i in enumerate(pick):
-                    x[row, : len(ids[i])] = ids[i]
-                    mask[row, : len(ids[i])] = 1
+            for pick, x, mask in padded_batches(ids, _BATCH):
                 tokens, pooled = self._session.run(None, {"input_ids": x, "attention_mask": mask})
                 for row, i in enumerate(pick):
                     keep = self._content[np.asarray(ids[i])]
@@ -303,11 +368,7 @@ class JudgeModel:
 
     def predict(self, features: dict[str, float]) -> float:
         """P(supported) from claim features (FEATURES), by the card's logistic weights."""
-        z = float(self.card["bias"])
-        for name, w, mu, sd in zip(FEATURES, self.card["weights"], self.card["mean"], self.card["scale"],
-                                   strict=True):
-            z += float(w) * (features[name] - float(mu)) / float(sd)
-        return 1.0 / (1.0 + math.exp(-min(max(z, -30.0), 30.0)))
+        return logistic(self.card, FEATURES, features)
 
 
 @lru_cache(maxsize=1)
@@ -329,38 +390,25 @@ def _content_token_mask() -> np.ndarray:
     return mask
 
 
-_models: dict[Path, JudgeModel] = {}
-_models_lock = threading.Lock()
-
-
 def load_model(model_dir: Path = DEFAULT_MODEL_DIR) -> JudgeModel:
     """The model in `model_dir`, loaded once per process."""
-    key = Path(model_dir).resolve()
-    with _models_lock:
-        if key not in _models:
-            _models[key] = JudgeModel(key)
-        return _models[key]
+    return load_once(JudgeModel, model_dir)
 
 
 # --------------------------------------------------------------------------------------------------------------
 # The scorer
 
 
-class ModelSupportScorer:
-    """Support of a claim by passages from the learned judge, with the offline scorer's hard checks as vetoes.
-
-    A claim failing a hard check scores below the threshold (`hard_factor` x threshold x score), whatever the
-    model says. `threshold` defaults to the model card's (chosen by balanced accuracy on held-out training data).
+class ModelSupportScorer(VetoedScorer):
+    """Support of a claim by passages from the learned judge, with the offline scorer's hard checks as vetoes
+    (`VetoedScorer`). `threshold` defaults to the model card's (chosen by balanced accuracy on held-out training
+    data).
     """
-
-    hard_factor = 0.9
 
     def __init__(self, model: JudgeModel | None = None, threshold: float | None = None,
                  hard: Sequence[str] = HARD_CHECKS, lexical: OfflineSupportScorer | None = None) -> None:
         self.model = model if model is not None else load_model()
-        self.threshold = float(threshold) if threshold is not None else self.model.threshold
-        self.hard = tuple(hard)
-        self.lexical = lexical if lexical is not None else OfflineSupportScorer()
+        super().__init__(threshold if threshold is not None else self.model.threshold, hard, lexical)
 
     def sentence_alignments(self, passages: Sequence[str], sentences: Sequence[str]) -> list[dict[str, float]]:
         """Each claim sentence's alignment with its own evidence from `passages`."""
@@ -376,19 +424,12 @@ class ModelSupportScorer:
             at += len(ev)
         return out
 
-    def parts(self, passages: Sequence[str], sentences: Sequence[str]) -> tuple[dict[str, float], bool]:
+    def features(self, passages: Sequence[str], sentences: Sequence[str]) -> tuple[dict[str, float], bool]:
         """The claim's features (FEATURES) and whether a hard check vetoes it."""
         lexical = self.lexical.features(passages, " ".join(sentences))
-        features = aggregate(self.sentence_alignments(passages, sentences), lexical)
-        return features, any(lexical.get(kind, 0.0) for kind in self.hard)
+        return aggregate(self.sentence_alignments(passages, sentences), lexical), self.vetoed(lexical)
 
-    def support_sentences(self, passages: Sequence[str], sentences: Sequence[str]) -> float:
-        features, vetoed = self.parts(passages, sentences)
-        score = self.model.predict(features)
-        if vetoed:
-            score *= self.threshold * self.hard_factor
-        return score
-
-    def support(self, passages: Sequence[str], sentence: str) -> float:
-        """Support in [0, 1] of `sentence` (or a multi-sentence claim) by the passages taken together."""
-        return self.support_sentences(passages, split_sentences(strip_citations(sentence)))
+    def parts(self, passages: Sequence[str], sentences: Sequence[str]) -> tuple[float, bool]:
+        """The claim's support before the vetoes, and whether a hard check vetoes it."""
+        features, vetoed = self.features(passages, sentences)
+        return self.model.predict(features), vetoed
