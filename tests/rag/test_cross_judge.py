@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
-import tomllib
 from pathlib import Path
 
 import pytest
 
 from rag.testing import no_network
 from rag.verify.cross_judge import (
-    CARD_FILE,
     DEFAULT_MODEL_DIR,
     MAX_TOKENS,
     MODEL_FILE,
@@ -23,17 +17,10 @@ from rag.verify.cross_judge import (
     load_cross_model,
     pair_ids,
 )
-from rag.verify.judge_model import JudgeModelError
+from tests.rag.test_judge_files import ARTICLE
 
 ROOT = Path(__file__).resolve().parents[2]
 
-ARTICLE = (
-    "Azerbaijan and Iran agreed on Monday to build a road bridge over the Astarachay river. "
-    "The bridge will be about 100 meters long with a width of 31 meters. "
-    "Officials said construction would start in October and take two years. "
-    "Trade between the two countries grew to $688 million in the year to March 2023. "
-    "The foreign ministers met in Baku to sign the agreement."
-)
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +37,6 @@ def test_model_loads_offline_from_the_package_with_its_card(model: CrossJudgeMod
     assert 0.0 < model.threshold < 1.0
     assert "held_out_training_split" in card["metrics"]
 
-
-def test_model_file_is_package_data():
-    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    globs = data["tool"]["setuptools"]["package-data"]["rag.verify"]
-    shipped = {p.relative_to(DEFAULT_MODEL_DIR.parent).as_posix() for p in DEFAULT_MODEL_DIR.iterdir()}
-    assert all(any(Path(f).match(g) for g in globs) for f in shipped), (shipped, globs)
 
 
 def test_model_alone_ranks_a_supported_claim_above_changed_ones(model: CrossJudgeModel):
@@ -110,54 +91,3 @@ def test_pairs_are_cut_to_the_token_limit_and_keep_the_claim():
     long_claim = pair_ids([ARTICLE], "word " * 300)
     assert len(long_claim) <= MAX_TOKENS
     assert pair_ids([""], "The bridge.")[-2:] == [102, 102]  # no evidence: an empty second segment
-
-
-def _copy(tmp_path: Path) -> Path:
-    target = tmp_path / "cross_weights"
-    shutil.copytree(DEFAULT_MODEL_DIR, target)
-    return target
-
-
-def test_missing_model_file_names_the_fix(tmp_path: Path):
-    target = _copy(tmp_path)
-    (target / MODEL_FILE).unlink()
-    with pytest.raises(JudgeModelError, match=r"not found; reinstall newsdesk, or rebuild .*eval\.train_cross_judge"):
-        CrossJudgeModel(target)
-
-
-def test_corrupt_model_file_names_the_fix(tmp_path: Path):
-    target = _copy(tmp_path)
-    data = (target / MODEL_FILE).read_bytes()
-    (target / MODEL_FILE).write_bytes(data[: len(data) // 3])
-    with pytest.raises(JudgeModelError, match=r"cannot be loaded .*eval\.train_cross_judge"):
-        CrossJudgeModel(target)
-
-
-@pytest.mark.parametrize(("change", "message"), [
-    ({"version": 999}, "version 999 but this code reads"),
-    ({"format": "newsdesk-judge-model"}, "not a newsdesk-cross-judge card"),
-    ({"threshold": 7}, "malformed card"),
-    ({"max_tokens": 512}, "differs from this code"),
-])
-def test_outdated_or_malformed_card_names_the_fix(tmp_path: Path, change: dict, message: str):
-    target = _copy(tmp_path)
-    card = json.loads((target / CARD_FILE).read_text(encoding="utf-8"))
-    (target / CARD_FILE).write_text(json.dumps(card | change), encoding="utf-8")
-    with pytest.raises(JudgeModelError, match=message):
-        CrossJudgeModel(target)
-
-
-def test_unreadable_card_names_the_fix(tmp_path: Path):
-    target = _copy(tmp_path)
-    (target / CARD_FILE).write_text("{not json", encoding="utf-8")
-    with pytest.raises(JudgeModelError, match=r"unreadable .*eval\.train_cross_judge"):
-        CrossJudgeModel(target)
-
-
-def test_judge_does_not_import_torch():
-    code = ("import sys; from rag.verify.cross_judge import CrossSupportScorer; s = CrossSupportScorer(); "
-            "s.support(['The bridge is 100 m long.'], 'The bridge is 100 m long.'); "
-            "print('torch' in sys.modules, 'transformers' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
-    assert out.stdout.split() == ["False", "False"]

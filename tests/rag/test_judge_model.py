@@ -2,37 +2,24 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
-import tomllib
 from pathlib import Path
 
 import pytest
 
 from rag.testing import no_network
 from rag.verify.judge_model import (
-    CARD_FILE,
     DEFAULT_MODEL_DIR,
     FEATURES,
     MODEL_FILE,
     JudgeModel,
-    JudgeModelError,
     ModelSupportScorer,
     load_model,
     select_evidence,
 )
+from tests.rag.test_judge_files import ARTICLE
 
 ROOT = Path(__file__).resolve().parents[2]
 
-ARTICLE = (
-    "Azerbaijan and Iran agreed on Monday to build a road bridge over the Astarachay river. "
-    "The bridge will be about 100 meters long with a width of 31 meters. "
-    "Officials said construction would start in October and take two years. "
-    "Trade between the two countries grew to $688 million in the year to March 2023. "
-    "The foreign ministers met in Baku to sign the agreement."
-)
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +37,6 @@ def test_model_loads_offline_from_the_package_with_its_card(model: JudgeModel):
     assert "held_out_training_split" in card["metrics"]
     assert card["features"] == list(FEATURES)
 
-
-def test_model_file_is_package_data():
-    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    globs = data["tool"]["setuptools"]["package-data"]["rag.verify"]
-    shipped = {p.relative_to(DEFAULT_MODEL_DIR.parent).as_posix() for p in DEFAULT_MODEL_DIR.iterdir()}
-    assert all(any(Path(f).match(g) for g in globs) for f in shipped), (shipped, globs)
 
 
 def test_model_alone_ranks_a_supported_claim_above_a_contradicted_one(model: JudgeModel):
@@ -106,51 +87,6 @@ def test_encode_cuts_long_sentences_and_drops_function_tokens(model: JudgeModel)
     assert len(long_one.tokens) <= 62  # [CLS] and [SEP] do not count; nor would "the"
     assert len(short.tokens) == 1  # "bridge": "the" and "." carry no content
     assert short.sentence.shape == (384,)
-
-
-def _copy(tmp_path: Path) -> Path:
-    target = tmp_path / "judge_weights"
-    shutil.copytree(DEFAULT_MODEL_DIR, target)
-    return target
-
-
-def test_missing_model_file_names_the_fix(tmp_path: Path):
-    target = _copy(tmp_path)
-    (target / MODEL_FILE).unlink()
-    with pytest.raises(JudgeModelError, match=r"not found; reinstall newsdesk, or rebuild .*eval\.train_grounding"):
-        JudgeModel(target)
-
-
-def test_corrupt_model_file_names_the_fix(tmp_path: Path):
-    target = _copy(tmp_path)
-    data = (target / MODEL_FILE).read_bytes()
-    (target / MODEL_FILE).write_bytes(data[: len(data) // 3])
-    with pytest.raises(JudgeModelError, match=r"cannot be loaded .*eval\.train_grounding"):
-        JudgeModel(target)
-
-
-@pytest.mark.parametrize(("change", "message"), [
-    ({"version": 999}, "version 999 but this code reads"),
-    ({"format": "other"}, "not a newsdesk-judge-model card"),
-    ({"threshold": 7}, "malformed card"),
-    ({"features": ["coverage"]}, "differ from this code"),
-    ({"scale": [0.0] * len(FEATURES)}, "positive scales"),
-])
-def test_outdated_or_malformed_card_names_the_fix(tmp_path: Path, change: dict, message: str):
-    target = _copy(tmp_path)
-    card = json.loads((target / CARD_FILE).read_text(encoding="utf-8"))
-    (target / CARD_FILE).write_text(json.dumps(card | change), encoding="utf-8")
-    with pytest.raises(JudgeModelError, match=message):
-        JudgeModel(target)
-
-
-def test_judge_does_not_import_torch():
-    code = ("import sys; from rag.verify.judge_model import ModelSupportScorer; s = ModelSupportScorer(); "
-            "s.support(['The bridge is 100 m long.'], 'The bridge is 100 m long.'); "
-            "print('torch' in sys.modules, 'transformers' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
-    assert out.stdout.split() == ["False", "False"]
 
 
 def test_assistant__verifier_setting_picks_the_answer_scorer(tmp_path):
