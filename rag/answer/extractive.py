@@ -395,7 +395,7 @@ _CLOCK = re.compile(r"\b\d{1,2}(?::\d{2})?\s*(?:a\.m\.|p\.m\.|am\b|pm\b)|\b\d{1,
 # People counted by what they are: "2,700 people were taken off the island" counts the visitors.
 _PEOPLE = frozenset(tokenize("""visitors passengers tourists residents workers employees fans students soldiers troops
 migrants refugees civilians patients children adults voters attendees spectators pilgrims evacuees victims survivors
-inmates prisoners staff participants""")) - frozenset(tokenize("prisons"))
+inmates staff participants"""))  # (not "prisoners": its stem is also that of "prisons")
 
 
 _SCOPE_FRAME = re.compile(r"^(?:\(CNN\)\s*)?(?:In|For|Across|Outside) (?:the )?([A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*)*),")
@@ -425,7 +425,7 @@ def _thing_match(q: Question, sentence: str, terms: frozenset[str]) -> float:
         return _type_match("thing", rest, q.text) if isinstance(rest, str) else 1.0
     base = _type_match("thing", sentence, q.text)
     words = set(tokenize(sentence))
-    if q.head and words & set(q.head) and words - set(tokenize(q.text)):
+    if q.head and words & set(q.head) and words - _stems_of(q.text):
         return max(base, 1.0)
     if base < 1.0 and _LAUNCH.search(q.text) and _NEW_THING.search(sentence):
         return 1.0  # "Which menu item did KFC roll out?": "KFC is trying out a new type of chicken nugget"
@@ -444,7 +444,7 @@ def _undescribed(q: Question, sentence: str, *, antecedent: bool = False) -> str
     description stands beside the name it describes ("Parler, the alternative social media platform"); None when
     the sentence has no such description.
     """
-    described = _descriptions(sentence, q.head[-1], frozenset(tokenize(q.text))) if q.head else []
+    described = _descriptions(sentence, q.head[-1], _stems_of(q.text)) if q.head else []
     if not described:
         return None
     q_lower = q.text.lower()
@@ -480,10 +480,25 @@ def _other_feature(sentence: str, q: Question) -> bool:
     return bool(names) and all(_FEATURE.search(n) and q.head[-1] not in tokenize(n) for n in names)
 
 
+@lru_cache(maxsize=64)
+def _stems_of(text: str) -> frozenset[str]:
+    """The stemmed words of a question, worked out once per question rather than once per sentence."""
+    return frozenset(tokenize(text))
+
+
+def _head_nouns(sentence: str, head: str) -> Iterator[re.Match[str]]:
+    """The words of `sentence` whose stem is `head` (the prefix is compared first: stemming every word of every
+    sentence costs).
+    """
+    for m in re.finditer(r"[\w'’-]+", sentence):
+        if m.group(0).lower().startswith(head[:3]) and tokenize(m.group(0)) == [head]:
+            yield m
+
+
 def _described_answer(sentence: str, head: str, asked: frozenset[str]) -> bool:
     """The kind asked for, told apart by a word the question lacks: "the old town", "a rural hospital"."""
-    for m in re.finditer(r"[\w'’-]+", sentence):
-        if m.group(0)[:3] == head[:3] and tokenize(m.group(0)) == [head]:
+    for m in _head_nouns(sentence, head):
+        if not m.group(0)[0].isupper():
             before = re.findall(r"[\w'’-]+", sentence[max(0, m.start() - 40):m.start()])[-3:]
             det = next((i for i in range(len(before) - 1, -1, -1) if before[i].lower() in _BACK | {"a", "an"}), None)
             if det is not None and any(w[0].islower() and not set(tokenize(w)) <= asked for w in before[det + 1:]):
@@ -499,9 +514,7 @@ def _descriptions(sentence: str, head: str, asked: frozenset[str]) -> list[tuple
     with a plain word the question (its stems `asked`) lacks: "the old town" may be all there is to say.
     """
     spans = []
-    for m in re.finditer(r"[\w'’-]+", sentence):
-        if not m.group(0).lower().startswith(head[:3]) or tokenize(m.group(0)) != [head]:
-            continue  # (the prefix first: stemming every word of every sentence costs)
+    for m in _head_nouns(sentence, head):
         if (m.group(0)[0].isupper() and m.start() > 0) or re.match(r"\s+of\s+(?:the\s+)?[A-Z]", sentence[m.end():]):
             return []  # part of a name ("the Office for National Statistics"), or names it ("the city of New York")
         lead = sentence[max(0, m.start() - 60):m.start()]
@@ -796,7 +809,7 @@ class ExtractiveAnswerer:
                 if q.kind == "place" and match >= 1.0 and q.head and _other_feature(text, q):
                     match = 0.8  # "flooding of the Pearl River" names a river, not the state asked for
                 if q.kind in ("organisation", "place") and match < 0.8 and q.head and \
-                        _described_answer(text, q.head[-1], frozenset(tokenize(q.text))):
+                        _described_answer(text, q.head[-1], _stems_of(q.text)):
                     match = 0.8  # "The river flooded the old town": the town it names by what it is
                 if q.kind == "person" and match < 0.8 and _PRONOUN_START.match(text) and \
                         _type_match("person", previous, q.text) >= 0.5:
