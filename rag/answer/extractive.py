@@ -34,13 +34,14 @@ import numpy as np
 
 from rag.answer import evidence, summary
 from rag.answer.metadata import metadata_answer
-from rag.answer.question import _NOT_NAMES, SUPERLATIVE, Question, analyze, topic_terms
+from rag.answer.question import _NOT_NAMES, _PLACE_NOUNS, SUPERLATIVE, Question, analyze, topic_terms
 from rag.store.bm25 import tokenize
 from rag.text.dates import DateWindow, resolve
 from rag.text.markers import cite
 from rag.text.sentences import dateline_end, sentence_spans
 from rag.text.words import MONTH_PATTERN, QUERY_STOPWORDS
 from rag.types import Citation, Passage
+from rag.verify.facts import _ALIAS_GROUPS, _ALIASES, _DEMONYM_END
 from rag.verify.injection import is_instruction_like
 
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
@@ -145,6 +146,8 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
                                         sentence, re.I) and not (
             re.search(r"\d\s*%|\bper ?cent\b", sentence, re.I) and _CHANGE.search(question)):
         return 0.3  # "about 40 countries", "79 million subscribers" are no price (a rise of 9.1% is a change in one)
+    if figs and money and _ASKS_CHANGE.search(question) and not _CHANGE_FIGURE.search(sentence):
+        return 0.6  # "how much have prices increased?": "fell below the $5 mark" gives a level, not the change
     if unit and re.search(rf"{number}(\s*(million|billion|thousand|hundred))?[\s-]+(\w+[\s-]+){{0,2}}{unit}\b"
                           + (rf"|\${number}|{number}\s*%" if money else ""), sentence, re.I):
         if figs or not unit:
@@ -155,6 +158,11 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
     return 0.3 if _NUMBER.search(sentence) else 0.0
 
 
+# A figure that is a change: "up nearly 60%", "rose by $1.20", "86 cents lower", "doubled".
+_CHANGE_FIGURE = re.compile(r"\d\s*%|\bper ?cent\b|\b(?:by|up|down|more than doubled)\s+(?:about |nearly |almost |"
+                            r"roughly |more than |over )?[$£€]?\d|\b(?:doubl|tripl|halv)\w*|\d+\s*cents\b", re.I)
+_ASKS_CHANGE = re.compile(r"\bhow much\b[^?.]*?\b(?:increas|ris|rose|rais|fell|fall|drop|jump|grow|grew|climb|surg|"
+                          r"declin|cut|soar|plung|slump)\w*", re.I)
 _CHANGE = re.compile(r"\b(?:increas|ris|rose|raise|fell|fall|drop|jump|grow|grew|climb|surg|declin|cut)\w*", re.I)
 
 
@@ -285,6 +293,48 @@ def _surname(sentence: str, question: str, surnames: frozenset[str]) -> bool:
     return False
 
 
+def outlet_key(source: str | None) -> str:
+    """The letters of an outlet's name as its domain spells them: "cnn.com" -> "cnn", "theweek.co.uk" -> "theweek"."""
+    if not source:
+        return ""
+    labels = [x for x in source.lower().split(".") if x not in ("www", "com", "co", "uk", "org", "net", "news")]
+    return labels[-1] if labels else ""
+
+
+def _without_outlet(sentence: str, key: str) -> str:
+    """The sentence without the name of the outlet that published it ("CNN projects", "told USA TODAY"): who
+    reports is never who, or where, the question asks about.
+    """
+    if not key or key[:3] not in sentence.lower().replace(" ", ""):
+        return sentence
+    out = sentence
+    for m in reversed(list(re.finditer(r"\b[A-Z][\w'’&.-]*(?:\s+[A-Z][\w'’&.-]*)*", sentence))):
+        words, letters = m.group(0).split(), ""
+        for k, w in enumerate(words):
+            letters += re.sub(r"[^a-z]", "", w.lower())
+            if letters == key:
+                out = out[:m.start()] + " ".join(words[k + 1:]) + out[m.end():]
+                break
+            if not key.startswith(letters):
+                break
+    return out
+
+
+_MID_NAME = re.compile(r"(?<=[a-z,;] )([A-Z][a-z]{2,})\b")
+# A name standing first in its sentence ("Maryland voters approved ..."), where any word is capitalised.
+_FIRST_NAME = re.compile(r"^[“\"‘]?([A-Z][a-z]{2,})\b(?!['’]\w)")
+
+
+def _opening_name(sentence: str, names: frozenset[str], question: str) -> bool:
+    """The sentence opens with a word its article also capitalises mid-sentence ("... in Arkansas, Maryland,
+    Missouri"), so a name, not merely the capital of a sentence's first word; and the question lacks it.
+    """
+    m = _FIRST_NAME.match(sentence)
+    word = m.group(1).lower() if m else ""
+    return bool(word) and word in names and word not in question.lower() and word not in _NOT_NAMES and \
+        not _OPENER.match(sentence)
+
+
 def _corroborated(q: Question, cands: list[Candidate], passages: Sequence[Passage], top: int = 20) -> list[Candidate]:
     """For a how-many/how-much question: a figure that other articles among the best candidates give too
     ("187 minutes" in three articles, "20 minutes" in one) is more likely the answer; its sentences gain a little.
@@ -326,6 +376,84 @@ def _full_name_before(best: Candidate, art: _Article) -> Candidate | None:
             return Candidate(best.passage_index, lo, hi, text, best.coverage, best.score, frozenset(), 1.0,
                              False, order)
     return None
+
+
+def _span_candidate(best: Candidate, art: _Article, order: int) -> Candidate | None:
+    """The article's sentence at `order`, as a candidate that comes with `best` (None when it is no sentence to
+    quote: boilerplate, a caption).
+    """
+    lo, hi = art.spans[order]
+    lo, text = without_dateline(lo, art.text[lo:hi])
+    if not _usable(text):
+        return None
+    return Candidate(best.passage_index, lo, hi, text, best.coverage, best.score, frozenset(), 1.0, False, order)
+
+
+_ALIAS_COUNTRIES = frozenset(g.split()[0] for g in _ALIAS_GROUPS)  # "france" of "france french frenchman"
+
+
+def _country_of(demonym: str, name: str) -> bool:
+    """Is `name` the country (or region) that `demonym` is the adjective of: "Chinese" of China, "French" of
+    France, "Texan" of Texas?
+    """
+    d, n = demonym.lower(), name.lower()
+    if d == n:
+        return False
+    if d in _ALIASES:
+        return n in _ALIASES[d] and n in _ALIAS_COUNTRIES
+    common = next((k for k, (a, b) in enumerate(zip(d, n, strict=False)) if a != b), min(len(d), len(n)))
+    return len(n) >= 4 and len(d) > len(n) - 1 and common >= max(4, 0.6 * len(n)) and len(d) - common <= 4 and \
+        bool(_DEMONYM_END.search(d))
+
+
+# What a name is, said right after it, when that is no place: "in the Nouvelle Vague, the filmmaking movement".
+_NOT_A_PLACE = re.compile(r"(?:\s+[A-Z][\w'’.-]+)*,\s+(?:the|a|an)\s+(?!(?:[\w-]+\s+){0,3}?" + _PLACE_NOUNS +
+                          r"\b)(?:[\w-]+\s+){0,3}?[a-z][\w-]+\b(?:,|\s+(?:that|which|who|of|for)\b)")
+_LOCATIVE = re.compile(r"\b(?:in|at|near|from|outside|inside|across|of|to)\s+(?:the\s+)?([A-Z][\w'’.-]+)")
+
+
+def _country_sentence(best: Candidate, art: _Article, question: str) -> Candidate | None:
+    """For a where-question answered by a sentence that gives the place only by its adjective ("one billion
+    Chinese citizens"): the nearest sentence of the article (of those read) that names the place itself ("China
+    is home to 1.4 billion people").
+    """
+    q_lower = question.lower()
+    demonyms = [w for w in re.findall(r"(?<![\w'’])[A-Z][a-z]{3,}\b", best.text.replace("-", " "))
+                if w.lower() not in q_lower and w.lower() not in _ALIAS_COUNTRIES and
+                (w.lower() in _ALIASES or _DEMONYM_END.search(w.lower()))]
+    if not demonyms:
+        return None
+    named = [m.group(1) for m in _LOCATIVE.finditer(best.text) if m.group(1).lower() not in q_lower
+             and m.group(1).lower() not in _NOT_NAMES and not _NOT_A_PLACE.match(best.text, m.end())]
+    caps = set(re.findall(r"\b[A-Z][a-z]{2,}\b", best.text))
+    if any(not any(_country_of(d, n) for d in demonyms) for n in named) or \
+            any(_country_of(d, c) for d in demonyms for c in caps):
+        return None  # it names a place ("in the Ukrainian city of Kharkiv"), or the country itself
+    for step in range(1, len(art.spans)):
+        for order in (best.order - step, best.order + step):
+            if not 0 <= order < len(art.spans):
+                continue
+            lo, hi = art.spans[order]
+            words = set(re.findall(r"\b[A-Z][a-z]{2,}\b", art.text[lo:hi]))
+            if any(_country_of(d, w) for d in demonyms for w in words):
+                found = _span_candidate(best, art, order)
+                if found is not None:
+                    return found
+    return None
+
+
+# Plural nouns pointed back at ("these devices"): what they are is named in the sentence before.
+_POINTED = re.compile(r"\b(?:these|those)\s+([a-z]{3,}s)\b")
+_TIME_NOUNS = frozenset("days weeks months years decades times hours minutes moments seasons nights".split())
+
+
+def _points_back(sentence: str, question: str) -> bool:
+    """The sentence speaks of "these devices", a kind the question does not name: it refers to things named
+    before it.
+    """
+    asked = _stems_of(question)
+    return any(m.group(1) not in _TIME_NOUNS and not set(tokenize(m.group(1))) & asked
+               for m in _POINTED.finditer(sentence))
 
 
 # Last words of names that are places, bodies or things, not people.
@@ -495,9 +623,15 @@ def _head_nouns(sentence: str, head: str) -> Iterator[re.Match[str]]:
             yield m
 
 
-def _described_answer(sentence: str, head: str, asked: frozenset[str]) -> bool:
-    """The kind asked for, told apart by a word the question lacks: "the old town", "a rural hospital"."""
+def _described_answer(sentence: str, head: str, asked: frozenset[str], question: str = "") -> bool:
+    """The kind asked for, told apart by a word the question lacks: "the old town", "a rural hospital"; not
+    many of that kind where the question asks for one ("a handful of states" for "Which state ...?").
+    """
+    single = {m.group(0).lower() for m in _head_nouns(question, head)}
     for m in _head_nouns(sentence, head):
+        if single and m.group(0).lower() not in single and m.group(0).lower().endswith("s") and \
+                not any(w.endswith("s") for w in single):
+            continue
         if not m.group(0)[0].isupper():
             before = re.findall(r"[\w'’-]+", sentence[max(0, m.start() - 40):m.start()])[-3:]
             det = next((i for i in range(len(before) - 1, -1, -1) if before[i].lower() in _BACK | {"a", "an"}), None)
@@ -665,6 +799,7 @@ class _Article:
     text: str
     spans: list[tuple[int, int]]
     surnames: frozenset[str] = frozenset()  # last words of the full names the article gives ("Sunak")
+    names: frozenset[str] = frozenset()  # words it capitalises mid-sentence ("in Arkansas, Maryland"), lower case
 
 
 class ExtractiveAnswerer:
@@ -724,7 +859,8 @@ class ExtractiveAnswerer:
                 spans = spans[:-1]
             surnames = frozenset(n.split()[-1] for n in _NAME.findall(text[a:b])
                                  if " " in n and not _NOT_A_PERSON.search(n))
-            out[aid] = _Article(text, spans, surnames)
+            names = frozenset(m.group(1).lower() for m in _MID_NAME.finditer(text, a, b))
+            out[aid] = _Article(text, spans, surnames, names)
         return out
 
     def _spans(self, p: Passage, art: _Article | None) -> list[tuple[int, int, bool, int]]:
@@ -776,6 +912,7 @@ class ExtractiveAnswerer:
         for i, p in enumerate(passages):
             prior = max(p.score, 0.0) / (1.0 + 0.15 * i)
             art = articles.get(p.article_id)
+            outlet = outlet_key(p.source)
             # Terms the passage's article supplies as context (its title, the chunk): a sentence in an article
             # about "Flight MH370" need not repeat the name to answer a question about it.
             context = (frozenset(tokenize(p.title)) | frozenset(tokenize(p.text))) & wanted
@@ -796,9 +933,13 @@ class ExtractiveAnswerer:
                 terms = all_terms & wanted
                 own = sum(weights[t] for t in terms) / total
                 coverage = own + 0.5 * sum(weights[t] for t in context - terms) / total
+                typed = _without_outlet(text, outlet) if q.kind in ("person", "place") else text
                 match = _thing_match(q, text, terms) if q.kind == "thing" else \
-                    _type_match(q.kind, text, named_text, q.unit) if q.factoid else (
+                    _type_match(q.kind, typed, named_text, q.unit) if q.factoid else (
                     1.0 if q.kind == "reason" and _CAUSAL.search(text) else 0.0)
+                if q.kind in ("place", "organisation") and match < 0.8 and art is not None and \
+                        _opening_name(typed, art.names, q.text):
+                    match = 0.8  # "Maryland voters approved ...", where the article also says "in Arkansas, Maryland"
                 if q.kind in ("person", "organisation", "place") and match >= 0.8 and \
                         isinstance(rest := _undescribed(q, text, antecedent=True), str):
                     # "acquiring the controversial social media platform" stands where the answer would: the
@@ -809,7 +950,7 @@ class ExtractiveAnswerer:
                 if q.kind == "place" and match >= 1.0 and q.head and _other_feature(text, q):
                     match = 0.8  # "flooding of the Pearl River" names a river, not the state asked for
                 if q.kind in ("organisation", "place") and match < 0.8 and q.head and \
-                        _described_answer(text, q.head[-1], _stems_of(q.text)):
+                        _described_answer(text, q.head[-1], _stems_of(q.text), q.text):
                     match = 0.8  # "The river flooded the old town": the town it names by what it is
                 if q.kind == "person" and match < 0.8 and _PRONOUN_START.match(text) and \
                         _type_match("person", previous, q.text) >= 0.5:
@@ -1000,7 +1141,14 @@ class ExtractiveAnswerer:
             # "Sunak has returned triumphant ... to replace Truss" names him as the article does after it has
             # given his name in full: that sentence comes first.
             chosen.append(full)
-        if not q.explains:
+        elif q.kind == "place" and (art := articles.get(article)) is not None and \
+                (country := _country_sentence(best, art, q.text)) is not None:
+            chosen.append(country)  # "... one billion Chinese citizens ...": and where that is
+        elif q.kind == "thing" and _points_back(best.text, q.text) and (art := articles.get(article)) is not None \
+                and 0 < best.order <= len(art.spans) and \
+                (before := prev or _span_candidate(best, art, best.order - 1)) is not None:
+            chosen.append(before)  # "able to buy these devices without a prescription": the devices named before
+        if not q.explains and len(chosen) == 1:  # (a factoid's answer is two sentences at most)
             chosen += self._also(q, best, qualified, passages)
         if q.explains:
             chosen += self._more(q, best, qualified, passages)

@@ -5,8 +5,8 @@ News questions are asked at a time: "Who won the vote this week?" asked on 2022-
 inclusive window of days; retrieval weights articles by their distance to those windows (softly: see
 rag/retrieve/dateprior.py). Expressions understood: today, yesterday, this/last/next week|weekend|month|year,
 earlier this week|month|year, recently / lately / latest / so far, (on|last) Monday..Sunday, in June, June 5,
-5 June, June 2021, June 5, 2021, 2021-06-05, in 2021, N days|weeks|months|years ago, (the) past|last N
-days|weeks|months|years.
+5 June, June 2021, June 5, 2021, 2021-06-05, in 2021, N days|weeks|months|years ago, the past|last
+day|week|month|year (the twelve months before, not last calendar year), (the) past|last N days|weeks|months|years.
 
 >>> import datetime as dt
 >>> [str(w) for w in resolve("What did the Fed announce this week?", dt.date(2022, 6, 17))]
@@ -49,6 +49,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [(name, re.compile(rx, re.I)) for
     ("day_month", rf"\b(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?({_MONTH_RE})\b"),
     ("ago", rf"\b({_NUM_RE}) (day|week|month|year)s? ago\b"),
     ("past_n", rf"\b(?:the )?(?:past|last|previous) ({_NUM_RE}) (day|week|month|year)s?\b"),
+    # "over the last year" is the twelve months to the day asked, not the calendar year before ("last year")
+    ("trailing", r"\bthe (?:past|last|previous) (day|week|month|year)\b(?! (?:of|in|before|after)\b)"),
     ("relative_unit", r"\b(earlier this|this past|this|last|past|previous|next|coming) (week|weekend|month|year)\b"),
     ("weekday", rf"\b(?:(last|this|next|on|this past) )?({_DAY_RE})s?\b"),
     ("in_month", rf"\b(?:in|during|since|by|of|early|late|mid-?) ({_MONTH_RE})\b"),
@@ -185,6 +187,8 @@ def _window(name: str, m: re.Match[str], as_of: _dt.date) -> tuple[_dt.date, _dt
     if name == "past_n":
         n, unit = _number(g[0]), _UNITS[g[1]]
         return as_of - _dt.timedelta(days=n * unit), as_of, True
+    if name == "trailing":
+        return as_of - _dt.timedelta(days=_UNITS[g[0]]), as_of, True
     if name == "relative_unit":
         which, span = g[0], g[1]
         step = {"last": -1, "past": -1, "previous": -1, "next": 1, "coming": 1}.get(which, 0)

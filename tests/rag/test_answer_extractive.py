@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -706,3 +707,64 @@ def test_extractive__what_was_rolled_out_is_the_new_thing_a_sentence_introduces(
     best = ExtractiveAnswerer(article_text=lambda aid: article).candidates(
         "Which menu item did Crispy Barn roll out this week to attract younger diners?", [passage(article)])[0]
     assert best.text.startswith("Crispy Barn is trying out a new type of chicken nugget")
+
+
+def _read(article: str, question: str, **fields):
+    """The draft answer to `question` from `article`, retrieved whole as one passage."""
+    return ExtractiveAnswerer(article_text=lambda aid: article).draft(question, [replace(passage(article), **fields)])
+
+
+def test_extractive__the_outlet_is_no_place_and_a_name_may_open_its_sentence():
+    article = ("Ballot measures to legalize recreational marijuana will fail in three states and pass in two, NDN "
+               "projects. Here is what voters decided in Eastmark, Norland and Westvale on Tuesday. Norland voters "
+               "on Tuesday will approve an amendment that legalizes recreational marijuana for adults.")
+    draft = _read(article, "Which state approved a ballot measure this week that will legalize recreational marijuana?",
+                  source="ndn.com")
+    assert draft.text == ("Norland voters on Tuesday will approve an amendment that legalizes recreational marijuana "
+                          "for adults [1].")
+
+
+def test_extractive__many_of_the_kind_asked_for_do_not_name_the_one():
+    from rag.answer.extractive import _described_answer, _stems_of
+
+    question = "Which state approved the measure?"
+    assert not _described_answer("It was on ballots in a handful of states.", "state", _stems_of(question), question)
+    assert _described_answer("It was on the ballot in a small state.", "state", _stems_of(question), question)
+
+
+def test_extractive__a_place_given_by_its_adjective_comes_with_the_sentence_that_names_it():
+    article = ("A massive database holding the personal data of up to one billion Norlandic citizens was left "
+               "open online for a year, in what may be the biggest data leak yet. The police did not respond. "
+               "Norland is home to 1.4 billion people, so most of them may be affected.")
+    draft = _read(article, "Where did the massive data leak occur?")
+    assert draft.text is not None and "Norland is home" in draft.text and len(draft.sentences) == 2
+    # a sentence that names the place itself needs nothing more
+    named = ("A massive Norlandic database of personal data was left open online in Riverton, the capital. "
+             "Norland is home to many people.")
+    draft = _read(named, "Where was the database left open?")
+    assert draft.text is not None and "Riverton" in draft.text and "home to" not in draft.text
+
+
+def test_extractive__things_pointed_back_at_come_with_the_sentence_that_names_them():
+    article = ("The Norland Health Agency approved the rule in August. Traditional prescription hearing aids cost "
+               "on average $2,000 per ear. Under the rule, adults will be able to buy these devices in stores "
+               "without a prescription starting Monday.")
+    draft = _read(article, "Which item can adults now purchase in stores without needing a prescription?")
+    assert draft.text is not None and "hearing aids" in draft.text and "these devices" in draft.text
+
+
+def test_extractive__how_much_something_rose_is_answered_by_a_change_not_a_level():
+    from rag.answer.extractive import _number_match
+
+    question = "How much have gas prices increased over the past year?"
+    assert _number_match("The average gas price fell below the $5 mark.", question) == 0.6
+    assert _number_match("Gas prices were up nearly 60% over the year.", question) == 1.0
+    assert _number_match("Prices rose by $1.20 a gallon.", question) == 1.0
+    # a price asked for where the scene has a change ("the Sunday it fell below $5") is a level
+    assert _number_match("The average was $4.98 a gallon.", "What was the gas price on the Sunday it fell below "
+                         "$5 a gallon?", "much") == 1.0
+    passages = [
+        passage("Gas prices this year: the average for a gallon of gas hit $4.96, AAA said.", aid="a", score=0.9),
+        passage("Gas prices this year: up nearly 60% from a year ago, AAA said.", aid="b", score=0.6)]
+    draft = ExtractiveAnswerer().draft(question, passages)
+    assert draft.text == "Gas prices this year: up nearly 60% from a year ago, AAA said [1]."

@@ -51,6 +51,10 @@ def test_parse_as_of__bad_input_is_one_line_user_error(bad):
     ("What changed in 2020?", [("2020-01-01", "2020-12-31")]),
     ("What happened two weeks ago?", [("2022-05-31", "2022-06-06")]),
     ("What happened in the past 3 days?", [("2022-06-14", "2022-06-17")]),
+    # "over the last year" is the twelve months to the day asked; "last year" the calendar year before
+    ("How many books were banned over the last year?", [("2021-06-17", "2022-06-17")]),
+    ("How many books were banned last year?", [("2021-01-01", "2021-12-31")]),
+    ("What happened in the last week of May?", [("2022-06-06", "2022-06-12"), ("2022-05-01", "2022-05-31")]),
     ("Which show was recently renewed?", [("2022-06-03", "2022-06-17")]),
     ("Who may lead the party?", []),  # "may" the verb is no month
     ("How did the markets do?", []),
