@@ -442,6 +442,9 @@ def _country_sentence(best: Candidate, art: _Article, question: str) -> Candidat
     return None
 
 
+# Verbs that ask without saying what about: "What happened at the farm?" is about the farm alone.
+_GENERIC_VERBS = frozenset(tokenize("happen happened happens happening do does did done doing say says said make "
+                                    "makes made get gets got go goes went take takes took know new"))
 # Plural nouns pointed back at ("these devices"): what they are is named in the sentence before.
 _POINTED = re.compile(r"\b(?:these|those)\s+([a-z]{3,}s)\b")
 _TIME_NOUNS = frozenset("days weeks months years decades times hours minutes moments seasons nights".split())
@@ -1104,6 +1107,10 @@ class ExtractiveAnswerer:
         need_slot = q.factoid
         first_missing: tuple[evidence.Missing, Candidate] | None = None
         qualified: list[Candidate] = []
+        # The words of the question's names and of the kind it asks for ("company"): a sentence sharing only
+        # these with a question that says more ("recalled", "sanitizers") is about the name, not what is asked.
+        named = frozenset(t for e in q.entities for t in tokenize(e)) | frozenset(q.head)
+        said = frozenset(tokenize(question)) - named - _GENERIC_VERBS
         for c in cands[:40]:
             if len(qualified) >= 6:
                 break  # enough to choose from (the best, a second sentence, a newer article's)
@@ -1112,6 +1119,8 @@ class ExtractiveAnswerer:
             if c.coverage < self.min_coverage and not ((need_slot or q.kind == "thing") and c.match >= 1.0):
                 continue
             p = passages[c.passage_index]
+            if said and c.terms <= named and not said & frozenset(tokenize(f"{p.title} {p.text}")):
+                continue  # "the Marvel movie" in a passage that says nothing of recalls or sanitizers
             ctx = self._context(c, p, articles.get(p.article_id))
             gaps = evidence.missing(q, ctx, absent)
             if gaps:

@@ -768,3 +768,18 @@ def test_extractive__how_much_something_rose_is_answered_by_a_change_not_a_level
         passage("Gas prices this year: up nearly 60% from a year ago, AAA said.", aid="b", score=0.6)]
     draft = ExtractiveAnswerer().draft(question, passages)
     assert draft.text == "Gas prices this year: up nearly 60% from a year ago, AAA said [1]."
+
+
+def test_extractive__a_passage_that_shares_only_the_question_s_names_does_not_answer():
+    rare = ExtractiveAnswerer(idf=lambda terms: {t: 6.0 if t == "marvel" else 1.0 for t in terms})
+    passages = [passage("The company Norland Pictures did not show the Marvel movie in several countries.", aid="a",
+                        title="Marvel film banned", score=0.9)]
+    question = "Which company recalled Marvel-branded hand sanitizers?"
+    assert rare.draft(question, passages).text is None
+    # the same sentence where its passage speaks of the recall answers
+    recall = passage("The company Norland Pictures did not show the Marvel movie in several countries. Separately, "
+                     "hand sanitizers were recalled.", aid="b", title="Recall of hand sanitizers", score=0.9)
+    assert rare.draft(question, [recall]).text is not None
+    # "what happened" says nothing more than its names
+    farm = passage("A grower set a record at the Great Pumpkin Farm in Clarence, weighing a 2,554-pound pumpkin.")
+    assert ExtractiveAnswerer().draft("What happened at the Great Pumpkin Farm in Clarence?", [farm]).text
