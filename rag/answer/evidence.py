@@ -345,11 +345,11 @@ def names_in(text: str, exclude: str = "") -> list[str]:
     """Capitalised names in `text` that `exclude` (the question) does not contain, in order of appearance."""
     q = _words(exclude)
     out = []
-    for m in (m for sentence in split_sentences(text) for m in _NAME.finditer(sentence)):
+    for sent, m in ((s, m) for s in split_sentences(text) for m in _NAME.finditer(s)):
         name = _NAME_OPENER.sub("", m.group(0).strip(" .,'’"))
         name = re.sub(r"['’]s$", "", name)  # "Netflix's standard plan" mentions Netflix
         tokens = entity_tokens(name)
-        sentence_start = m.start() == 0
+        sentence_start = not re.search(r"\w", sent[:m.start()])  # (after a quotation mark or a dash too)
         if not tokens or (sentence_start and len(tokens) == 1):
             continue
         if all(t in q for t in tokens) or all(t in _NOT_NAMES for t in tokens):
@@ -374,7 +374,7 @@ def refusal(miss: Missing, nearest: str = "", published: str | None = None, ques
                 [n for n in others if len(entity_tokens(n)) == len(tokens)] or others
         if alike:
             return f"{head}they mention {_the(alike[0])}, not {_the(miss.text)}."
-        return f"{head}nothing retrieved mentions {_the(miss.text)}."
+        return f"{head}the closest passages do not mention {_the(miss.text)}."
     if miss.kind == "year":
         years = sorted(set(_YEAR.findall(nearest)) | ({published[:4]} if published else set()))
         years = [y for y in years if y != miss.text]

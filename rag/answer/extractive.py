@@ -65,8 +65,9 @@ _CAUSAL = re.compile(r"\b(because|due to|as a result|so that|reasons?|caused|cau
                      # "announced her resignation after running a campaign on ill-advised tax cuts"
                      r"(?:resign\w*|quit|stepp\w+ down|fired|ousted|arrested|charged|banned|suspended|recalled|"
                      r"closed|cancell?ed|withdr[ae]w\w*|sued|fined) (?:\w+ ){0,6}?after)\b", re.I)
-_BOILERPLATE = re.compile(r"^(read more|sign up|subscribe|follow .* on (twitter|instagram|facebook)|click here|"
-                          r"contributing:|related:|photos?:|video:|►)|\b(newsletter|all rights reserved|cookie|"
+_BOILERPLATE = re.compile(r"^(editor['’]s note|read more|sign up|subscribe|follow .* on (twitter|instagram|facebook)|"
+                          r"click here|contributing:|related:|photos?:|video:|►)|"
+                          r"\b(newsletter|all rights reserved|cookie|"
                           r"to your inbox|up to speed and on with your day|morning fix|hide caption|just watched|"
                           r"photos:? \d+ of \d+)\b|^(?:this|the|a|an) (?:illustration|image|photo|photograph|"
                           r"picture|video|graphic|file photo|screenshot|screen grab) (?:shows|depicts|taken)\b", re.I)
@@ -440,6 +441,26 @@ def _country_sentence(best: Candidate, art: _Article, question: str) -> Candidat
                 if found is not None:
                     return found
     return None
+
+
+# What a count is of, when the question says what befell those counted ("How many people died?"): the words
+# that ask it, and the words a sentence giving that count uses ("the death toll", "lost their lives").
+_COUNTED_EVENTS = tuple((frozenset(tokenize(ask)), frozenset(tokenize(f"{ask} {said}"))) for ask, said in (
+    ("die died killed fatalities perished", "toll bodies lives"),
+    ("injured injuries hurt wounded", "hospitalized"),
+    ("arrested detained detention custody", "charged"),
+    ("evacuated evacuations fled displaced", "homes"),
+))
+
+
+def _counted_event(question: str) -> frozenset[str] | None:
+    """The words a sentence must use for the count a question asks for, when it asks how many died, were hurt,
+    arrested or evacuated; None for any other count.
+    """
+    m = re.search(r"\bhow many\b(.*?)(?:\b(?:in|at|on|by|due|after|because|from|during|since|when|as)\b|[,;?]|$)",
+                  question, re.I)
+    asked = frozenset(tokenize(m.group(1))) if m else frozenset()  # "how many swings were recalled", not "due to
+    return next((said for ask, said in _COUNTED_EVENTS if ask & asked), None)  # reports of injuries"
 
 
 # Verbs that ask without saying what about: "What happened at the farm?" is about the farm alone.
@@ -906,6 +927,7 @@ class ExtractiveAnswerer:
             weights = {t: w * (1.5 if t in focus else 1.0) for t, w in weights.items()}
             total = sum(weights.values()) or 1.0
         off_time = _off_time(passages, windows)
+        befell = _counted_event(q.text) if q.kind == "number" else None
         echo_check = q.factoid or q.kind == "thing"
         # A follow-up's borrowed names ("Who replaced her? (Liz Truss ...)") are whom it asks about, not answers.
         named_text = f"{q.text} {query}" if q.kind == "person" and query and query != question else q.text
@@ -950,6 +972,8 @@ class ExtractiveAnswerer:
                     # (a full name elsewhere still answers: "the voice of the Los Angeles Dodgers ..., the team said")
                     match = _type_match(q.kind, rest, q.text)
                     match = match if match >= 1.0 else min(0.7, match)
+                if befell is not None and not all_terms & befell:
+                    match = min(match, 0.3)  # "3.3 million people visited" is no count of the people who died
                 if q.kind == "place" and match >= 1.0 and q.head and _other_feature(text, q):
                     match = 0.8  # "flooding of the Pearl River" names a river, not the state asked for
                 if q.kind in ("organisation", "place") and match < 0.8 and q.head and \
@@ -1106,6 +1130,7 @@ class ExtractiveAnswerer:
         floor = 0.6 * self.min_coverage
         need_slot = q.factoid
         first_missing: tuple[evidence.Missing, Candidate] | None = None
+        slotless = False
         qualified: list[Candidate] = []
         # The words of the question's names and of the kind it asks for ("company"): a sentence sharing only
         # these with a question that says more ("recalled", "sanitizers") is about the name, not what is asked.
@@ -1128,10 +1153,11 @@ class ExtractiveAnswerer:
                     first_missing = (gaps[0], c)
                 continue
             if need_slot and c.match < _SLOT_MATCH[q.kind]:
+                slotless = slotless or first_missing is None  # the best readable sentences lack the slot
                 continue
             qualified.append(c)
         if not qualified:
-            return self._refuse(q, top, first_missing, passages, articles)
+            return self._refuse(q, top, None if slotless else first_missing, passages, articles)
         best = qualified[0]
         if q.present:
             best = self._newest(best, qualified, passages)

@@ -783,3 +783,27 @@ def test_extractive__a_passage_that_shares_only_the_question_s_names_does_not_an
     # "what happened" says nothing more than its names
     farm = passage("A grower set a record at the Great Pumpkin Farm in Clarence, weighing a 2,554-pound pumpkin.")
     assert ExtractiveAnswerer().draft("What happened at the Great Pumpkin Farm in Clarence?", [farm]).text
+
+
+def test_extractive__a_count_of_what_befell_people_needs_a_sentence_that_says_it():
+    passages = [passage("The park is one of the most visited in the country, drawing more than 3.3 million people "
+                        "in 2021. The Riverton Fire has swelled to nearly 500 acres near the grove.",
+                        title="Riverton Fire near the park")]
+    draft = ExtractiveAnswerer().draft("How many people died in the Riverton Fire?", passages)
+    assert draft.text is None and draft.refusal == ("The articles don't say: the closest passages do not give the "
+                                                    "figure asked for.")
+    toll = passage("The death toll from the Riverton Fire rose to 4 on Sunday, officials said.")
+    assert "rose to 4" in (ExtractiveAnswerer().draft("How many people died in the Riverton Fire?", [toll]).text or "")
+    # what the counted things were recalled for is not what befell them
+    recall = passage("The recall affects 2 million swings and 220,000 rockers after reports of infant injuries.")
+    draft = ExtractiveAnswerer().draft("About how many swings were recalled due to reports of infant injuries?",
+                                       [recall])
+    assert draft.text is not None and "2 million" in draft.text
+
+
+def test_extractive__an_editor_s_note_is_page_furniture_and_a_quoted_first_word_names_nothing():
+    from rag.answer.evidence import names_in
+    from rag.answer.extractive import _usable
+
+    assert not _usable("Editor’s Note: For more on the fires, watch the series on Sunday nights.")
+    assert names_in("“Although crews were ready, the wind rose,” said Dana Holt.") == ["Dana Holt"]
