@@ -34,7 +34,7 @@ import numpy as np
 
 from rag.answer import evidence, summary
 from rag.answer.metadata import metadata_answer
-from rag.answer.question import _NOT_NAMES, _PLACE_NOUNS, SUPERLATIVE, Question, analyze, topic_terms
+from rag.answer.question import _NOT_NAMES, _PLACE_NOUNS, _PRISON_TERM, SUPERLATIVE, Question, analyze, topic_terms
 from rag.store.bm25 import tokenize
 from rag.text.dates import DateWindow, resolve
 from rag.text.markers import cite
@@ -453,10 +453,15 @@ _COUNTED_EVENTS = tuple((frozenset(tokenize(ask)), frozenset(tokenize(f"{ask} {s
 ))
 
 
+_SENTENCED = frozenset(tokenize("sentence sentenced"))
+
+
 def _counted_event(question: str) -> frozenset[str] | None:
     """The words a sentence must use for the count a question asks for, when it asks how many died, were hurt,
-    arrested or evacuated; None for any other count.
+    arrested or evacuated, or for a prison term; None for any other count.
     """
+    if _PRISON_TERM.search(question):
+        return _SENTENCED  # "What sentence did she get?": "sentenced to nine years", not "five months have passed"
     m = re.search(r"\bhow many\b(.*?)(?:\b(?:in|at|on|by|due|after|because|from|during|since|when|as)\b|[,;?]|$)",
                   question, re.I)
     asked = frozenset(tokenize(m.group(1))) if m else frozenset()  # "how many swings were recalled", not "due to

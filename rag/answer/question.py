@@ -163,6 +163,12 @@ class Question:
         return self.kind in ("reason", "process", "event", "summary")
 
 
+# A question after a prison term: "What sentence did she receive?", "What jail term was handed down?"
+_PRISON_TERM = re.compile(r"\b(?:what|which)\s+(?:(?:prison|jail|custodial)\s+)?(?:sentence|term)\b"
+                          r"(?!\s+(?:of|in|for)\b)(?=.*\b(?:get|got|gets|receiv\w*|hand\w*|given|impos\w*|serv\w*|face\w*|sentenced)\b)",
+                          re.I)
+
+
 def _earliest(question: str, patterns: tuple[tuple[str, re.Pattern[str]], ...]) -> str | None:
     found = [(m.start(), i, kind) for i, (kind, p) in enumerate(patterns) if (m := p.search(question))]
     return min(found)[2] if found else None
@@ -180,6 +186,8 @@ def answer_kind(question: str) -> str:
         return "reason"
     if _WHAT_DID.match(question) and _EVENT.search(question):
         return "event"
+    if _PRISON_TERM.search(question):
+        return "number"  # "What sentence did she get?": a prison term, "nine years"
     kind = _earliest(question, (("number", _NUMBER), ("date", _DATE), ("organisation", _ORG), ("person", _PERSON),
                                 ("place", _PLACE)))
     if kind:
@@ -266,7 +274,8 @@ def analyze(question: str) -> Question:
     unit = None
     if kind == "number":
         m = re.search(r"\bhow (\w+)", ask, re.I) or re.search(r"\bhow (\w+)", question, re.I)
-        unit = m.group(1).lower() if m else "much" if _MONEY.search(ask) or _MONEY.search(question) else None
+        unit = m.group(1).lower() if m else "much" if _MONEY.search(ask) or _MONEY.search(question) else \
+            "long" if _PRISON_TERM.search(question) else None
         counted = re.search(r"\brecord (?:for|of) (?:the )?(?:most )?(?:[\w-]+ ){0,2}?([\w-]+s)\b", ask, re.I)
         if unit is None and counted:  # "the record for three-pointers" counts three-pointers
             unit = counted.group(1).lower()

@@ -807,3 +807,12 @@ def test_extractive__an_editor_s_note_is_page_furniture_and_a_quoted_first_word_
 
     assert not _usable("Editor’s Note: For more on the fires, watch the series on Sunday nights.")
     assert names_in("“Although crews were ready, the wind rose,” said Dana Holt.") == ["Dana Holt"]
+
+
+def test_extractive__a_prison_term_is_what_someone_was_sentenced_to():
+    assert analyze("What sentence did the player receive?").kind == "number"
+    assert analyze("What sentence did the article open with?").kind == "thing"
+    article = ("More than five months have passed since the player was detained on charges that could keep her "
+               "imprisoned for years. On Aug. 4, she was convicted and sentenced to nine years in prison.")
+    draft = ExtractiveAnswerer().draft("What sentence did the player get?", [passage(article)])
+    assert draft.text == "On Aug. 4, she was convicted and sentenced to nine years in prison [1]."
