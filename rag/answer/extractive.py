@@ -943,6 +943,9 @@ class ExtractiveAnswerer:
             prior = max(p.score, 0.0) / (1.0 + 0.15 * i)
             art = articles.get(p.article_id)
             outlet = outlet_key(p.source)
+            # A passage that has the question's word only under a prefix ("Alcaraz reaches US Open quarterfinal")
+            # is about that other thing, in every sentence that does not say the word itself.
+            passage_prefixed = _prefixed_only(f"{p.title}\n{p.text}", compounds) if compounds is not None else None
             # Terms the passage's article supplies as context (its title, the chunk): a sentence in an article
             # about "Flight MH370" need not repeat the name to answer a question about it.
             context = (frozenset(tokenize(p.title)) | frozenset(tokenize(p.text))) & wanted
@@ -997,7 +1000,9 @@ class ExtractiveAnswerer:
                     match = 0.9  # "Sunak said ..." where the article gives "Rishi Sunak" in full
                 if q.years and (years := {m.group(0) for m in _YEAR.finditer(text)}) and not years & set(q.years):
                     continue  # "In 1996 she won Wimbledon" does not answer about the 2013 title
-                if compounds is not None and (other := _prefixed_only(text, compounds)):
+                if compounds is not None and (other := _prefixed_only(text, compounds) or (
+                        passage_prefixed if passage_prefixed and not re.search(
+                            rf"(?<![\w-]){passage_prefixed[1]}", text, re.I) else None)):
                     if others is not None:
                         others.append((i, *other))
                     continue  # "his second US Open quarterfinal" does not answer about the final

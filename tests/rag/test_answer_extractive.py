@@ -816,3 +816,10 @@ def test_extractive__a_prison_term_is_what_someone_was_sentenced_to():
                "imprisoned for years. On Aug. 4, she was convicted and sentenced to nine years in prison.")
     draft = ExtractiveAnswerer().draft("What sentence did the player get?", [passage(article)])
     assert draft.text == "On Aug. 4, she was convicted and sentenced to nine years in prison [1]."
+
+
+def test_extractive__a_passage_about_the_prefixed_thing_does_not_answer_about_the_thing():
+    p = passage("The men's draw is guaranteed a first-time champion after Dana Holt was beaten in five sets by "
+                "Omar Lindqvist. The match finished at 2:23 a.m.", title="Lindqvist reaches Riverton Open quarterfinal")
+    draft = ExtractiveAnswerer().draft("Who won the Riverton Open men's final?", [p])
+    assert draft.text is None and draft.refusal == "The articles don't say: they mention “quarterfinal”, not “final”."
