@@ -209,7 +209,7 @@ class CrossSupportScorer(VetoedScorer):
         check vetoes it.
         """
         logits = self.sentence_logits(passages, sentences)
-        lexical = self.lexical.features(passages, " ".join(sentences))
+        lexical = self.lexical.sentence_features(passages, sentences)
         features = {"cross_logit": min(logits) if logits else QUOTED_LOGIT, "coverage": float(lexical["coverage"]),
                     "pairs": float(lexical["pairs"])}
         return features, self.vetoed(lexical)

@@ -426,7 +426,7 @@ class ModelSupportScorer(VetoedScorer):
 
     def features(self, passages: Sequence[str], sentences: Sequence[str]) -> tuple[dict[str, float], bool]:
         """The claim's features (FEATURES) and whether a hard check vetoes it."""
-        lexical = self.lexical.features(passages, " ".join(sentences))
+        lexical = self.lexical.sentence_features(passages, sentences)
         return aggregate(self.sentence_alignments(passages, sentences), lexical), self.vetoed(lexical)
 
     def parts(self, passages: Sequence[str], sentences: Sequence[str]) -> tuple[float, bool]:

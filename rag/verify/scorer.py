@@ -203,7 +203,13 @@ class OfflineSupportScorer:
         >>> OfflineSupportScorer().features(["It is 100 m long."], "It is 400 m long.")["number"]
         1.0
         """
-        return _features(self._checks(passages, split_sentences(strip_markers(text))))
+        return self.sentence_features(passages, split_sentences(strip_markers(text)))
+
+    def sentence_features(self, passages: Sequence[str], sentences: Sequence[str]) -> dict[str, float]:
+        """`features` of a claim already split into sentences (a preamble such as "Here's the summary in 200
+        words:" stays a sentence of its own, which claims nothing).
+        """
+        return _features(self._checks(passages, sentences))
 
     def support_sentences(self, passages: Sequence[str], sentences: Sequence[str]) -> float:
         """Support for a claim already split into sentences: pooled word agreement, and every sentence must

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from rag.testing import no_network
+from rag.text.sentences import split_sentences
 from rag.verify.cross_judge import (
     DEFAULT_MODEL_DIR,
     MAX_TOKENS,
@@ -83,6 +84,16 @@ def test_preamble_sentences_make_no_claim(model: CrossJudgeModel):
     assert scorer.sentence_scores([ARTICLE], ["Sure! Here's the summary within 74 words:"]) == []
     assert claim_sentences("Sure! Here's the summary within 74 words: The bridge opened.") == [
         "Here's the summary within 74 words: The bridge opened."]
+
+
+def test_a_preamble_s_figure_is_no_claim_to_check(model: CrossJudgeModel):
+    """"Here's the summary in 200 words:" on a line of its own: its 200 is not a number the passage must hold,
+    for the hard checks as for the encoder (the claim is read sentence by sentence, not rejoined)."""
+    scorer = CrossSupportScorer(model=model)
+    claim = "Sure! Here's the summary within 200 words:\n\nThe bridge will be about 100 meters long."
+    _, vetoed = scorer.features([ARTICLE], split_sentences(claim))
+    assert not vetoed and scorer.support([ARTICLE], claim) >= scorer.threshold
+    assert scorer.lexical.sentence_features([ARTICLE], split_sentences(claim))["number"] == 0.0
 
 
 def test_pairs_are_cut_to_the_token_limit_and_keep_the_claim():
