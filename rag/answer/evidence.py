@@ -270,6 +270,15 @@ def _dated_event(question: str, year: str, ctx: Context) -> bool:
     return False
 
 
+def relative_years(text: str, published: str | None) -> set[str]:
+    """The years "last year", "this year" and "next year" mean in an article published on `published`."""
+    if not published or not published[:4].isdigit():
+        return set()
+    year = int(published[:4])
+    return {str(year + {"last": -1, "this": 0, "next": 1}[m.group(1).lower()])
+            for m in re.finditer(r"\b(last|this|next) year\b", text, re.I)}
+
+
 def missing(q: Question, ctx: Context, absent_terms: tuple[str, ...] = ()) -> list[Missing]:
     """The constraints of `q` that `ctx` does not carry, most telling first (entities, years, dates, figures,
     then words the store holds nowhere).
@@ -304,7 +313,8 @@ def missing(q: Question, ctx: Context, absent_terms: tuple[str, ...] = ()) -> li
         if all(m.text in q.soft for m in lost) and len(q.entities) - len(lost) >= max(1, len(q.entities) / 2):
             out = [m for m in out if m.kind != "entity"]
     words = _words(near)
-    years_here = set(_YEAR.findall(near))
+    # ("last year" said right at the sentence, not anywhere near: an article of 2022 looks back on 2021 often)
+    years_here = set(_YEAR.findall(near)) | relative_years(ctx.close, ctx.published)
     for y in q.years:
         if y not in years_here and not (ctx.published or "").startswith(y) and not _dated_event(q.text, y, ctx):
             out.append(Missing("year", y))

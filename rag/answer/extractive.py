@@ -468,6 +468,27 @@ def _counted_event(question: str) -> frozenset[str] | None:
     return next((said for ask, said in _COUNTED_EVENTS if ask & asked), None)  # reports of injuries"
 
 
+_STILL = frozenset("first finally officially actually last again ever really formally publicly".split())
+
+
+def _event_verb(q: Question) -> str | None:
+    """The stem of what a when-question says its subject did: "When did Rishi Sunak resign?" -> "resign" (the
+    word after a name the question gives, past an adverb; not after a possessive, "Maine's fatal attack").
+    """
+    m = re.match(r"\s*when\s+(?:did|does|do|will|would|could|can|has|have|had)\s+(.+)", q.focus or q.text, re.I)
+    if not m:
+        return None
+    rest = m.group(1)
+    for e in q.entities:
+        after = re.search(rf"\b{re.escape(e)}(?!['’])\s+((?:\w+\s+)?)(\w+)", rest[:60])
+        if after:
+            word = after.group(2) if after.group(1).strip().lower() in _STILL else (after.group(1).strip() or
+                                                                                  after.group(2))
+            stems = tokenize(word)
+            return stems[0] if stems and word.lower() not in _GENERIC_VERBS and word[:1].islower() else None
+    return None
+
+
 # Verbs that ask without saying what about: "What happened at the farm?" is about the farm alone.
 _GENERIC_VERBS = frozenset(tokenize("happen happened happens happening do does did done doing say says said make "
                                     "makes made get gets got go goes went take takes took know new"))
@@ -933,6 +954,7 @@ class ExtractiveAnswerer:
             total = sum(weights.values()) or 1.0
         off_time = _off_time(passages, windows)
         befell = _counted_event(q.text) if q.kind == "number" else None
+        verb = _event_verb(q) if q.kind == "date" else None
         echo_check = q.factoid or q.kind == "thing"
         # A follow-up's borrowed names ("Who replaced her? (Liz Truss ...)") are whom it asks about, not answers.
         named_text = f"{q.text} {query}" if q.kind == "person" and query and query != question else q.text
@@ -998,8 +1020,11 @@ class ExtractiveAnswerer:
                     match = 1.0  # "at the Great Pumpkin Farm in Clarence" says where the farm is
                 if q.kind == "person" and match == 0.5 and art is not None and _surname(text, q.text, art.surnames):
                     match = 0.9  # "Sunak said ..." where the article gives "Rishi Sunak" in full
-                if q.years and (years := {m.group(0) for m in _YEAR.finditer(text)}) and not years & set(q.years):
-                    continue  # "In 1996 she won Wimbledon" does not answer about the 2013 title
+                if q.years and (years := {m.group(0) for m in _YEAR.finditer(text)} | evidence.relative_years(
+                        text, p.published)) and not years & set(q.years):
+                    continue  # "In 1996 she won Wimbledon" does not answer about the 2013 title, nor "last year"
+                if verb is not None and verb not in all_terms:
+                    match *= 0.5  # "When did Sunak resign?": "Sunak will be named prime minister on Sept. 5"
                 if compounds is not None and (other := _prefixed_only(text, compounds) or (
                         passage_prefixed if passage_prefixed and not re.search(
                             rf"(?<![\w-]){passage_prefixed[1]}", text, re.I) else None)):

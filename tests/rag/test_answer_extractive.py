@@ -823,3 +823,19 @@ def test_extractive__a_passage_about_the_prefixed_thing_does_not_answer_about_th
                 "Omar Lindqvist. The match finished at 2:23 a.m.", title="Lindqvist reaches Riverton Open quarterfinal")
     draft = ExtractiveAnswerer().draft("Who won the Riverton Open men's final?", [p])
     assert draft.text is None and draft.refusal == "The articles don't say: they mention “quarterfinal”, not “final”."
+
+
+def test_extractive__last_year_in_an_article_is_the_year_before_it_was_published():
+    article = "The fatal shark attack in Maine last year raised everyone's awareness, the park manager said."
+    question = "When did Maine's fatal shark attack of 2021 happen?"
+    assert _read(article, question, published="2021-07-01").text is None
+    assert _read(article, question, published="2022-07-01").text
+
+
+def test_extractive__a_when_question_is_answered_where_its_subject_does_what_it_asks():
+    passages = [passage("Dana Holt or Omar Lindqvist will be named Norland's new prime minister on Sept. 5, the "
+                        "party said.", aid="a", score=0.9)]
+    assert ExtractiveAnswerer().draft("When did Omar Lindqvist resign as prime minister?", passages).text is None
+    resigned = passage("Omar Lindqvist resigned as prime minister on July 7, after a revolt in his party.", aid="b")
+    draft = ExtractiveAnswerer().draft("When did Omar Lindqvist resign as prime minister?", [*passages, resigned])
+    assert draft.text == "Omar Lindqvist resigned as prime minister on July 7, after a revolt in his party [1]."
