@@ -1229,7 +1229,12 @@ class ExtractiveAnswerer:
                             passages[c.passage_index].article_id == article), None)
                 if nxt is not None and all(nxt.text != c.text for c in chosen):
                     chosen.append(nxt)
-        chosen.sort(key=lambda c: (c.passage_index, c.start))
+        # in reading order: by article (as first retrieved), then where each sentence stands in it
+        first: dict[str, int] = {}
+        for c in chosen:
+            aid = passages[c.passage_index].article_id
+            first[aid] = min(first.get(aid, c.passage_index), c.passage_index)
+        chosen.sort(key=lambda c: (first[passages[c.passage_index].article_id], c.start))
         return self._cite(chosen, passages, articles)
 
     def _newest(self, best: Candidate, qualified: list[Candidate], passages: Sequence[Passage]) -> Candidate:

@@ -62,7 +62,24 @@ def _next_starts_sentence(text: str, pos: int) -> bool:
     return ch.isupper() or ch.isdigit() or ch in "\"'“‘([¿¡-–—•*" or not ch.isalpha()
 
 
+# A photo credit run into the text around it ("... his first pilot's license Nikolay Doychinov/AFP/Getty Images
+# Inspired to fly ..."): the caption before it and the credit itself are not part of the next sentence.
+_CREDIT = re.compile(r"(?:[A-Z][\w.'’-]*\s+){0,3}[A-Z][\w.'’-]*/(?:[A-Z][\w&.'’ -]{1,30}?/)?(?:Getty Images|AFP|AP|"
+                     r"Reuters|EPA(?:-EFE)?|Bloomberg|Shutterstock|Sipa USA|ZUMA Press|NurPhoto|Anadolu Agency|Alamy|"
+                     r"USA TODAY(?: Sports)?|Imagn(?: Images)?|The Washington Post|The New York Times)"
+                     r"(?: via Getty Images)?(?=\s+[A-Z“\"‘]|\s*$)")
+
+
 def _split_block(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    cur = start
+    for m in _CREDIT.finditer(text, start, end):
+        yield from _split_sentences(text, cur, m.start())
+        yield _trim(text, m.start(), m.end())
+        cur = m.end()
+    yield from _split_sentences(text, cur, end)
+
+
+def _split_sentences(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     cur = start
     for m in _BOUNDARY.finditer(text, start, end):
         stop = m.end()

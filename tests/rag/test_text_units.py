@@ -30,6 +30,16 @@ def test_sentences__decimals_and_quotes():
         "It cost $3.5 million.", '"We won," he said.', "She agreed."]
 
 
+def test_sentences__a_photo_credit_ends_its_caption_and_opens_nothing():
+    text = ("Dana Holt was 15 when she got her pilot's license Omar Lindqvist/AFP/Getty Images Inspired by her "
+            "family, she began flying at 12. Holt celebrates. Jane Roe/Getty Images\n\nShe landed in Sofia.")
+    assert split_sentences(text) == [
+        "Dana Holt was 15 when she got her pilot's license", "Omar Lindqvist/AFP/Getty Images",
+        "Inspired by her family, she began flying at 12.", "Holt celebrates.", "Jane Roe/Getty Images",
+        "She landed in Sofia."]
+    assert split_sentences("The AP/NORC poll found 40% approve.") == ["The AP/NORC poll found 40% approve."]
+
+
 def test_markers__parse_strip_and_cite():
     assert parse_markers("A [1][2]. B [3, 4]. C [12].") == [1, 2, 3, 4, 12]
     assert strip_markers("A [1][2].") == "A."
