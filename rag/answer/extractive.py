@@ -954,6 +954,8 @@ class ExtractiveAnswerer:
             total = sum(weights.values()) or 1.0
         off_time = _off_time(passages, windows)
         befell = _counted_event(q.text) if q.kind == "number" else None
+        # The doer of what the question's verb says: "directed" -> "director", "invested" -> "investor".
+        agents = {f"{w}{end}": w for w in wanted if len(w) >= 4 and w.isalpha() for end in ("or", "er")}
         verb = _event_verb(q) if q.kind == "date" else None
         echo_check = q.factoid or q.kind == "thing"
         # A follow-up's borrowed names ("Who replaced her? (Liz Truss ...)") are whom it asks about, not answers.
@@ -986,6 +988,8 @@ class ExtractiveAnswerer:
                     continue
                 all_terms = frozenset(tokenize(text))
                 terms = all_terms & wanted
+                if agents and all_terms & agents.keys():
+                    terms |= {agents[t] for t in all_terms & agents.keys()}  # "directors" for "directed"
                 own = sum(weights[t] for t in terms) / total
                 coverage = own + 0.5 * sum(weights[t] for t in context - terms) / total
                 typed = _without_outlet(text, outlet) if q.kind in ("person", "place") else text

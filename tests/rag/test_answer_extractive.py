@@ -839,3 +839,23 @@ def test_extractive__a_when_question_is_answered_where_its_subject_does_what_it_
     resigned = passage("Omar Lindqvist resigned as prime minister on July 7, after a revolt in his party.", aid="b")
     draft = ExtractiveAnswerer().draft("When did Omar Lindqvist resign as prime minister?", [*passages, resigned])
     assert draft.text == "Omar Lindqvist resigned as prime minister on July 7, after a revolt in his party [1]."
+
+
+def test_extractive__who_directed_is_answered_by_the_directors():
+    article = ("Warner Bros. has axed the $90 million Riverton film planned for streaming. The film's directors "
+               "Dana Holt and Omar Lindqvist released a joint statement, saying they were saddened.")
+    draft = _read(article, "Who directed the Riverton film?")
+    assert draft.text is not None and "Dana Holt and Omar Lindqvist" in draft.text
+
+
+def test_evidence__a_surname_stands_for_the_full_name_the_article_gives():
+    article = ("Magnus Lindqvist is the world champion. Lindqvist spoke on Monday. For context, Lindqvist holds the "
+               "record for the highest rating ever, 2,882 in 2014.")
+    draft = _read(article, "What is Magnus Lindqvist's highest rating?")
+    assert draft.text is not None and "2,882" in draft.text
+    # throughout an article that names another Lindqvist, the surname is not enough
+    other = ("Dana Lindqvist is the world champion. Lindqvist spoke on Monday. For context, Lindqvist holds the "
+             "record for the highest rating ever, 2,882 in 2014.")
+    q = analyze("What is the highest rating of Magnus Lindqvist?")
+    assert missing(q, Context(other, "", None, other)) == [Missing("entity", "Magnus Lindqvist")]
+    assert missing(q, Context(article.replace("Magnus ", ""), "", None, article.replace("Magnus ", ""))) == []
