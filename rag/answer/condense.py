@@ -72,6 +72,11 @@ def _points_back(question: str) -> bool:
     return q.startswith(_OPENERS) or any(w in _PRONOUNS or w in _PERSONAL for w in _WORD.findall(q))
 
 
+# A quoted title: capitalised words and the small words of titles ("Thor: Love and Thunder"), not a quotation.
+_QUOTED_TITLE = re.compile(r"[“\"]([A-Z0-9][\w'’:.&-]*(?:\s+(?:[A-Z0-9][\w'’:.&-]*|and|of|the|a|an|in|on|for|to|"
+                           r"with|at))*)[”\"]")
+
+
 def _key(term: str) -> str:
     return re.sub(r"['’]s$", "", term.lower())
 
@@ -101,7 +106,10 @@ def topic(history: Sequence[dict[str, str]], limit: int = 6) -> list[str]:
             names = [person_core(n) for sentence in split_sentences(text)
                      for n in entities(sentence[dateline_end(sentence):].lstrip("\"“‘'( "))
                      if " " in n or _key(n) in user_words]  # "Liz Truss" of "British Prime Minister Liz Truss"
-        terms = [(n, weight) for n in names]
+            # A title the answer quotes ("the $90 million “Batgirl” film") is what "it" will stand for next.
+            titles = [m.group(1) for m in _QUOTED_TITLE.finditer(text) if _key(m.group(1)) not in user_words]
+            names = [*titles, *(n for n in names if n not in titles)]
+        terms = [(n, weight if user or n not in titles else max(weight, 1.0 * 0.8 ** age)) for n in names]
         if user:
             in_names = {w.lower() for n in names for w in n.split()}
             terms += [(w, 0.7 * weight) for w in content_words(text) if _key(w) not in in_names]

@@ -940,6 +940,10 @@ class ExtractiveAnswerer:
         q = q or analyze(question)
         articles = self._articles(passages) if articles is None else articles
         weights = self._weights(q_terms)
+        if query and query != question:
+            # A follow-up's own words say what it asks; the words borrowed from the conversation only keep the topic.
+            own_words = set(tokenize(question))
+            weights = {t: w if t in own_words else 0.5 * w for t, w in weights.items()}
         total = sum(weights.values()) or 1.0
         wanted = set(q_terms)
         conflicts = _conflicting_figures(q.text)
@@ -1154,7 +1158,8 @@ class ExtractiveAnswerer:
         others: list[tuple[int, str, str]] = []
         cands = self.candidates(question, passages, query, q=q, articles=articles, windows=windows, others=others)
         cands = _corroborated(q, cands, passages)
-        draft = self._choose(q, question, self._semantic(cands, query_vector), passages, articles, absent) \
+        draft = self._choose(q, question, self._semantic(cands, query_vector), passages, articles, absent,
+                             follow_up=bool(query) and query != question) \
             if cands else Draft(None, reason="no sentence shares a word with the question")
         if draft.text is None and others and others[0][0] <= min((c.passage_index for c in cands[:3]), default=0):
             # The best passages speak of another thing under the question's word: say so, not what they lack.
@@ -1164,7 +1169,7 @@ class ExtractiveAnswerer:
         return draft
 
     def _choose(self, q: Question, question: str, cands: list[Candidate], passages: Sequence[Passage],
-                articles: dict[str, _Article], absent: tuple[str, ...]) -> Draft:
+                articles: dict[str, _Article], absent: tuple[str, ...], *, follow_up: bool = False) -> Draft:
         top = cands[0]
         floor = 0.6 * self.min_coverage
         need_slot = q.factoid
@@ -1175,10 +1180,13 @@ class ExtractiveAnswerer:
         # these with a question that says more ("recalled", "sanitizers") is about the name, not what is asked.
         named = frozenset(t for e in q.entities for t in tokenize(e)) | frozenset(q.head)
         said = frozenset(tokenize(question)) - named - _GENERIC_VERBS
+        # A follow-up's own words ("directed" of "Who directed it?") must be in its answer: the words it borrows
+        # from the conversation are the topic, which every sentence of the article shares.
+        own = said if follow_up else frozenset()
         for c in cands[:40]:
             if len(qualified) >= 6:
                 break  # enough to choose from (the best, a second sentence, a newer article's)
-            if c.score < 0.5 * top.score or c.coverage < floor or not c.terms:
+            if c.score < 0.5 * top.score or c.coverage < floor or not c.terms or (own and not c.terms & own):
                 continue  # (a sentence that shares no word with the question answers nothing, whatever its context)
             if c.coverage < self.min_coverage and not ((need_slot or q.kind == "thing") and c.match >= 1.0):
                 continue
@@ -1222,8 +1230,7 @@ class ExtractiveAnswerer:
                 and 0 < best.order <= len(art.spans) and \
                 (before := prev or _span_candidate(best, art, best.order - 1)) is not None:
             chosen.append(before)  # "able to buy these devices without a prescription": the devices named before
-        if not q.explains and len(chosen) == 1:  # (a factoid's answer is two sentences at most)
-            chosen += self._also(q, best, qualified, passages)
+        also = self._also(q, best, qualified, passages) if not q.explains and len(chosen) == 1 else []
         if q.explains:
             chosen += self._more(q, best, qualified, passages)
             if q.kind == "reason" and not any(_CAUSAL.search(c.text) for c in chosen):
@@ -1239,7 +1246,9 @@ class ExtractiveAnswerer:
             aid = passages[c.passage_index].article_id
             first[aid] = min(first.get(aid, c.passage_index), c.passage_index)
         chosen.sort(key=lambda c: (first[passages[c.passage_index].article_id], c.start))
-        return self._cite(chosen, passages, articles)
+        # A factoid's second sentence, one that also holds the slot, comes after the answer, not before it
+        # (a factoid's answer is two sentences at most).
+        return self._cite(chosen + also, passages, articles)
 
     def _newest(self, best: Candidate, qualified: list[Candidate], passages: Sequence[Passage]) -> Candidate:
         """For a question about the present, the newest article that answers about as well wins: an older

@@ -859,3 +859,20 @@ def test_evidence__a_surname_stands_for_the_full_name_the_article_gives():
     q = analyze("What is the highest rating of Magnus Lindqvist?")
     assert missing(q, Context(other, "", None, other)) == [Missing("entity", "Magnus Lindqvist")]
     assert missing(q, Context(article.replace("Magnus ", ""), "", None, article.replace("Magnus ", ""))) == []
+
+
+def test_condense__a_title_the_answer_quotes_is_what_it_stands_for_next():
+    history = [{"role": "user", "content": "Which Norland Pictures movie starring Dana Holt was cancelled?"},
+               {"role": "assistant", "content": "Norland Pictures has axed the $90 million “Riverton” film [1]."}]
+    assert "Riverton" in condense("Who directed it?", history)
+    said = [{"role": "user", "content": "What did the mayor say?"},
+            {"role": "assistant", "content": "The mayor said “We will not back down,” at the rally [1]."}]
+    assert "We will" not in condense("Why did he say it?", said)
+
+
+def test_extractive__a_follow_up_is_answered_where_its_own_words_are():
+    article = ("Dana Holt, who was set to star in the cancelled Riverton film, thanked her fans on Instagram "
+               "Wednesday. The Riverton film's directors Omar Lindqvist and Jane Roe released a joint statement.")
+    draft = ExtractiveAnswerer(article_text=lambda aid: article).draft(
+        "Who directed it?", [passage(article)], "Who directed it? (Riverton Dana Holt film starring cancelled)")
+    assert draft.text is not None and draft.text.startswith("The Riverton film's directors Omar Lindqvist")
