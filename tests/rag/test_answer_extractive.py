@@ -876,3 +876,13 @@ def test_extractive__a_follow_up_is_answered_where_its_own_words_are():
     draft = ExtractiveAnswerer(article_text=lambda aid: article).draft(
         "Who directed it?", [passage(article)], "Who directed it? (Riverton Dana Holt film starring cancelled)")
     assert draft.text is not None and draft.text.startswith("The Riverton film's directors Omar Lindqvist")
+
+
+def test_summary__a_sentence_that_leans_on_the_one_before_it_gives_way():
+    article = ("Norland and Eastmark agreed on Monday to build a bridge. Eastmark had accused Norland of blocking the "
+               "Gull River road for years. In order to refute such claims, Norland and Eastmark will build the Gull "
+               "River bridge to link the Gull River road networks. The bridge will open in 2025. Officials said the "
+               "crossing would cost $60 million.")
+    draft = _read(article, "Summarize the article about the Gull River bridge in two sentences.",
+                  title="Norland and Eastmark agree on Gull River bridge")
+    assert draft.text is not None and len(draft.passages) == 2 and "such claims" not in draft.text
