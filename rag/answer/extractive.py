@@ -133,8 +133,8 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
                 unit = rf"({re.escape(noun[0])}\w*|people|persons|individuals)"
         else:
             unit = _UNITS.get(word)
-    if m and m.group(1).lower() == "old" and re.search(r"\b(aged|age of)\s+\d+", sentence):
-        return 1.0
+    if (m.group(1).lower() if m else asked) == "old" and re.search(r"\b(?:aged|ages? of)\s+\d+", sentence):
+        return 1.0  # "aged 91", "at the ages of 12 and 16"
     if m and m.group(1).lower() in ("big", "large", "tall", "long", "wide", "heavy") and re.search(
             r"\b(?:the )?(?:size|length|height|width|weight) of (?:a|an|the|two|three|\d)\b", sentence, re.I):
         return 0.8  # "about the size of a school bus" answers "how big"
@@ -454,6 +454,9 @@ _COUNTED_EVENTS = tuple((frozenset(tokenize(ask)), frozenset(tokenize(f"{ask} {s
 
 
 _SENTENCED = frozenset(tokenize("sentence sentenced"))
+_WEEKDAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b", re.I)
+_MEASURE = re.compile(r"\bwhat (?:[\w'’]+ ){0,5}?(range|population|speed|distance|weight|height|length|width|"
+                      r"salary|budget|score)\b", re.I)
 
 
 def _counted_event(question: str) -> frozenset[str] | None:
@@ -517,7 +520,7 @@ _NOT_A_PERSON = re.compile(r"\b(?:Corridor|Movement|River|Sea|Ocean|Lake|Mountai
                            r"Project|Initiative|Fund|Index|Exchange|Times|Post|News|Network|Channel|League|"
                            r"Association|Federation|Club|Team|Office|Service|Administration|Authority|Board|"
                            r"Commission|Senate|House|Assembly|Parliament|Army|Navy|Force|Police|Reserve|Series|"
-                           r"Tour|Bowl|Trophy|Marathon|Olympics|Motors|Airlines?|Inc|Corp|Ltd|LLC)$|^The\s")
+                           r"Tour|Bowl|Trophy|Marathon|Olympics|Motors|Airlines?|Records|Inc|Corp|Ltd|LLC)$|^The\s")
 
 
 @dataclass(frozen=True)
@@ -958,6 +961,10 @@ class ExtractiveAnswerer:
             total = sum(weights.values()) or 1.0
         off_time = _off_time(passages, windows)
         befell = _counted_event(q.text) if q.kind == "number" else None
+        days = {d.lower() for d in _WEEKDAY.findall(q.text)}
+        # "What is the Spectre's range?": a figure of another kind ("$400,000") is no range.
+        measure = _MEASURE.search(q.focus or q.text) if q.kind == "number" else None
+        measured = frozenset(tokenize(measure.group(1))) if measure else frozenset()
         # The doer of what the question's verb says: "directed" -> "director", "invested" -> "investor".
         agents = {f"{w}{end}": w for w in wanted if len(w) >= 4 and w.isalpha() for end in ("or", "er")}
         verb = _event_verb(q) if q.kind == "date" else None
@@ -1010,6 +1017,8 @@ class ExtractiveAnswerer:
                     # (a full name elsewhere still answers: "the voice of the Los Angeles Dodgers ..., the team said")
                     match = _type_match(q.kind, rest, q.text)
                     match = match if match >= 1.0 else min(0.7, match)
+                if measured and match < 1.0 and not all_terms & measured:
+                    match *= 0.5
                 if befell is not None and not all_terms & befell:
                     match = min(match, 0.3)  # "3.3 million people visited" is no count of the people who died
                 if q.kind == "place" and match >= 1.0 and q.head and _other_feature(text, q):
@@ -1060,6 +1069,8 @@ class ExtractiveAnswerer:
                     match = match if q.factoid else max(match, 1.0)
                     terms = terms | (frozenset(tokenize(previous)) & wanted)  # the heading's words are its words
                 lead += 0.1 if held else 0.0  # the role held for the question's place or body
+                if days and days & {d.lower() for d in _WEEKDAY.findall(text)}:
+                    lead += 0.12  # "by Sunday evening": the sentence that says Sunday, of the articles that do
                 # "Which state has the highest average price?" is answered where a ranking is said.
                 unranked = ranked and not _RANKING.search(text)
                 # A question that sets the scene first asks in its last sentence: a sentence with none of that

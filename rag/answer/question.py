@@ -56,8 +56,8 @@ _SUMMARY = re.compile(r"\bsumm(?:ari[sz]e|ary|ing up)\b|\bsum up\b|\boverview\b|
                       r"\bmain points\b|\bkey points\b|\bwhat (?:is|was) the (?:article|story|piece|analysis|"
                       r"report) (?:about|on)\b|\bwhat does the (?:article|story|piece|analysis|report) say\b", re.I)
 _NUMBER = re.compile(r"\bhow (?:many|much|long|wide|tall|high|far|big|large|old|deep|heavy|often|fast|short|"
-                     r"low|expensive)\b|\bwhat (?:\w+ ){0,5}?(?:percentage|percent|share|number|amount|proportion|size|"
-                     r"length|width|height|cost|price|population|age|rate|total|sum|figure|value|weight|level|"
+                     r"low|expensive)\b|\bwhat (?:[\w'’]+ ){0,5}?(?:percentage|percent|share|number|amount|proportion|"
+                     r"size|length|width|height|cost|price|population|ages?|rate|total|sum|figure|value|weight|level|range|"
                      r"distance|speed|score|count|budget|salary|fine|fee|toll|tally)\b|\bby how much\b|"
                      r"^\s*what (?:is|was|are|were) (?:\S+ ){1,5}?record (?:for|of) (?:the )?(?:most )?"
                      r"(?:[\w-]+ ){0,2}?[\w-]+s\b|"
@@ -276,6 +276,9 @@ def analyze(question: str) -> Question:
         m = re.search(r"\bhow (\w+)", ask, re.I) or re.search(r"\bhow (\w+)", question, re.I)
         unit = m.group(1).lower() if m else "much" if _MONEY.search(ask) or _MONEY.search(question) else \
             "long" if _PRISON_TERM.search(question) else None
+        measure = re.search(r"\bwhat (?:[\w'’]+ ){0,5}?(ages?|range|distance)\b", ask, re.I)
+        if unit is None and measure:  # "At what ages ...?" asks how old; "What is its range?" how far
+            unit = "old" if measure.group(1).lower().startswith("age") else "far"
         counted = re.search(r"\brecord (?:for|of) (?:the )?(?:most )?(?:[\w-]+ ){0,2}?([\w-]+s)\b", ask, re.I)
         if unit is None and counted:  # "the record for three-pointers" counts three-pointers
             unit = counted.group(1).lower()

@@ -886,3 +886,24 @@ def test_summary__a_sentence_that_leans_on_the_one_before_it_gives_way():
     draft = _read(article, "Summarize the article about the Gull River bridge in two sentences.",
                   title="Norland and Eastmark agree on Gull River bridge")
     assert draft.text is not None and len(draft.passages) == 2 and "such claims" not in draft.text
+
+
+def test_extractive__a_measure_asked_for_is_answered_by_a_figure_of_that_measure():
+    assert (analyze("At what ages did Lindqvist admit cheating?").kind,
+            analyze("At what ages did Lindqvist admit cheating?").unit) == ("number", "old")
+    assert analyze("What is the Riverton's range?").unit == "far"
+    article = ("Meet the Riverton, the carmaker's first electric coupe. The Riverton will cost roughly $400,000. "
+               "It has two doors, four seats and an estimated range of 320 miles.")
+    assert _read(article, "What is the Riverton's range?").text == (
+        "It has two doors, four seats and an estimated range of 320 miles [1].")
+    ages = "Lindqvist, for his part, admitted to cheating at the ages of 12 and 16, and was banned for a year."
+    assert "12 and 16" in (_read(ages, "At what ages did Lindqvist admit cheating?").text or "")
+
+
+def test_extractive__the_weekday_a_question_names_leans_toward_the_sentence_that_says_it():
+    passages = [passage("By the evening the Riverton Fire had burned nearly 500 acres near the grove.", aid="a",
+                        score=0.7, published="2022-07-08"),
+                passage("The Riverton Fire grew to 2,000 acres on Sunday, officials said.", aid="b", score=0.6,
+                        published="2022-07-10")]
+    draft = ExtractiveAnswerer().draft("How many acres had the Riverton Fire burned by Sunday evening?", passages)
+    assert draft.text is not None and draft.text.startswith("The Riverton Fire grew to 2,000 acres on Sunday")
