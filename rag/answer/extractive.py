@@ -450,6 +450,7 @@ _COUNTED_EVENTS = tuple((frozenset(tokenize(ask)), frozenset(tokenize(f"{ask} {s
     ("injured injuries hurt wounded", "hospitalized"),
     ("arrested detained detention custody", "charged"),
     ("evacuated evacuations fled displaced", "homes"),
+    ("earn earned earnings gross grossed revenue", "sales box office haul opening debut took"),  # not its cost
 ))
 
 
@@ -461,12 +462,12 @@ _MEASURE = re.compile(r"\bwhat (?:[\w'’]+ ){0,5}?(range|population|speed|dista
 
 def _counted_event(question: str) -> frozenset[str] | None:
     """The words a sentence must use for the count a question asks for, when it asks how many died, were hurt,
-    arrested or evacuated, or for a prison term; None for any other count.
+    arrested or evacuated, how much something earned, or for a prison term; None for any other count.
     """
     if _PRISON_TERM.search(question):
         return _SENTENCED  # "What sentence did she get?": "sentenced to nine years", not "five months have passed"
-    m = re.search(r"\bhow many\b(.*?)(?:\b(?:in|at|on|by|due|after|because|from|during|since|when|as)\b|[,;?]|$)",
-                  question, re.I)
+    m = re.search(r"\bhow (?:many|much)\b(.*?)(?:\b(?:in|at|on|by|due|after|because|from|during|since|when|as)\b|"
+                  r"[,;?]|$)", question, re.I)
     asked = frozenset(tokenize(m.group(1))) if m else frozenset()  # "how many swings were recalled", not "due to
     return next((said for ask, said in _COUNTED_EVENTS if ask & asked), None)  # reports of injuries"
 

@@ -794,6 +794,9 @@ def test_extractive__a_count_of_what_befell_people_needs_a_sentence_that_says_it
                                                     "figure asked for.")
     toll = passage("The death toll from the Riverton Fire rose to 4 on Sunday, officials said.")
     assert "rose to 4" in (ExtractiveAnswerer().draft("How many people died in the Riverton Fire?", [toll]).text or "")
+    # what a film cost is not what it earned
+    cost = passage("Superhero films typically cost $150-200 million to make, more than the Riverton film did.")
+    assert ExtractiveAnswerer().draft("How much did the Riverton film earn at the box office?", [cost]).text is None
     # what the counted things were recalled for is not what befell them
     recall = passage("The recall affects 2 million swings and 220,000 rockers after reports of infant injuries.")
     draft = ExtractiveAnswerer().draft("About how many swings were recalled due to reports of infant injuries?",
