@@ -406,8 +406,8 @@ def refusal(miss: Missing, nearest: str = "", published: str | None = None, ques
         alike = [n for n in others if tokens & set(entity_tokens(n))] or \
                 [n for n in others if len(entity_tokens(n)) == len(tokens)] or others
         if alike:
-            return f"{head}they mention {_the(alike[0])}, not {_the(miss.text)}."
-        return f"{head}the closest passages do not mention {_the(miss.text)}."
+            return f"{head}they mention {the_name(alike[0])}, not {the_name(miss.text)}."
+        return f"{head}the closest passages do not mention {the_name(miss.text)}."
     if miss.kind == "year":
         years = sorted(set(_YEAR.findall(nearest)) | ({published[:4]} if published else set()))
         years = [y for y in years if y != miss.text]
@@ -423,9 +423,11 @@ def refusal(miss: Missing, nearest: str = "", published: str | None = None, ques
     return f"{head}no article mentions “{miss.text}”."
 
 
-def _the(name: str) -> str:
+def the_name(name: str) -> str:
     """"Federal Reserve" -> "the Federal Reserve"; person-like and already-determined names unchanged."""
     first = name.split()[0].lower()
+    if re.fullmatch(r"U\.?S\.?|U\.?K\.?|EU|UN|UAE|Netherlands|Philippines", name):
+        return f"the {name}"  # "the US"
     if re.fullmatch(r"(?:[A-Z][\w'’.-]* )+(?:University|College)", name):
         return name  # "Yale University", but "the University of Oxford"
     if first == "the" or len(name.split()) < 2 or not re.search(

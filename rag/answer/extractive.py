@@ -1336,7 +1336,14 @@ class ExtractiveAnswerer:
         if first_missing is not None:
             gap, c = first_missing
             p = passages[c.passage_index]
-            ctx_text = self._context(c, p, articles.get(p.article_id)).text
+            ctx = self._context(c, p, articles.get(p.article_id))
+            ctx_text = ctx.text
+            if gap.kind == "entity" and evidence.mentions(gap.text, f"{p.title}\n{ctx.article}"):
+                # The article names it, just not beside anything that answers: "they mention X, not Batgirl"
+                # would be untrue.
+                return Draft(None, reason=f"no sentence near {gap.text!r} answers",
+                             refusal=f"The articles don't say: they mention {evidence.the_name(gap.text)}, but "
+                                     f"nothing near it answers this question.")
             return Draft(None, reason=f"the question's {gap.kind} {gap.text!r} is not in the best passages",
                          refusal=evidence.refusal(gap, f"{c.text} {ctx_text}", p.published, q.text))
         if q.factoid:

@@ -910,3 +910,11 @@ def test_extractive__the_weekday_a_question_names_leans_toward_the_sentence_that
                         published="2022-07-10")]
     draft = ExtractiveAnswerer().draft("How many acres had the Riverton Fire burned by Sunday evening?", passages)
     assert draft.text is not None and draft.text.startswith("The Riverton Fire grew to 2,000 acres on Sunday")
+
+
+def test_refusal__a_name_the_article_gives_is_not_said_to_be_missing():
+    article = ("The Riverton film was axed on Monday. Studios cut costs this year. Budgets shrank across the "
+               "industry. Streaming deals changed too. Dana Holt, who was set to star, thanked her fans on Instagram "
+               "Wednesday.")
+    draft = _read(article, "Who thanked the fans of Riverton for the music?")
+    assert draft.text is None and "Riverton" in draft.refusal and ", not Riverton" not in draft.refusal
