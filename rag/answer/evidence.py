@@ -274,19 +274,25 @@ def _dated_event(question: str, year: str, ctx: Context) -> bool:
 def _by_surname(name: str, text: str, article: str, article_words: frozenset[str]) -> bool:
     """`text` names the person by surname ("Carlsen holds the record") where the article gives the full name."""
     tokens = entity_tokens(name)
-    return len(tokens) >= 2 and _token_in(tokens[-1], _words(text)) and mentions(name, article, article_words)
+    return len(tokens) >= 2 and _token_in(tokens[-1], _words(text)) and mentions(name, article, article_words) \
+        and not _other_first_name(name, article)
 
 
 @lru_cache(maxsize=256)
 def _other_first_name(name: str, article: str) -> bool:
     """Does the article put another first name before `name`'s surname ("Donald Trump" for "Ivanka Trump")?"""
     first, surname = name.split()[0], name.split()[-1]
-    for m in re.finditer(rf"\b([A-Z][a-z]+)\s+{re.escape(surname)}\b", article):
-        word = m.group(1)
+    for m in re.finditer(rf"(?<=[\w,;] )([A-Z][a-z]+) {re.escape(surname)}\b", article):  # mid-sentence:
+        word = m.group(1)  # "Meanwhile Alcaraz" opening a sentence is no first name
         if word != first and word.lower() not in QUERY_STOPWORDS and word.lower() not in _TITLES and \
-                word.lower() not in _NOT_NAMES:
+                word.lower() not in _NOT_NAMES and word.lower() not in _KIND_WORDS:
             return True
     return False
+
+
+# Words naming a kind before a name ("Hurricane Roslyn", "Storm Roslyn"), no first names.
+_KIND_WORDS = frozenset("hurricane storm typhoon cyclone tropical depression lake river mount fort port cape camp "
+                        "saint st team club sister brother mother father son daughter wife husband".split())
 
 
 def relative_years(text: str, published: str | None) -> set[str]:
@@ -316,8 +322,9 @@ def missing(q: Question, ctx: Context, absent_terms: tuple[str, ...] = ()) -> li
         tokens = entity_tokens(e)
         # "Carlos Alcaraz" named in full once, then "Alcaraz": the surname near the sentence and the full name
         # in the same article.
-        if len(tokens) >= 2 and _token_in(tokens[-1], words) and mentions(e, ctx.article, article_words):
-            continue
+        if len(tokens) >= 2 and _token_in(tokens[-1], words) and mentions(e, ctx.article, article_words) and \
+                not _other_first_name(e, ctx.article):
+            continue  # (not where the article also names another of that surname: Zara and Mack Rutherford)
         if len(tokens) == 1 and _sequence(ctx.article).count(tokens[0]) >= 3:
             continue  # a name the article keeps returning to is what it is about, near the sentence or not
         if len(tokens) == 2 and _token_in(tokens[-1], words) and _sequence(ctx.article).count(tokens[-1]) >= 3 \

@@ -856,8 +856,11 @@ def test_evidence__a_surname_stands_for_the_full_name_the_article_gives():
                "record for the highest rating ever, 2,882 in 2014.")
     draft = _read(article, "What is Magnus Lindqvist's highest rating?")
     assert draft.text is not None and "2,882" in draft.text
-    # throughout an article that names another Lindqvist, the surname is not enough
-    other = ("Dana Lindqvist is the world champion. Lindqvist spoke on Monday. For context, Lindqvist holds the "
+    # throughout an article that names another Lindqvist, the surname is not enough (nor beside the question's
+    # name, where another of that surname is named too: Zara and Mack Rutherford)
+    both = "Magnus Lindqvist and his sister, Dana Lindqvist, play. For context, Lindqvist holds the record, 2,882."
+    assert _read(both, "What is Magnus Lindqvist's highest rating?").text is None
+    other = ("The world champion is Dana Lindqvist. Lindqvist spoke on Monday. For context, Lindqvist holds the "
              "record for the highest rating ever, 2,882 in 2014.")
     q = analyze("What is the highest rating of Magnus Lindqvist?")
     assert missing(q, Context(other, "", None, other)) == [Missing("entity", "Magnus Lindqvist")]
