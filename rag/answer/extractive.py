@@ -34,7 +34,16 @@ import numpy as np
 
 from rag.answer import evidence, summary
 from rag.answer.metadata import metadata_answer
-from rag.answer.question import _NOT_NAMES, _PLACE_NOUNS, _PRISON_TERM, SUPERLATIVE, Question, analyze, topic_terms
+from rag.answer.question import (
+    _NOT_NAMES,
+    _PLACE_NOUNS,
+    _PRISON_TERM,
+    FOR_A_LIVING,
+    SUPERLATIVE,
+    Question,
+    analyze,
+    topic_terms,
+)
 from rag.store.bm25 import tokenize
 from rag.text.dates import DateWindow, resolve
 from rag.text.markers import cite
@@ -1191,7 +1200,7 @@ class ExtractiveAnswerer:
         # The words of the question's names and of the kind it asks for ("company"): a sentence sharing only
         # these with a question that says more ("recalled", "sanitizers") is about the name, not what is asked.
         named = frozenset(t for e in q.entities for t in tokenize(e)) | frozenset(q.head)
-        said = frozenset(tokenize(question)) - named - _GENERIC_VERBS
+        said = frozenset(tokenize(FOR_A_LIVING.sub(" ", question))) - named - _GENERIC_VERBS
         # A follow-up's own words ("directed" of "Who directed it?") must be in its answer: the words it borrows
         # from the conversation are the topic, which every sentence of the article shares.
         own = said if follow_up else frozenset()

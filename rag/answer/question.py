@@ -163,6 +163,7 @@ class Question:
         return self.kind in ("reason", "process", "event", "summary")
 
 
+FOR_A_LIVING = re.compile(r"\bdo(?:es)?\s+for\s+a\s+living\b", re.I)
 # A question after a prison term: "What sentence did she receive?", "What jail term was handed down?"
 _PRISON_TERM = re.compile(r"\b(?:what|which)\s+(?:(?:prison|jail|custodial)\s+)?(?:sentence|term)\b"
                           r"(?!\s+(?:of|in|for)\b)(?=.*\b(?:get|got|gets|receiv\w*|hand\w*|given|impos\w*|serv\w*|face\w*|sentenced)\b)",
@@ -184,6 +185,8 @@ def answer_kind(question: str) -> str:
     question = _NAME_OF.sub("which ", question)
     if _REASON.search(question):
         return "reason"
+    if FOR_A_LIVING.search(question):
+        return "thing"  # "What does she do for a living?" asks her job, not what happened
     if _WHAT_DID.match(question) and _EVENT.search(question):
         return "event"
     if _PRISON_TERM.search(question):

@@ -921,3 +921,10 @@ def test_refusal__a_name_the_article_gives_is_not_said_to_be_missing():
                "Wednesday.")
     draft = _read(article, "Who thanked the fans of Riverton for the music?")
     assert draft.text is None and "Riverton" in draft.refusal and ", not Riverton" not in draft.refusal
+
+
+def test_extractive__what_someone_does_for_a_living_is_their_job():
+    assert analyze("What does Dana Holt do for a living?").kind == "thing"
+    article = ("Dana Holt, a horticulture teacher from Norland, grew a giant pumpkin at home. Holt set a record with "
+               "it on Monday.")
+    assert (_read(article, "What does Dana Holt do for a living?").text or "").startswith("Dana Holt, a horticulture")
