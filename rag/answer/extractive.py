@@ -82,7 +82,8 @@ _BOILERPLATE = re.compile(r"^(editor['’]s note|read more|sign up|subscribe|fol
                           r"picture|video|graphic|file photo|screenshot|screen grab) (?:shows|depicts|taken)\b", re.I)
 
 # A link to another story under a capitalised label glued to its colon: "LAWSUIT:Parents sue ...", "MORE: ...".
-_LINK_LABEL = re.compile(r"(?:[A-Z]{2,}[ '’&-]?){1,4}:(?=[A-Z“\"])|(?i:more|related|watch|listen|see also|also read|"
+_LINK_LABEL = re.compile(r"['‘’\"“]?(?:[A-Z]{2,}[ '’&-]?){1,6}:(?=[A-Z“\"])|"
+                         r"(?i:more|related|watch|listen|see also|also read|"
                          r"read also|opinion|analysis|explainer|live updates)\s*:")
 
 _LEAD_CHARS = 600  # an article's opening sentences
@@ -171,8 +172,8 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
 # A figure that is a change: "up nearly 60%", "rose by $1.20", "86 cents lower", "doubled".
 _CHANGE_FIGURE = re.compile(r"\d\s*%|\bper ?cent\b|\b(?:by|up|down|more than doubled)\s+(?:about |nearly |almost |"
                             r"roughly |more than |over )?[$£€]?\d|\b(?:doubl|tripl|halv)\w*|\d+\s*cents\b", re.I)
-_ASKS_CHANGE = re.compile(r"\bhow much\b[^?.]*?\b(?:increas|ris|rose|rais|fell|fall|drop|jump|grow|grew|climb|surg|"
-                          r"declin|cut|soar|plung|slump)\w*", re.I)
+_ASKS_CHANGE = re.compile(r"\bhow much\b[^?.]*?\b(?:(?:increas|ris|rose|rais|fell|fall|drop|jump|grow|grew|climb|surg|"
+                          r"declin|cut|soar|plung|slump)\w*|(?:go|goes|gone|went|gone)\s+(?:up|down))", re.I)
 _CHANGE = re.compile(r"\b(?:increas|ris|rose|raise|fell|fall|drop|jump|grow|grew|climb|surg|declin|cut)\w*", re.I)
 
 
@@ -464,6 +465,7 @@ _COUNTED_EVENTS = tuple((frozenset(tokenize(ask)), frozenset(tokenize(f"{ask} {s
 
 
 _SENTENCED = frozenset(tokenize("sentence sentenced"))
+_YEAR_WORD = re.compile(r"(?<![\d,.$£€])\b((?:19|20)\d\d)\b(?!,?\d)")  # ("in 2020, but", not "2,020,000")
 _WEEKDAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b", re.I)
 _MEASURE = re.compile(r"\bwhat (?:[\w'’]+ ){0,5}?(range|population|speed|distance|weight|height|length|width|"
                       r"salary|budget|score)\b", re.I)
@@ -970,6 +972,8 @@ class ExtractiveAnswerer:
             weights = {t: w * (1.5 if t in focus else 1.0) for t, w in weights.items()}
             total = sum(weights.values()) or 1.0
         off_time = _off_time(passages, windows)
+        # The year of a recent window ("this week"): a sentence that speaks only of earlier years looks back.
+        recent = min((w.start.year for w in windows if w.explicit and (w.end - w.start).days <= 31), default=None)
         befell = _counted_event(q.text) if q.kind == "number" else None
         days = {d.lower() for d in _WEEKDAY.findall(q.text)}
         # "What is the Spectre's range?": a figure of another kind ("$400,000") is no range.
@@ -1063,6 +1067,9 @@ class ExtractiveAnswerer:
                 # "A 2,528-pound pumpkin" does not answer about "the 2,554-pound pumpkin": it ranks lower, but it still
                 # holds a name (the sentence may name the grower and, in passing, another record).
                 other_figure = bool(conflicts) and any(c.search(text) for c in conflicts)
+                if recent is not None and not q.years and (said_years := _YEAR_WORD.findall(text)) and \
+                        max(int(y) for y in said_years) < recent:
+                    other_figure = True  # "had passed in South Dakota in 2020" does not answer "this week"
                 brevity = 1.0 / (1.0 + max(0, len(text) - 250) / 500)
                 weight = 0.1 if q.kind == "thing" else 0.25  # "which show ...": any name will do, so it says little
                 named = sum(bool(st) and st <= all_terms for st in entity_stems) / len(entity_stems) \

@@ -928,3 +928,21 @@ def test_extractive__what_someone_does_for_a_living_is_their_job():
     article = ("Dana Holt, a horticulture teacher from Norland, grew a giant pumpkin at home. Holt set a record with "
                "it on Monday.")
     assert (_read(article, "What does Dana Holt do for a living?").text or "").startswith("Dana Holt, a horticulture")
+
+
+def test_extractive__a_sentence_about_an_earlier_year_does_not_answer_this_week():
+    passages = [passage("Legalization for recreational marijuana had passed in Westvale in 2020, but courts voided it.",
+                        aid="a", score=0.9, published="2022-11-09"),
+                passage("Voters in Norland approved legalizing recreational marijuana on Tuesday.", aid="b", score=0.6,
+                        published="2022-11-09")]
+    draft = ExtractiveAnswerer().draft("Which state voted this week to legalize recreational marijuana?", passages,
+                                       asked_on=dt.date(2022, 11, 11))
+    assert draft.text is not None and draft.text.startswith("Voters in Norland")
+
+
+def test_extractive__gone_up_asks_for_a_change_and_a_quoted_link_label_is_furniture():
+    from rag.answer.extractive import _number_match, _usable
+
+    assert _number_match("The average hit $5 a gallon.", "How much have gas prices gone up this year?") == 0.6
+    assert _number_match("Prices are up $1.93 from last year.", "How much have gas prices gone up this year?") == 1.0
+    assert not _usable("'YOUR LAWYERS MESSED UP':Dana Holt confronted with texts in defamation trial")
