@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.answer.question import _NOT_NAMES, Question
+from rag.answer.question import _NOT_NAMES, YEAR, Question
 from rag.store.bm25 import tokenize
 from rag.text.sentences import split_sentences
 from rag.text.words import MONTH_NAMES, QUERY_STOPWORDS
@@ -48,7 +48,7 @@ _DEMONYM = ("ians", "ian", "ans", "an", "ese", "ish", "i", "s")
 _GENERIC = frozenset("the of and for de la le du von van inc co corp ltd plc llc".split())
 _WORDS = re.compile(r"[^\W_][\w'’.&]*")  # letters of any script: "Türkiye" is one word
 _NAME = re.compile(r"(?:[A-Z][\w'’&.-]*|[A-Z]{2,})(?:\s+(?:of\s+(?:the\s+)?|de\s+|the\s+)?(?:[A-Z][\w'’&.-]*|\d+))*")
-_YEAR = re.compile(r"(?<![\d,.$£€])\b(1[89]\d\d|20\d\d)\b(?![\d,])")
+_YEAR = YEAR
 _MONTHS = {m.lower(): i for i, m in enumerate(MONTH_NAMES) if m}
 _MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items())})
 _MONTHS["sept"] = 9

@@ -40,6 +40,7 @@ from rag.answer.question import (
     _PRISON_TERM,
     FOR_A_LIVING,
     SUPERLATIVE,
+    YEAR,
     Question,
     analyze,
     topic_terms,
@@ -465,7 +466,6 @@ _COUNTED_EVENTS = tuple((frozenset(tokenize(ask)), frozenset(tokenize(f"{ask} {s
 
 
 _SENTENCED = frozenset(tokenize("sentence sentenced"))
-_YEAR_WORD = re.compile(r"(?<![\d,.$£€])\b((?:19|20)\d\d)\b(?!,?\d)")  # ("in 2020, but", not "2,020,000")
 _WEEKDAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b", re.I)
 _MEASURE = re.compile(r"\bwhat (?:[\w'’]+ ){0,5}?(range|population|speed|distance|weight|height|length|width|"
                       r"salary|budget|score)\b", re.I)
@@ -1067,7 +1067,7 @@ class ExtractiveAnswerer:
                 # "A 2,528-pound pumpkin" does not answer about "the 2,554-pound pumpkin": it ranks lower, but it still
                 # holds a name (the sentence may name the grower and, in passing, another record).
                 other_figure = bool(conflicts) and any(c.search(text) for c in conflicts)
-                if recent is not None and not q.years and (said_years := _YEAR_WORD.findall(text)) and \
+                if recent is not None and not q.years and (said_years := YEAR.findall(text)) and \
                         max(int(y) for y in said_years) < recent:
                     other_figure = True  # "had passed in South Dakota in 2020" does not answer "this week"
                 brevity = 1.0 / (1.0 + max(0, len(text) - 250) / 500)

@@ -123,7 +123,8 @@ still also january february march april may june july august september october n
 _MONTH_NAMES = MONTH_PATTERN
 _MONTH_DAY = re.compile(rf"\b(?:{_MONTH_NAMES})\.? (\d{{1,2}})(?:st|nd|rd|th)?\b|\b(\d{{1,2}})(?:st|nd|rd|th)? "
                         rf"(?:of )?(?:{_MONTH_NAMES})\b", re.I)
-_YEAR = re.compile(r"(?<![\d,.$£€])\b(1[89]\d\d|20\d\d)\b(?![\d,])")
+# A year, not part of a figure: "in 2020, 29% ..." but not "2,020,000" or "$2020".
+YEAR = _YEAR = re.compile(r"(?<![\d,.$£€])\b(1[89]\d\d|20\d\d)\b(?!,?\d)")
 _FIGURE = re.compile(r"(?<![\w-])(?<![A-Za-z]\.)[$£€]?\d[\d,]*(?:\.\d+)?%?")  # not "BA.5"
 _NAME_TOKEN = re.compile(r"[A-Z][\w'’.&-]*|[A-Z]{2,}")
 _WORD = re.compile(r"[\w'’.&-]+|[^\w\s]")

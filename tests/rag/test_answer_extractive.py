@@ -946,3 +946,10 @@ def test_extractive__gone_up_asks_for_a_change_and_a_quoted_link_label_is_furnit
     assert _number_match("The average hit $5 a gallon.", "How much have gas prices gone up this year?") == 0.6
     assert _number_match("Prices are up $1.93 from last year.", "How much have gas prices gone up this year?") == 1.0
     assert not _usable("'YOUR LAWYERS MESSED UP':Dana Holt confronted with texts in defamation trial")
+
+
+def test_evidence__a_year_before_a_comma_is_a_year():
+    q = analyze("What share of transactions went through self-checkout in 2020?")
+    assert q.years == ("2020",)
+    sentence = "In 2020, 29% of transactions at food retailers were processed through self-checkout."
+    assert missing(q, Context(sentence, "", "2022-07-01", sentence)) == []
