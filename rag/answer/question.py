@@ -230,6 +230,8 @@ def entities(question: str) -> tuple[str, ...]:
         if _NAME_TOKEN.fullmatch(tok) and word and word.lower() not in _NOT_NAMES and not (
                 i == 0 and word.lower() in _QUESTION_WORDS):
             run.append(word)
+            if re.search(r"['’]s$", tok):
+                close()  # "Jane Austen's Emma" names Jane Austen and Emma
             continue
         if run and tok.lower() in ("of", "the", "de", "for") and i + 1 < len(tokens) \
                 and _NAME_TOKEN.fullmatch(tokens[i + 1]) and tokens[i + 1].lower() not in _NOT_NAMES:

@@ -48,6 +48,13 @@ def test_question__kind_of_answer_asked_for(question, kind):
     assert analyze(question).kind == kind
 
 
+def test_question__a_possessive_ends_a_name():
+    from rag.answer.question import entities
+
+    assert entities("How much did the first edition of Jane Austen's Emma sell for?") == ("Jane Austen", "Emma")
+    assert entities("What is Magnus Carlsen's highest rating?") == ("Magnus Carlsen",)
+
+
 def test_question__constraints_are_the_names_years_dates_and_figures():
     q = analyze("How much military aid did the Biden administration announce on June 23, 2022 after the $450 "
                 "million package?")
