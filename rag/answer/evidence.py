@@ -189,7 +189,7 @@ class Context:
 
 @dataclass(frozen=True)
 class Missing:
-    kind: str  # entity | year | date | figure | role | term
+    kind: str  # entity | year | date | figure | role | ordinal | term
     text: str  # as the question wrote it
 
 
@@ -295,6 +295,19 @@ _KIND_WORDS = frozenset("hurricane storm typhoon cyclone tropical depression lak
                         "saint st team club sister brother mother father son daughter wife husband".split())
 
 
+_ORDINALS = ("first second third fourth fifth sixth seventh eighth ninth tenth".split(),
+             "1st 2nd 3rd 4th 5th 6th 7th 8th 9th 10th".split())
+# The n-th of a series the question asks about: "the third quarter", "the second round", "a fourth dose".
+_ORDINAL_OF = re.compile(r"\b(" + "|".join(_ORDINALS[0] + _ORDINALS[1]) + r")[\s-]+(quarter|round|half|leg|stage|"
+                         r"season|term|game|set|period|wave|phase|dose)\b", re.I)
+
+
+def _ordinal(word: str) -> int:
+    """1 for "first" or "1st", 2 for "second" ..."""
+    w = word.lower()
+    return (_ORDINALS[0].index(w) if w in _ORDINALS[0] else _ORDINALS[1].index(w)) + 1
+
+
 def relative_years(text: str, published: str | None) -> set[str]:
     """The years "last year", "this year" and "next year" mean in an article published on `published`."""
     if not published or not published[:4].isdigit():
@@ -366,6 +379,13 @@ def missing(q: Question, ctx: Context, absent_terms: tuple[str, ...] = ()) -> li
         where = ctx.article or near if q.focus and noun not in q.focus.lower() else near
         if not re.search(rf"\b(?:{re.escape(stem)}|{re.escape(noun.rstrip('s'))})", where, re.I):  # ("rate")
             out.append(Missing("term", noun))  # "the heaviest watermelon" is not answered about a pumpkin
+    for asked in _ORDINAL_OF.finditer(q.text):
+        rank, noun = _ordinal(asked.group(1)), asked.group(2).lower()
+        # (in the whole article: one that reports the second quarter is not about the third anywhere in it)
+        said = {_ordinal(m.group(1)) for m in _ORDINAL_OF.finditer(f"{ctx.title}\n{ctx.article or near}")
+                if m.group(2).lower() == noun}
+        if said and rank not in said:  # "BP posted $8.5 billion in the second quarter": not the third
+            out.append(Missing("ordinal", f"{asked.group(1)} {noun}"))
     have = _digits(near)
     for f in q.figures:
         plain = re.sub(r"[,$£€%]", "", f).rstrip(".")
@@ -425,6 +445,11 @@ def refusal(miss: Missing, nearest: str = "", published: str | None = None, ques
         return f"{head}nothing retrieved is dated {miss.text}."
     if miss.kind == "figure":
         return f"{head}no article mentions {miss.text}."
+    if miss.kind == "ordinal":
+        noun = miss.text.split()[-1].lower()
+        other = next((m.group(0).lower() for m in _ORDINAL_OF.finditer(nearest) if m.group(2).lower() == noun), None)
+        if other:
+            return f"{head}they mention the {other.replace('-', ' ')}, not the {miss.text}."
     if miss.kind == "role":
         return f"{head}nothing retrieved names the {miss.text} asked about."
     return f"{head}no article mentions “{miss.text}”."

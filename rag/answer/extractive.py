@@ -466,6 +466,7 @@ _COUNTED_EVENTS = tuple((frozenset(tokenize(ask)), frozenset(tokenize(f"{ask} {s
 
 
 _SENTENCED = frozenset(tokenize("sentence sentenced"))
+
 _WEEKDAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b", re.I)
 _MEASURE = re.compile(r"\bwhat (?:[\w'’]+ ){0,5}?(range|population|speed|distance|weight|height|length|width|"
                       r"salary|budget|score)\b", re.I)

@@ -960,3 +960,12 @@ def test_evidence__a_year_before_a_comma_is_a_year():
     assert q.years == ("2020",)
     sentence = "In 2020, 29% of transactions at food retailers were processed through self-checkout."
     assert missing(q, Context(sentence, "", "2022-07-01", sentence)) == []
+
+
+def test_extractive__the_n_th_of_a_series_is_a_constraint():
+    article = ("Norland Oil reported its biggest quarterly profit in 14 years on Tuesday. Norland Oil posted $8.5 "
+               "billion in profit in the second quarter, triple what it made a year ago.")
+    draft = _read(article, "How much profit did Norland Oil make in the third quarter?")
+    assert draft.text is None and draft.refusal == ("The articles don't say: they mention the second quarter, not "
+                                                    "the third quarter.")
+    assert "$8.5 billion" in (_read(article, "How much profit did Norland Oil make in the second quarter?").text or "")
