@@ -314,7 +314,10 @@ def relative_years(text: str, published: str | None) -> set[str]:
         return set()
     year = int(published[:4])
     return {str(year + {"last": -1, "this": 0, "next": 1}[m.group(1).lower()])
-            for m in re.finditer(r"\b(last|this|next) year\b", text, re.I)}
+            for m in re.finditer(r"\b(last|this|next) year\b", text, re.I)
+            # not a comparison: "three times what it made during the same period last year"
+            if not re.search(r"\b(?:than|from|since|compared|versus|vs|period|over)\b(?:\W+\w+){0,3}\W*$",
+                             text[max(0, m.start() - 40):m.start()], re.I)}
 
 
 def missing(q: Question, ctx: Context, absent_terms: tuple[str, ...] = ()) -> list[Missing]:

@@ -153,7 +153,8 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
              r"thousands|millions)"
     money = (m.group(1).lower() if m else asked) in ("much", "high")
     if figs and money and re.search(r"\b(?:cost|costs|price|prices|priced|pay|paid|charge|charges|fee|fine|fined|"
-                                    r"spend|spent|worth)\b", question, re.I) and not re.search(
+                                    r"spend|spent|worth|profits?|revenues?|earnings|income|losses|sales|budget|"
+                                    r"salary|wages?|donat\w+|raised|invest\w*)\b", question, re.I) and not re.search(
                                         r"[$£€¥]|\b(?:dollars?|euros?|pounds?|yuan|yen|rupees?|pesos?|cents?)\b",
                                         sentence, re.I) and not (
             re.search(r"\d\s*%|\bper ?cent\b", sentence, re.I) and _CHANGE.search(question)):

@@ -969,3 +969,8 @@ def test_extractive__the_n_th_of_a_series_is_a_constraint():
     assert draft.text is None and draft.refusal == ("The articles don't say: they mention the second quarter, not "
                                                     "the third quarter.")
     assert "$8.5 billion" in (_read(article, "How much profit did Norland Oil make in the second quarter?").text or "")
+    # "last year" in a comparison is no year the sentence is about; a profit is money, not "14 years"
+    compared = ("Norland Oil reported its biggest quarterly profit in 14 years on Tuesday. Norland Oil posted $8.5 "
+                "billion in profit in the second quarter, triple what it made in the same period last year.")
+    assert "$8.5 billion" in (_read(compared, "How much profit did Norland Oil make in the second quarter of 2022?",
+                                    published="2022-08-02").text or "")
