@@ -25,7 +25,7 @@ from rag.answer.question import _NOT_NAMES, YEAR, Question
 from rag.store.bm25 import tokenize
 from rag.text.sentences import split_sentences
 from rag.text.words import MONTH_NAMES, QUERY_STOPWORDS
-from rag.verify.facts import _TITLES
+from rag.verify.facts import _ALIAS_GROUPS, _TITLES
 
 _ALIASES = {
     "us": ("us", "united states", "america", "american", "americans"),
@@ -429,7 +429,8 @@ def refusal(miss: Missing, nearest: str = "", published: str | None = None, ques
     if miss.kind == "entity":
         others = [n for n in names_in(nearest, question) if not mentions(miss.text, n)]
         # "they mention Canadian" (a lone demonym) or "CNN" (who reported it) says less than another name
-        others = [n for n in others if (" " in n or not re.search(r"(?:ian|ese|ish)$", n)) and not re.fullmatch(
+        others = [n for n in others if (" " in n or not (re.search(r"(?:ian|ese|ish)$", n) or
+                                                         n.lower() in _DEMONYMS)) and not re.fullmatch(
             r"CNN|Reuters|AP|AFP|BBC|NPR|Associated Press|Getty Images|CNN Business", n)] or others
         tokens = set(entity_tokens(miss.text))
         # Prefer a name of the same shape: another bank for a bank, another person for a person.
@@ -456,6 +457,11 @@ def refusal(miss: Missing, nearest: str = "", published: str | None = None, ques
     if miss.kind == "role":
         return f"{head}nothing retrieved names the {miss.text} asked about."
     return f"{head}no article mentions “{miss.text}”."
+
+
+# Words for a people rather than a place or body ("French", "Dutch"): a refusal names something else instead.
+_DEMONYMS = frozenset(w for group in _ALIAS_GROUPS for w in group.split()[1:] if len(w) > 3 and w not in
+                      ("holland", "america", "zealand"))
 
 
 def the_name(name: str) -> str:

@@ -974,3 +974,11 @@ def test_extractive__the_n_th_of_a_series_is_a_constraint():
                 "billion in profit in the second quarter, triple what it made in the same period last year.")
     assert "$8.5 billion" in (_read(compared, "How much profit did Norland Oil make in the second quarter of 2022?",
                                     published="2022-08-02").text or "")
+
+
+def test_refusal__names_another_body_rather_than_a_people():
+    from rag.answer.evidence import refusal
+
+    text = "This trial, with French company Valneva, will enroll about 6,000 volunteers."
+    assert refusal(Missing("entity", "Moderna"), text, None, "How many will Moderna's trial enroll?") == (
+        "The articles don't say: they mention Valneva, not Moderna.")
