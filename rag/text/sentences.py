@@ -72,7 +72,8 @@ _CREDIT = re.compile(r"(?:[A-Z][\w.'’-]*\s+){0,3}[A-Z][\w.'’-]*/(?:[A-Z][\w&
 
 def _split_block(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     cur = start
-    for m in _CREDIT.finditer(text, start, end):
+    credits = _CREDIT.finditer(text, start, end) if text.find("/", start, end) >= 0 else ()  # (a credit has one)
+    for m in credits:
         yield from _split_sentences(text, cur, m.start())
         yield _trim(text, m.start(), m.end())
         cur = m.end()
