@@ -47,8 +47,8 @@ from rag.answer.question import (
 )
 from rag.store.bm25 import tokenize
 from rag.text.dates import DateWindow, resolve
-from rag.text.markers import cite
-from rag.text.sentences import dateline_end, sentence_spans
+from rag.text.markers import cite, strip_markers
+from rag.text.sentences import dateline_end, sentence_spans, split_sentences
 from rag.text.words import MONTH_PATTERN, QUERY_STOPWORDS
 from rag.types import Citation, Passage
 from rag.verify.facts import _ALIAS_GROUPS, _ALIASES, _DEMONYM_END
@@ -389,6 +389,30 @@ def _full_name_before(best: Candidate, art: _Article) -> Candidate | None:
             return Candidate(best.passage_index, lo, hi, text, best.coverage, best.score, frozenset(), 1.0,
                              False, order)
     return None
+
+
+def _discussed(passages: Sequence[Passage], articles: dict[str, _Article],
+               history: Sequence[dict[str, str]] | None) -> frozenset[str]:
+    """The retrieved articles that hold a sentence of the conversation's last answer (the article a follow-up
+    such as "When might they ask the FDA to approve it?" is about).
+    """
+    quoted: list[str] = []
+    for turn in reversed(history or ()):  # the last answer that quoted anything (a refusal quotes nothing)
+        if turn.get("role") == "assistant":
+            said = split_sentences(strip_markers(turn.get("content", "")))
+            sentences = [re.sub(r"\s+", " ", s).strip() for s in said]
+            quoted = [s.rstrip(".") for s in sentences if len(s) >= 40 and not s.startswith("The articles don't say")]
+            if quoted:
+                break
+    if not quoted:
+        return frozenset()
+    out = set()
+    for p in passages:
+        art = articles.get(p.article_id)
+        text = re.sub(r"\s+", " ", art.text if art is not None else p.text)
+        if any(s in text for s in quoted):
+            out.add(p.article_id)
+    return frozenset(out)
 
 
 def _span_candidate(best: Candidate, art: _Article, order: int) -> Candidate | None:
@@ -945,11 +969,12 @@ class ExtractiveAnswerer:
 
     def candidates(self, question: str, passages: Sequence[Passage], query: str | None = None, *,
                    q: Question | None = None, articles: dict[str, _Article] | None = None,
-                   windows: Sequence[DateWindow] = (), others: list[tuple[int, str, str]] | None = None
-                   ) -> list[Candidate]:
+                   windows: Sequence[DateWindow] = (), others: list[tuple[int, str, str]] | None = None,
+                   discussed: frozenset[str] = frozenset()) -> list[Candidate]:
         """The sentences of `passages` that may answer, best first. A sentence left out for being about another
         thing of a prefixed name ("quarterfinal" for "final") is added to `others` as (passage index, the
-        prefixed word, the question's word), for the refusal to say so.
+        prefixed word, the question's word), for the refusal to say so. `discussed` are the articles the
+        conversation's last answer quoted: a follow-up's answer is most likely in them.
         """
         q_terms = list(dict.fromkeys(tokenize(query or question)))
         if not q_terms:
@@ -1088,6 +1113,7 @@ class ExtractiveAnswerer:
                     match = match if q.factoid else max(match, 1.0)
                     terms = terms | (frozenset(tokenize(previous)) & wanted)  # the heading's words are its words
                 lead += 0.1 if held else 0.0  # the role held for the question's place or body
+                lead += 0.06 if p.article_id in discussed else 0.0
                 if days and days & {d.lower() for d in _WEEKDAY.findall(text)}:
                     lead += 0.12  # "by Sunday evening": the sentence that says Sunday, of the articles that do
                 # "Which state has the highest average price?" is answered where a ranking is said.
@@ -1149,11 +1175,14 @@ class ExtractiveAnswerer:
     # -- answering -----------------------------------------------------------------------------------------
 
     def draft(self, question: str, passages: Sequence[Passage], query: str | None = None, *,
-              query_vector: np.ndarray | None = None, asked_on: _dt.date | None = None) -> Draft:
+              query_vector: np.ndarray | None = None, asked_on: _dt.date | None = None,
+              history: Sequence[dict[str, str]] | None = None) -> Draft:
         """The answer drafted from `passages` (best first); articles published after `asked_on` are left out,
-        and a refusal names the best of them.
+        and a refusal names the best of them. For a follow-up, the articles the `history`'s last answer quoted
+        are preferred.
         """
-        draft = self._draft(question, passages, query, query_vector=query_vector, asked_on=asked_on)
+        draft = self._draft(question, passages, query, query_vector=query_vector, asked_on=asked_on,
+                            history=history)
         day = asked_on.isoformat() if asked_on is not None else ""
         later = next((p for p in passages if day and p.published and p.published[:10] > day), None)
         if draft.text is None and later is not None and later.published:
@@ -1165,7 +1194,8 @@ class ExtractiveAnswerer:
         return draft
 
     def _draft(self, question: str, passages: Sequence[Passage], query: str | None, *,
-               query_vector: np.ndarray | None, asked_on: _dt.date | None) -> Draft:
+               query_vector: np.ndarray | None, asked_on: _dt.date | None,
+               history: Sequence[dict[str, str]] | None = None) -> Draft:
         q = analyze(question)
         if q.kind in ("other", "thing") and query and query != question:
             # An elliptical follow-up ("And the premium plan?") asks what its standalone query asks.
@@ -1186,7 +1216,9 @@ class ExtractiveAnswerer:
                                      embed=self.embed, absent=absent)
         windows = resolve(question, asked_on) if asked_on is not None else []
         others: list[tuple[int, str, str]] = []
-        cands = self.candidates(question, passages, query, q=q, articles=articles, windows=windows, others=others)
+        discussed = _discussed(passages, articles, history) if query and query != question else frozenset()
+        cands = self.candidates(question, passages, query, q=q, articles=articles, windows=windows, others=others,
+                                discussed=discussed)
         cands = _corroborated(q, cands, passages)
         draft = self._choose(q, question, self._semantic(cands, query_vector), passages, articles, absent,
                              follow_up=bool(query) and query != question) \
@@ -1374,4 +1406,5 @@ class ExtractiveAnswerer:
     def write(self, question: str, query: str, passages: Sequence[Passage],
               history: Sequence[dict[str, str]] | None = None) -> Iterator[Draft]:
         """The Answerer seam (rag.answer.base): no deltas, since the draft is chosen whole, then the draft."""
-        yield self.draft(question, passages, query, query_vector=self.query_vector, asked_on=self.asked_on)
+        yield self.draft(question, passages, query, query_vector=self.query_vector, asked_on=self.asked_on,
+                         history=history)

@@ -982,3 +982,17 @@ def test_refusal__names_another_body_rather_than_a_people():
     text = "This trial, with French company Valneva, will enroll about 6,000 volunteers."
     assert refusal(Missing("entity", "Moderna"), text, None, "How many will Moderna's trial enroll?") == (
         "The articles don't say: they mention Valneva, not Moderna.")
+
+
+def test_extractive__a_follow_up_stays_with_the_article_the_last_answer_quoted():
+    lyme = passage("Norpharm and a partner are launching a trial of a vaccine against Lyme disease, the companies "
+                   "said. Assuming the trial goes well, the companies would likely submit a request for approval "
+                   "in 2025.", aid="lyme", score=0.5)
+    booster = passage("Norpharm has sought FDA approval of its updated Covid vaccine booster, which could "
+                      "be available in September.", aid="covid", score=0.7)
+    history = [{"role": "user", "content": "What did Norpharm announce about a Lyme disease vaccine?"},
+               {"role": "assistant", "content": "Norpharm and a partner are launching a trial of a vaccine against "
+                                                "Lyme disease, the companies said [1]."}]
+    draft = ExtractiveAnswerer().draft("When might they ask for approval?", [booster, lyme],
+                                       "When might they ask for approval? (Lyme Norpharm vaccine)", history=history)
+    assert draft.text is not None and "2025" in draft.text
