@@ -1233,38 +1233,18 @@ class ExtractiveAnswerer:
     def _choose(self, q: Question, question: str, cands: list[Candidate], passages: Sequence[Passage],
                 articles: dict[str, _Article], absent: tuple[str, ...], *, follow_up: bool = False) -> Draft:
         top = cands[0]
-        floor = 0.6 * self.min_coverage
-        need_slot = q.factoid
-        first_missing: tuple[evidence.Missing, Candidate] | None = None
-        slotless = False
-        qualified: list[Candidate] = []
         # The words of the question's names and of the kind it asks for ("company"): a sentence sharing only
         # these with a question that says more ("recalled", "sanitizers") is about the name, not what is asked.
         named = frozenset(t for e in q.entities for t in tokenize(e)) | frozenset(q.head)
         said = frozenset(tokenize(FOR_A_LIVING.sub(" ", question))) - named - _GENERIC_VERBS
-        # A follow-up's own words ("directed" of "Who directed it?") must be in its answer: the words it borrows
-        # from the conversation are the topic, which every sentence of the article shares.
-        own = said if follow_up else frozenset()
-        for c in cands[:40]:
-            if len(qualified) >= 6:
-                break  # enough to choose from (the best, a second sentence, a newer article's)
-            if c.score < 0.5 * top.score or c.coverage < floor or not c.terms or (own and not c.terms & own):
-                continue  # (a sentence that shares no word with the question answers nothing, whatever its context)
-            if c.coverage < self.min_coverage and not ((need_slot or q.kind == "thing") and c.match >= 1.0):
-                continue
-            p = passages[c.passage_index]
-            if said and c.terms <= named and not said & frozenset(tokenize(f"{p.title} {p.text}")):
-                continue  # "the Marvel movie" in a passage that says nothing of recalls or sanitizers
-            ctx = self._context(c, p, articles.get(p.article_id))
-            gaps = evidence.missing(q, ctx, absent)
-            if gaps:
-                if first_missing is None:
-                    first_missing = (gaps[0], c)
-                continue
-            if need_slot and c.match < _SLOT_MATCH[q.kind]:
-                slotless = slotless or first_missing is None  # the best readable sentences lack the slot
-                continue
-            qualified.append(c)
+        # A follow-up's own words ("directed" of "Who directed it?") should be in its answer: the words it
+        # borrows from the conversation are the topic, which every sentence of the article shares. Where no
+        # sentence with them answers ("Which city will that line end in?" of a railroad), any may.
+        qualified, first_missing, slotless = self._qualify(q, cands, passages, articles, absent, named, said,
+                                                           said if follow_up else frozenset())
+        if not qualified and follow_up and said:
+            qualified, first_missing, slotless = self._qualify(q, cands, passages, articles, absent, named, said,
+                                                               frozenset())
         if not qualified:
             return self._refuse(q, top, None if slotless else first_missing, passages, articles)
         best = qualified[0]
@@ -1311,6 +1291,40 @@ class ExtractiveAnswerer:
         # A factoid's second sentence, one that also holds the slot, comes after the answer, not before it
         # (a factoid's answer is two sentences at most).
         return self._cite(chosen + also, passages, articles)
+
+    def _qualify(self, q: Question, cands: list[Candidate], passages: Sequence[Passage],
+                 articles: dict[str, _Article], absent: tuple[str, ...], named: frozenset[str], said: frozenset[str],
+                 own: frozenset[str]) -> tuple[list[Candidate], tuple[evidence.Missing, Candidate] | None, bool]:
+        """The candidates that may answer, best first (six at most), the first constraint a better one missed,
+        and whether the best readable sentences lack the asked-for slot.
+        """
+        top = cands[0]
+        floor = 0.6 * self.min_coverage
+        need_slot = q.factoid
+        first_missing: tuple[evidence.Missing, Candidate] | None = None
+        slotless = False
+        qualified: list[Candidate] = []
+        for c in cands[:40]:
+            if len(qualified) >= 6:
+                break  # enough to choose from (the best, a second sentence, a newer article's)
+            if c.score < 0.5 * top.score or c.coverage < floor or not c.terms or (own and not c.terms & own):
+                continue  # (a sentence that shares no word with the question answers nothing, whatever its context)
+            if c.coverage < self.min_coverage and not ((need_slot or q.kind == "thing") and c.match >= 1.0):
+                continue
+            p = passages[c.passage_index]
+            if said and c.terms <= named and not said & frozenset(tokenize(f"{p.title} {p.text}")):
+                continue  # "the Marvel movie" in a passage that says nothing of recalls or sanitizers
+            ctx = self._context(c, p, articles.get(p.article_id))
+            gaps = evidence.missing(q, ctx, absent)
+            if gaps:
+                if first_missing is None:
+                    first_missing = (gaps[0], c)
+                continue
+            if need_slot and c.match < _SLOT_MATCH[q.kind]:
+                slotless = slotless or first_missing is None  # the best readable sentences lack the slot
+                continue
+            qualified.append(c)
+        return qualified, first_missing, slotless
 
     def _newest(self, best: Candidate, qualified: list[Candidate], passages: Sequence[Passage]) -> Candidate:
         """For a question about the present, the newest article that answers about as well wins: an older

@@ -996,3 +996,12 @@ def test_extractive__a_follow_up_stays_with_the_article_the_last_answer_quoted()
     draft = ExtractiveAnswerer().draft("When might they ask for approval?", [booster, lyme],
                                        "When might they ask for approval? (Lyme Norpharm vaccine)", history=history)
     assert draft.text is not None and "2025" in draft.text
+
+
+def test_extractive__a_follow_up_whose_own_words_no_sentence_has_still_gets_its_answer():
+    article = ("In May, the presidents signed an agreement to build a 170-kilometre section of the railroad in "
+               "northern Norland, from Astara on the border to the city of Riverton. The work starts next year.")
+    draft = ExtractiveAnswerer(article_text=lambda aid: article).draft(
+        "Which city will that line end in?", [passage(article)],
+        "Which city will that line end in? (railroad Norland build agreement)")
+    assert draft.text is not None and "Riverton" in draft.text
