@@ -415,6 +415,20 @@ def _discussed(passages: Sequence[Passage], articles: dict[str, _Article],
     return frozenset(out)
 
 
+def _fillers(q: Question, sentence: str) -> set[str]:
+    """What a sentence offers for a factoid's slot: its figures for a number, its dates for a date, its names
+    (that the question lacks) for a person, place or body.
+    """
+    if q.kind == "number":
+        return set(_figures(sentence)) - set(_figures(q.text))
+    if q.kind == "date":
+        return {m.group(0).lower() for m in _DATE.finditer(sentence)} - {m.group(0).lower() for m in
+                                                                          _DATE.finditer(q.text)}
+    q_lower = q.text.lower()
+    return {m.group(0) for m in re.finditer(r"\b[A-Z][\w'’.-]+(?:\s+[A-Z][\w'’.-]+)*", sentence)
+            if m.group(0).lower() not in q_lower and m.group(0).lower() not in _NOT_NAMES and m.start() > 0}
+
+
 def _span_candidate(best: Candidate, art: _Article, order: int) -> Candidate | None:
     """The article's sentence at `order`, as a candidate that comes with `best` (None when it is no sentence to
     quote: boilerplate, a caption).
@@ -1344,9 +1358,12 @@ class ExtractiveAnswerer:
         """
         article = passages[best.passage_index].article_id
         slot = _SLOT_MATCH.get(q.kind, 1.0)
+        given = _fillers(q, best.text) if q.factoid else set()
         for c in qualified[1:6]:
             if passages[c.passage_index].article_id != article or c.text == best.text:
                 continue
+            if q.factoid and not _fillers(q, c.text) - given:
+                continue  # it gives no name, date or figure the answer does not: padding
             if c.score >= 0.75 * best.score and c.match >= max(slot, best.match) and c.coverage >= self.min_coverage:
                 return [c]
         return []

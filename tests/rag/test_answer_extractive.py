@@ -1005,3 +1005,10 @@ def test_extractive__a_follow_up_whose_own_words_no_sentence_has_still_gets_its_
         "Which city will that line end in?", [passage(article)],
         "Which city will that line end in? (railroad Norland build agreement)")
     assert draft.text is not None and "Riverton" in draft.text
+
+
+def test_extractive__a_second_sentence_that_gives_the_same_figure_is_padding():
+    article = ("The Riverton bridge will cost $608 million, officials said on Monday. Officials said the $608 million "
+               "cost of the Riverton bridge would be shared. The work starts in May.")
+    draft = _read(article, "How much will the Riverton bridge cost?")
+    assert draft.text is not None and draft.text.count("[") == 1
