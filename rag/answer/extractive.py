@@ -704,6 +704,23 @@ _FEATURE = re.compile(r"\b(?:River|Lake|Sea|Ocean|Bay|Gulf|Strait|Mountains?|Mou
                       r"Forest|Desert|Coast|Beach|Zoo|Museum|Hall|Palace|Station|Port|Dam|Falls)$")
 
 
+_NOT_A_BODY = re.compile(r"\b(?:Act|Law|Bill|Treaty|Agreement|Accord|Plan|Program|Programme|Initiative|Rule|Code|"
+                         r"Amendment|Constitution|Convention|Protocol)$")
+
+
+def _named_kind(sentence: str, q: Question) -> bool | None:
+    """For "Which court ...?": True when a name the question lacks is of that kind ("... Court of Appeal"), False
+    when every such name is a law or a plan rather than a body, None otherwise.
+    """
+    q_lower = q.text.lower()
+    head = q.head[-1]
+    names = [m.group(0) for m in _NAME.finditer(sentence) if m.group(0).lower() not in q_lower]
+    if any(head in tokenize(n) for n in re.findall(r"[A-Z][\w'’.-]*(?:\s+(?:of\s+)?[A-Z][\w'’.-]*)*", sentence)
+           if n.lower() not in q_lower):
+        return True
+    return False if names and all(_NOT_A_BODY.search(n) for n in names) else None
+
+
 def _other_feature(sentence: str, q: Question) -> bool:
     """Every name the sentence gives (that the question lacks) is another kind of place than the one asked for:
     a river, a park or an airport for "which state", "which city".
@@ -1076,6 +1093,13 @@ class ExtractiveAnswerer:
                     match *= 0.5
                 if befell is not None and not all_terms & befell:
                     match = min(match, 0.3)  # "3.3 million people visited" is no count of the people who died
+                kind_lead = 0.0
+                if q.kind == "organisation" and q.head and match >= 0.8:
+                    kind_named = _named_kind(typed, q)
+                    if kind_named is True:
+                        kind_lead = 0.08  # "California's Third District Court of Appeal" for "Which court ...?"
+                    elif kind_named is False:
+                        match = 0.6  # "the California Endangered Species Act" is a law, not the court asked for
                 if q.kind == "place" and match >= 1.0 and q.head and _other_feature(text, q):
                     match = 0.8  # "flooding of the Pearl River" names a river, not the state asked for
                 if q.kind in ("organisation", "place") and match < 0.8 and q.head and \
@@ -1118,7 +1142,7 @@ class ExtractiveAnswerer:
                 if q.entities and named < 1.0 and _other_scope(text, q):
                     match *= 0.4  # "In Canada, ..." does not answer about the US; "in the world" not about a country
                 # News puts the gist in its first sentences (for a factoid; a why-question's lead restates it).
-                lead = 0.05 if s < _LEAD_CHARS and not q.explains else 0.0
+                lead = (0.05 if s < _LEAD_CHARS and not q.explains else 0.0) + kind_lead
                 if own_line and previous and _subheading(previous) and \
                         _share(previous, wanted, weights, total) >= 0.6:
                     # An explainer's sub-heading asks the question ("How Twitter edit button will work"): the

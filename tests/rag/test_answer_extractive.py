@@ -1012,3 +1012,11 @@ def test_extractive__a_second_sentence_that_gives_the_same_figure_is_padding():
                "cost of the Riverton bridge would be shared. The work starts in May.")
     draft = _read(article, "How much will the Riverton bridge cost?")
     assert draft.text is not None and draft.text.count("[") == 1
+
+
+def test_extractive__which_court_is_answered_by_a_court_not_a_law():
+    article = ("The ruling, released May 31, reversed an earlier judgment which found bumblebees could not be "
+               "treated as fish under the Norland Endangered Species Act, a state law. “The issue is whether the "
+               "bumblebee falls within the definition of fish,” wrote Norland's Third District Court of Appeal.")
+    draft = _read(article, "Which court decided that bumblebees could be treated as fish under state law?")
+    assert draft.text is not None and "Third District Court of Appeal" in draft.text and "Species Act" not in draft.text
