@@ -25,7 +25,7 @@ from rag.answer.question import _NOT_NAMES, YEAR, Question
 from rag.store.bm25 import tokenize
 from rag.text.sentences import split_sentences
 from rag.text.words import MONTH_NAMES, QUERY_STOPWORDS
-from rag.verify.facts import _ALIAS_GROUPS, _TITLES
+from rag.verify.facts import _TITLES, ALIAS_DEMONYMS
 
 _ALIASES = {
     "us": ("us", "united states", "america", "american", "americans"),
@@ -48,7 +48,6 @@ _DEMONYM = ("ians", "ian", "ans", "an", "ese", "ish", "i", "s")
 _GENERIC = frozenset("the of and for de la le du von van inc co corp ltd plc llc".split())
 _WORDS = re.compile(r"[^\W_][\w'’.&]*")  # letters of any script: "Türkiye" is one word
 _NAME = re.compile(r"(?:[A-Z][\w'’&.-]*|[A-Z]{2,})(?:\s+(?:of\s+(?:the\s+)?|de\s+|the\s+)?(?:[A-Z][\w'’&.-]*|\d+))*")
-_YEAR = YEAR
 _MONTHS = {m.lower(): i for i, m in enumerate(MONTH_NAMES) if m}
 _MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items())})
 _MONTHS["sept"] = 9
@@ -338,8 +337,7 @@ def missing(q: Question, ctx: Context, absent_terms: tuple[str, ...] = ()) -> li
         tokens = entity_tokens(e)
         # "Carlos Alcaraz" named in full once, then "Alcaraz": the surname near the sentence and the full name
         # in the same article.
-        if len(tokens) >= 2 and _token_in(tokens[-1], words) and mentions(e, ctx.article, article_words) and \
-                not _other_first_name(e, ctx.article):
+        if _by_surname(e, own, ctx.article, article_words):
             continue  # (not where the article also names another of that surname: Zara and Mack Rutherford)
         if len(tokens) == 1 and _sequence(ctx.article).count(tokens[0]) >= 3:
             continue  # a name the article keeps returning to is what it is about, near the sentence or not
@@ -360,7 +358,7 @@ def missing(q: Question, ctx: Context, absent_terms: tuple[str, ...] = ()) -> li
             out = [m for m in out if m.kind != "entity"]
     words = _words(near)
     # ("last year" said right at the sentence, not anywhere near: an article of 2022 looks back on 2021 often)
-    years_here = set(_YEAR.findall(near)) | relative_years(ctx.close, ctx.published)
+    years_here = set(YEAR.findall(near)) | relative_years(ctx.close, ctx.published)
     for y in q.years:
         if y not in years_here and not (ctx.published or "").startswith(y) and not _dated_event(q.text, y, ctx):
             out.append(Missing("year", y))
@@ -430,7 +428,7 @@ def refusal(miss: Missing, nearest: str = "", published: str | None = None, ques
         others = [n for n in names_in(nearest, question) if not mentions(miss.text, n)]
         # "they mention Canadian" (a lone demonym) or "CNN" (who reported it) says less than another name
         others = [n for n in others if (" " in n or not (re.search(r"(?:ian|ese|ish)$", n) or
-                                                         n.lower() in _DEMONYMS)) and not re.fullmatch(
+                                                         n.lower() in ALIAS_DEMONYMS)) and not re.fullmatch(
             r"CNN|Reuters|AP|AFP|BBC|NPR|Associated Press|Getty Images|CNN Business", n)] or others
         tokens = set(entity_tokens(miss.text))
         # Prefer a name of the same shape: another bank for a bank, another person for a person.
@@ -440,7 +438,7 @@ def refusal(miss: Missing, nearest: str = "", published: str | None = None, ques
             return f"{head}they mention {the_name(alike[0])}, not {the_name(miss.text)}."
         return f"{head}the closest passages do not mention {the_name(miss.text)}."
     if miss.kind == "year":
-        years = sorted(set(_YEAR.findall(nearest)) | ({published[:4]} if published else set()))
+        years = sorted(set(YEAR.findall(nearest)) | ({published[:4]} if published else set()))
         years = [y for y in years if y != miss.text]
         if years:
             return f"{head}the closest articles are about {' and '.join(years[-2:])}, not {miss.text}."
@@ -457,11 +455,6 @@ def refusal(miss: Missing, nearest: str = "", published: str | None = None, ques
     if miss.kind == "role":
         return f"{head}nothing retrieved names the {miss.text} asked about."
     return f"{head}no article mentions “{miss.text}”."
-
-
-# Words for a people rather than a place or body ("French", "Dutch"): a refusal names something else instead.
-_DEMONYMS = frozenset(w for group in _ALIAS_GROUPS for w in group.split()[1:] if len(w) > 3 and w not in
-                      ("holland", "america", "zealand"))
 
 
 def the_name(name: str) -> str:

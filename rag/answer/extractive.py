@@ -49,9 +49,9 @@ from rag.store.bm25 import tokenize
 from rag.text.dates import DateWindow, resolve
 from rag.text.markers import cite, strip_markers
 from rag.text.sentences import dateline_end, sentence_spans, split_sentences
-from rag.text.words import MONTH_PATTERN, QUERY_STOPWORDS
+from rag.text.words import MONTH_PATTERN, QUERY_STOPWORDS, WEEKDAYS
 from rag.types import Citation, Passage
-from rag.verify.facts import _ALIAS_GROUPS, _ALIASES, _DEMONYM_END
+from rag.verify.facts import _ALIASES, _DEMONYM_END, ALIAS_PLACES
 from rag.verify.injection import is_instruction_like
 
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
@@ -383,11 +383,9 @@ def _full_name_before(best: Candidate, art: _Article) -> Candidate | None:
                    for n in names for m in re.finditer(rf"\b([A-Z][\w'’.-]+) {re.escape(n)}\b", text))
 
     for order in range(max(0, best.order - 10), min(best.order, len(art.spans))):
-        lo, hi = art.spans[order]
-        lo, text = without_dateline(lo, art.text[lo:hi])
-        if _usable(text) and in_full(text):
-            return Candidate(best.passage_index, lo, hi, text, best.coverage, best.score, frozenset(), 1.0,
-                             False, order)
+        found = _span_candidate(best, art, order)
+        if found is not None and in_full(found.text):
+            return found
     return None
 
 
@@ -406,13 +404,12 @@ def _discussed(passages: Sequence[Passage], articles: dict[str, _Article],
                 break
     if not quoted:
         return frozenset()
-    out = set()
-    for p in passages:
+    texts: dict[str, str] = {}
+    for p in passages:  # (each article once: several of its chunks are often retrieved)
         art = articles.get(p.article_id)
-        text = re.sub(r"\s+", " ", art.text if art is not None else p.text)
-        if any(s in text for s in quoted):
-            out.add(p.article_id)
-    return frozenset(out)
+        texts.setdefault(p.article_id, art.text if art is not None else p.text)
+    return frozenset(aid for aid, text in texts.items()
+                     if any(s in re.sub(r"\s+", " ", text) for s in quoted))
 
 
 def _fillers(q: Question, sentence: str) -> set[str]:
@@ -440,9 +437,6 @@ def _span_candidate(best: Candidate, art: _Article, order: int) -> Candidate | N
     return Candidate(best.passage_index, lo, hi, text, best.coverage, best.score, frozenset(), 1.0, False, order)
 
 
-_ALIAS_COUNTRIES = frozenset(g.split()[0] for g in _ALIAS_GROUPS)  # "france" of "france french frenchman"
-
-
 def _country_of(demonym: str, name: str) -> bool:
     """Is `name` the country (or region) that `demonym` is the adjective of: "Chinese" of China, "French" of
     France, "Texan" of Texas?
@@ -451,7 +445,7 @@ def _country_of(demonym: str, name: str) -> bool:
     if d == n:
         return False
     if d in _ALIASES:
-        return n in _ALIASES[d] and n in _ALIAS_COUNTRIES
+        return n in _ALIASES[d] and n in ALIAS_PLACES
     common = next((k for k, (a, b) in enumerate(zip(d, n, strict=False)) if a != b), min(len(d), len(n)))
     return len(n) >= 4 and len(d) > len(n) - 1 and common >= max(4, 0.6 * len(n)) and len(d) - common <= 4 and \
         bool(_DEMONYM_END.search(d))
@@ -470,7 +464,7 @@ def _country_sentence(best: Candidate, art: _Article, question: str) -> Candidat
     """
     q_lower = question.lower()
     demonyms = [w for w in re.findall(r"(?<![\w'’])[A-Z][a-z]{3,}\b", best.text.replace("-", " "))
-                if w.lower() not in q_lower and w.lower() not in _ALIAS_COUNTRIES and
+                if w.lower() not in q_lower and w.lower() not in ALIAS_PLACES and
                 (w.lower() in _ALIASES or _DEMONYM_END.search(w.lower()))]
     if not demonyms:
         return None
@@ -506,7 +500,7 @@ _COUNTED_EVENTS = tuple((frozenset(tokenize(ask)), frozenset(tokenize(f"{ask} {s
 
 _SENTENCED = frozenset(tokenize("sentence sentenced"))
 
-_WEEKDAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b", re.I)
+_WEEKDAY = re.compile(rf"\b({'|'.join(WEEKDAYS)})\b", re.I)
 _MEASURE = re.compile(r"\bwhat (?:[\w'’]+ ){0,5}?(range|population|speed|distance|weight|height|length|width|"
                       r"salary|budget|score)\b", re.I)
 

@@ -124,7 +124,7 @@ _MONTH_NAMES = MONTH_PATTERN
 _MONTH_DAY = re.compile(rf"\b(?:{_MONTH_NAMES})\.? (\d{{1,2}})(?:st|nd|rd|th)?\b|\b(\d{{1,2}})(?:st|nd|rd|th)? "
                         rf"(?:of )?(?:{_MONTH_NAMES})\b", re.I)
 # A year, not part of a figure: "in 2020, 29% ..." but not "2,020,000" or "$2020".
-YEAR = _YEAR = re.compile(r"(?<![\d,.$£€])\b(1[89]\d\d|20\d\d)\b(?!,?\d)")
+YEAR = re.compile(r"(?<![\d,.$£€])\b(1[89]\d\d|20\d\d)\b(?!,?\d)")
 _FIGURE = re.compile(r"(?<![\w-])(?<![A-Za-z]\.)[$£€]?\d[\d,]*(?:\.\d+)?%?")  # not "BA.5"
 _NAME_TOKEN = re.compile(r"[A-Z][\w'’.&-]*|[A-Z]{2,}")
 _WORD = re.compile(r"[\w'’.&-]+|[^\w\s]")
@@ -265,9 +265,9 @@ def analyze(question: str) -> Question:
     kind = "metadata" if field else answer_kind(ask)
     if kind == "other" and ask != question:
         kind = answer_kind(question)
-    years = tuple(dict.fromkeys(_YEAR.findall(question)))
+    years = tuple(dict.fromkeys(YEAR.findall(question)))
     dates = tuple(dict.fromkeys(m.group(0) for m in _MONTH_DAY.finditer(question)))
-    without_dates = _MONTH_DAY.sub(" ", _YEAR.sub(" ", question))
+    without_dates = _MONTH_DAY.sub(" ", YEAR.sub(" ", question))
     figures = tuple(dict.fromkeys(f for f in _FIGURE.findall(without_dates) if re.search(r"\d", f)))
     count = 0
     if kind == "summary":

@@ -95,6 +95,10 @@ _ALIAS_GROUPS = (
     "poland polish pole", "turkey turkish turk", "portugal portuguese", "philippines filipino", "thailand thai",
     "america american americans us usa", "england english", "iceland icelandic", "new zealand kiwi",
 )
+# The place each group names first ("france" of "france french frenchman"), and the words for its people.
+ALIAS_PLACES = frozenset(g.split()[0] for g in _ALIAS_GROUPS)
+ALIAS_DEMONYMS = frozenset(w for g in _ALIAS_GROUPS for w in g.split()[1:] if len(w) > 3 and w not in
+                           ("holland", "america", "zealand"))
 _ALIASES: dict[str, set[str]] = {}
 for _group in _ALIAS_GROUPS:
     for _w in _group.split():
