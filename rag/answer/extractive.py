@@ -501,8 +501,6 @@ _COUNTED_EVENTS = tuple((frozenset(tokenize(ask)), frozenset(tokenize(f"{ask} {s
 _SENTENCED = frozenset(tokenize("sentence sentenced"))
 
 _WEEKDAY = re.compile(rf"\b({'|'.join(WEEKDAYS)})\b", re.I)
-_MEASURE = re.compile(r"\bwhat (?:[\w'’]+ ){0,5}?(range|population|speed|distance|weight|height|length|width|"
-                      r"salary|budget|score)\b", re.I)
 
 
 def _counted_event(question: str) -> frozenset[str] | None:
@@ -1029,8 +1027,8 @@ class ExtractiveAnswerer:
         befell = _counted_event(q.text) if q.kind == "number" else None
         days = {d.lower() for d in _WEEKDAY.findall(q.text)}
         # "What is the Spectre's range?": a figure of another kind ("$400,000") is no range.
-        measure = _MEASURE.search(q.focus or q.text) if q.kind == "number" else None
-        measured = frozenset(tokenize(measure.group(1))) if measure else frozenset()
+        measured = frozenset(tokenize(q.measure)) if q.kind == "number" and not q.measure.startswith("age") \
+            else frozenset()
         # The doer of what the question's verb says: "directed" -> "director", "invested" -> "investor".
         agents = {f"{w}{end}": w for w in wanted if len(w) >= 4 and w.isalpha() for end in ("or", "er")}
         verb = _event_verb(q) if q.kind == "date" else None

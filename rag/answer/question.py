@@ -153,6 +153,7 @@ class Question:
     # Names the question's subject belongs to ("Oregon" of "Oregon's human composting bill"): said in the sentence,
     # the one before or the title, not only somewhere near ("Oregon already allows it" beside California's bill).
     possessors: tuple[str, ...] = ()
+    measure: str = ""  # the measure a number question names ("range" of "What is the Spectre's range?")
 
     @property
     def factoid(self) -> bool:
@@ -165,6 +166,9 @@ class Question:
 
 
 FOR_A_LIVING = re.compile(r"\bdo(?:es)?\s+for\s+a\s+living\b", re.I)
+# The measure a number question names: "At what ages ...?", "What is the Spectre's range?".
+_MEASURE = re.compile(r"\bwhat (?:[\w'’]+ ){0,5}?(ages?|range|population|speed|distance|weight|height|length|"
+                      r"width|salary|budget|score)\b", re.I)
 # A question after a prison term: "What sentence did she receive?", "What jail term was handed down?"
 _PRISON_TERM = re.compile(r"\b(?:what|which)\s+(?:(?:prison|jail|custodial)\s+)?(?:sentence|term)\b"
                           r"(?!\s+(?:of|in|for)\b)(?=.*\b(?:get|got|gets|receiv\w*|hand\w*|given|impos\w*|serv\w*|face\w*|sentenced)\b)",
@@ -277,14 +281,15 @@ def analyze(question: str) -> Question:
             count = 2
         if not count and re.search(r"\b(?:in detail|detailed|long|full|thorough)\b", question, re.I):
             count = 5
-    unit = None
+    unit, measure = None, ""
     if kind == "number":
         m = re.search(r"\bhow (\w+)", ask, re.I) or re.search(r"\bhow (\w+)", question, re.I)
         unit = m.group(1).lower() if m else "much" if _MONEY.search(ask) or _MONEY.search(question) else \
             "long" if _PRISON_TERM.search(question) else None
-        measure = re.search(r"\bwhat (?:[\w'’]+ ){0,5}?(ages?|range|distance)\b", ask, re.I)
-        if unit is None and measure:  # "At what ages ...?" asks how old; "What is its range?" how far
-            unit = "old" if measure.group(1).lower().startswith("age") else "far"
+        found = _MEASURE.search(ask)
+        measure = found.group(1).lower() if found else ""
+        if unit is None and measure in ("age", "ages", "range", "distance"):
+            unit = "old" if measure.startswith("age") else "far"  # "At what ages ...?" asks how old
         counted = re.search(r"\brecord (?:for|of) (?:the )?(?:most )?(?:[\w-]+ ){0,2}?([\w-]+s)\b", ask, re.I)
         if unit is None and counted:  # "the record for three-pointers" counts three-pointers
             unit = counted.group(1).lower()
@@ -308,7 +313,7 @@ def analyze(question: str) -> Question:
                                        if m.group(2).lower() not in _QUESTION_WORDS))
     possessors = tuple(e for e in names if re.search(rf"\b{re.escape(e)}['’]s?\s+[a-z]", question))
     return Question(question, kind, names, years, dates, figures, present, field, count, unit, head,
-                    ask if ask != question else "", soft, roles, superlatives, possessors)
+                    ask if ask != question else "", soft, roles, superlatives, possessors, measure)
 
 
 def topic_terms(question: str) -> list[str]:
