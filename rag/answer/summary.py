@@ -13,6 +13,7 @@ sentence", "briefly", default 3 to 5 by the article's length).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -85,8 +86,11 @@ def summarize(q: Question, passages: Sequence[Passage], query: str, *, articles:
     text, spans = (art.text, sentence_spans(art.text)) if art else (p.text, [(p.start + s, p.start + e)
                                                               for s, e in sentence_spans(p.text)])
     base = 0 if art else p.start
+    # A sentence the page prints twice is a photo gallery's caption (scraped pages repeat each one), no summary.
+    seen = Counter(re.sub(r"\s+", " ", text[s - base:e - base]).strip() for s, e in spans)
     sents = [(s, e) for s, e in spans if _usable(text[s - base:e - base]) and len(text[s - base:e - base]) >= 40
-             and not text[s - base:e - base].rstrip().endswith((":", "?"))][:MAX_SENTENCES_READ]
+             and not text[s - base:e - base].rstrip().endswith((":", "?"))
+             and seen[re.sub(r"\s+", " ", text[s - base:e - base]).strip()] < 2][:MAX_SENTENCES_READ]
     if not sents:
         return Draft(None, reason="the article has no sentence to summarise", refusal=REFUSAL)
     sents = [(without_dateline(s, text[s - base:e - base])[0], e) for s, e in sents]

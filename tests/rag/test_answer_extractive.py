@@ -1020,3 +1020,12 @@ def test_extractive__which_court_is_answered_by_a_court_not_a_law():
                "bumblebee falls within the definition of fish,” wrote Norland's Third District Court of Appeal.")
     draft = _read(article, "Which court decided that bumblebees could be treated as fish under state law?")
     assert draft.text is not None and "Third District Court of Appeal" in draft.text and "Species Act" not in draft.text
+
+
+def test_summary__a_caption_printed_twice_is_no_summary_sentence():
+    caption = "Residents watch as a column of smoke rises from a fire in Riverton, Norland, on July 17."
+    article = ("Hundreds of millions of people sweltered in extreme heat on Wednesday as heat waves set Norland's "
+               f"countryside on fire. {caption} {caption} The heat wave in Norland broke records in Riverton on "
+               "Tuesday, officials said. Firefighters in Norland battled the heat wave fires through the night.")
+    draft = _read(article, "Summarize the article about the heat wave in Norland.", title="Norland heat wave fires")
+    assert draft.text is not None and "column of smoke" not in draft.text
