@@ -43,7 +43,7 @@ class Judge(Protocol):
 
     threshold: float
 
-    def support(self, passages: Sequence[str], sentence: str) -> float: ...
+    def support(self, passages: Sequence[str], sentence: str, question: str | None = None) -> float: ...
 
 
 class OfflineJudge:
@@ -59,9 +59,14 @@ class OfflineJudge:
         self.scorer: SentenceScorer = scorer if scorer is not None else OfflineSupportScorer()
         self.threshold = float(threshold) if threshold is not None else self.scorer.threshold
 
-    def support(self, passages: Sequence[str], sentence: str) -> float:
-        # Every sentence is checked; the scorer combines their mismatches into one score.
-        return self.scorer.support_sentences(passages, split_sentences(strip_citations(sentence)))
+    def support(self, passages: Sequence[str], sentence: str, question: str | None = None) -> float:
+        """Every sentence is checked; the scorer combines their mismatches into one score. A one-sentence
+        answer is read after its `question` (rag.verify.cross_judge.claim_sentences): "Smith" claims nothing
+        until it answers "Who won?".
+        """
+        from rag.verify.cross_judge import claim_sentences
+
+        return self.scorer.support_sentences(passages, claim_sentences(sentence, question))
 
 
 class SentenceScorer(Protocol):
@@ -198,13 +203,16 @@ class LLMJudge:
         self.threshold = threshold
         self.retries = retries  # extra asks after an unreadable reply
 
-    def messages(self, passages: Sequence[str], sentence: str) -> list[dict[str, str]]:
+    def messages(self, passages: Sequence[str], sentence: str, question: str | None = None) -> list[dict[str, str]]:
         numbered = "\n\n".join(f"[{i}] {p.strip()}" for i, p in enumerate(passages, 1))
-        user = JUDGE_USER_TEMPLATE.format(passages=numbered, claim=strip_citations(sentence).strip())
+        claim = strip_citations(sentence).strip()
+        if question and question.strip():  # an answer claims what it answers
+            claim = f"(the answer to {question.strip()!r}) {claim}"
+        user = JUDGE_USER_TEMPLATE.format(passages=numbered, claim=claim)
         return [{"role": "system", "content": JUDGE_SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
-    def support(self, passages: Sequence[str], sentence: str) -> float:
-        messages = self.messages(passages, sentence)
+    def support(self, passages: Sequence[str], sentence: str, question: str | None = None) -> float:
+        messages = self.messages(passages, sentence, question)
         error: LLMError | None = None
         for _attempt in range(self.retries + 1):
             reply = self.client.complete(messages)
@@ -341,7 +349,9 @@ def run_judge(path: Path, judge: Judge) -> dict[str, Any]:
     for rec in records:
         n_sentences += len(split_sentences(strip_citations(rec["claim"])))
         try:
-            score = float(judge.support([rec["context"]], rec["claim"]))
+            question = rec.get("question")
+            score = float(judge.support([rec["context"]], rec["claim"], question=question) if question
+                          else judge.support([rec["context"]], rec["claim"]))
         except NewsdeskError as exc:
             errors.append({"id": rec["id"], "line": rec["_line"], "error": str(exc)})
             continue

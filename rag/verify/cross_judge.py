@@ -71,20 +71,24 @@ _BATCH = 32
 
 
 def claim_sentences(claim: str, question: str | None = None) -> list[str]:
-    """The sentences of a claim the judge reads; an answer is read after its question ("Who won? Smith").
+    """The sentences of a claim the judge reads. A one-sentence answer is read after its question ("Who won?
+    Smith"), which says what it claims; an answer of several sentences is read sentence by sentence like any
+    claim, since each may be the one that is wrong.
 
     >>> claim_sentences("Sure! The bridge opened. It cost $5 [2].")
     ['The bridge opened.', 'It cost $5.']
     >>> claim_sentences("Smith", "Who won?")
     ['Who won? Smith']
+    >>> claim_sentences("Based on the passages, Smith won. He beat Jones in May.", "Who won?")
+    ['Based on the passages, Smith won.', 'He beat Jones in May.']
     """
-    if question and question.strip():
-        return [f"{question.strip()} {strip_citations(claim).strip()}"]
     out = []
     for s in split_sentences(strip_citations(claim)):
         s = s.strip()
         if s and not _META.match(s) and any(ch.isalnum() for ch in s):
             out.append(s)
+    if question and question.strip() and len(out) <= 1:
+        return [f"{question.strip()} {strip_citations(claim).strip()}"]
     return out
 
 

@@ -206,6 +206,34 @@ def test_run_judge__by_task_and_the_best_threshold_on_the_file(tmp_path: Path):
     assert set(best["by_source"]) == {"a", "b"}
 
 
+class RecordingScorer:
+    """A sentence scorer that records the sentences it is asked to score."""
+
+    threshold = 0.5
+
+    def __init__(self) -> None:
+        self.seen: list[list[str]] = []
+
+    def support_sentences(self, passages, sentences) -> float:
+        self.seen.append(list(sentences))
+        return 1.0
+
+
+def test_run_judge__a_short_answer_is_read_after_its_question_a_long_one_sentence_by_sentence(tmp_path: Path):
+    rows = [record(1, "$608 million", "supported"),
+            record(2, "It will cost $608 million. Work starts in May.", "hallucinated"),
+            record(3, "The bridge will be about 100 meters long.", "supported")]
+    rows[0]["question"] = rows[1]["question"] = "How much will the bridge cost?"
+    scorer = RecordingScorer()
+    run_judge(write_jsonl(tmp_path / "j.jsonl", rows), OfflineJudge(scorer))
+    assert scorer.seen == [["How much will the bridge cost? $608 million"],
+                           ["It will cost $608 million.", "Work starts in May."],
+                           ["The bridge will be about 100 meters long."]]
+    chat = ScriptedChat('{"supported": true, "score": 1}')
+    LLMJudge(chat).support([CONTEXT], "$608 million", question="How much will the bridge cost?")
+    assert "(the answer to 'How much will the bridge cost?') $608 million" in chat.calls[0][1]["content"]
+
+
 def test_best_threshold__maximises_balanced_accuracy():
     # flagged = support below the threshold; 0.6 flags both hallucinated claims and neither supported one
     assert best_threshold([True, True, False, False], [0.1, 0.3, 0.6, 0.9]) == 0.6
