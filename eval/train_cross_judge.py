@@ -72,6 +72,8 @@ from rag.verify.cross_judge import (
     claim_sentences,
     pair_ids,
 )
+from rag.verify.judge_model import passage_sentences, select_evidence
+from rag.verify.support import OfflineSupportScorer
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
@@ -114,9 +116,78 @@ def edit_pairs(rec: dict[str, Any], other: str) -> list[tuple[list[int], float]]
     return out
 
 
-def build_examples(records: Sequence[dict[str, Any]], n_qa: int, n_summary: int, n_edit: int,
-                   ) -> list[tuple[list[list[int]], float, str]]:
-    """(bag of pair ids, label, kind) examples: QA pairs, summary bags and edit pairs, interleaved by SHA-1."""
+def _coverage(context: str, sentence: str) -> float:
+    return float(_LEXICAL.sentence_features([context], [sentence])["coverage"])
+
+
+_LEXICAL = OfflineSupportScorer()
+KINDS = ("qa", "summary", "edit", "removed")
+REMOVE_FROM = 0.8  # a sentence the whole context covers at least this well ...
+REMOVE_TO = 0.6  # ... is unsupported once the context, without its best evidence, covers it less than this
+REMOVE_MAX = 3  # evidence sentences taken out at most
+
+
+def support_removed(context: str, sentence: str) -> str | None:
+    """The context without the sentences that support `sentence`, or None when it cannot be taken out.
+
+    The best evidence (select_evidence, best first) is taken out one sentence at a time, at most REMOVE_MAX,
+    until what is left covers the sentence's content words less than REMOVE_TO: the sentence is then on topic,
+    fluent and mostly worded like its context, yet states what the context no longer says, the way a summary
+    adds a detail its article never gave. A sentence the whole context covers poorly (a paraphrase the lexical
+    shares cannot follow) gives no example, so that a kept sentence is one whose support is known to be gone.
+
+    >>> ctx = "Rain fell in Baku on Monday. The new bridge is 100 m long. Talks ended early."
+    >>> support_removed(ctx, "The new bridge is 100 m long.")
+    'Rain fell in Baku on Monday. Talks ended early.'
+    """
+    if _coverage(context, sentence) < REMOVE_FROM:
+        return None
+    units = list(passage_sentences([context]))
+    for evidence in select_evidence([context], sentence, REMOVE_MAX, ranked=True):
+        units.remove(evidence)
+        rest = " ".join(units)
+        if not rest:
+            return None
+        if _coverage(rest, sentence) < REMOVE_TO:
+            return rest
+    return None
+
+
+def removed_pairs(rec: dict[str, Any]) -> list[tuple[list[int], float]]:
+    """From a supported summary: one sentence read with its context (positive) and with that context once its
+    support is taken out (negative, support_removed). The claim is the same both times, so only the evidence
+    tells them apart.
+    """
+    sentences = claim_sentences(rec["claim"])
+    order = list(range(len(sentences)))
+    _rng("removed", rec["id"]).shuffle(order)
+    for i in order:
+        rest = support_removed(rec["context"], sentences[i])
+        if rest is not None:
+            return [(pair_ids([rec["context"]], sentences[i]), 1.0), (pair_ids([rest], sentences[i]), 0.0)]
+    return []
+
+
+def removed_record(rec: dict[str, Any]) -> dict[str, Any] | None:
+    """A supported summary made hallucinated by taking out of its context the support of one of its sentences
+    (support_removed): the claim stays word for word, so no length or style tells the two apart.
+    """
+    sentences = claim_sentences(rec["claim"])
+    order = list(range(len(sentences)))
+    _rng("removed", rec["id"]).shuffle(order)
+    for i in order:
+        rest = support_removed(rec["context"], sentences[i])
+        if rest is not None:
+            return {**rec, "id": f"{rec['id']}-removed", "context": rest, "label": "hallucinated",
+                    "task": "removed"}
+    return None
+
+
+def build_examples(records: Sequence[dict[str, Any]], n_qa: int, n_summary: int, n_edit: int, n_removed: int = 0,
+                   ) -> tuple[list[tuple[list[list[int]], float, str]], int]:
+    """(bag of pair ids, label, kind) examples: QA pairs, summary bags, edit pairs and support-removed pairs,
+    interleaved by SHA-1; and how many supported summaries (in SHA-1 order of their ids) they used.
+    """
     ordered = sorted(records, key=lambda r: _key(r["id"]))
     qa = [r for r in ordered if r.get("task") == "qa"]
     summaries = [r for r in ordered if r.get("task") != "qa"]
@@ -127,17 +198,20 @@ def build_examples(records: Sequence[dict[str, Any]], n_qa: int, n_summary: int,
         out += [(record_bag(r), float(label == "supported"), "summary")
                 for r in [r for r in summaries if r["label"] == label][: n_summary // 2]]
     supported = [r for r in summaries if r["label"] == "supported"]
-    # the edits come from supported summaries not already used as bags
-    pool = supported[n_summary // 2 :]
-    edits = 0
-    for i, rec in enumerate(pool):
-        if edits >= n_edit:
-            break
-        for ids, label in edit_pairs(rec, pool[(i + 1) % len(pool)]["context"]):
-            out.append(([ids], label, "edit"))
-            edits += 1
+    # the edits, then the support-removed pairs, come from supported summaries not already used as bags
+    used = n_summary // 2
+    for kind, wanted, make in (("edit", n_edit, None), ("removed", n_removed, removed_pairs)):
+        made = 0
+        while made < wanted and used < len(supported):
+            rec = supported[used]
+            pairs = (edit_pairs(rec, supported[(used + 1) % len(supported)]["context"]) if make is None
+                     else make(rec))
+            used += 1
+            for ids, label in pairs:
+                out.append(([ids], label, kind))
+                made += 1
     out.sort(key=lambda e: hashlib.sha1(repr(e[0][0][:24]).encode() + str(e[1]).encode()).hexdigest())
-    return out
+    return out, used
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -267,7 +341,7 @@ def train(model: Any, examples: Sequence[tuple[list[list[int]], float, str]],
 
 
 def _mean_auc(check: dict[str, Any]) -> float:
-    aucs = [v for k, v in check.items() if k in {"qa", "summary", "edit"}]
+    aucs = [v for k, v in check.items() if k in KINDS]
     return float(np.mean(aucs)) if aucs else 0.0
 
 
@@ -319,6 +393,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--qa", type=int, default=2400, help="QA records trained on (default: %(default)s)")
     ap.add_argument("--summaries", type=int, default=2400, help="summary records trained on as bags")
     ap.add_argument("--edits", type=int, default=3200, help="edit pairs from other supported summaries")
+    ap.add_argument("--removed", type=int, default=6000,
+                    help="support-removed pairs (support_removed) from other supported summaries")
     ap.add_argument("--checks", type=int, default=240, help="held-out records checked during training")
     ap.add_argument("--held-out", type=int, default=1200, help="held-out records measured after export")
     ap.add_argument("--batch", type=int, default=16)
@@ -329,6 +405,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--stack-records", type=int, default=600, help="unseen training summaries the stack is fitted on")
+    ap.add_argument("--stack-removed", type=int, default=300,
+                    help="support-removed summaries (with their originals) added to the stack fit and the measure")
+    ap.add_argument("--stack-edited", type=int, default=300,
+                    help="edited summaries (with their originals) added to the stack fit and the measure")
     ap.add_argument("--calibrate-only", action="store_true",
                     help="refit the stack and threshold of the model already in --out, and measure it")
     args = ap.parse_args(argv)
@@ -352,8 +432,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     train_recs = [r for r in records if not held_out(r)]
     test_recs = [r for r in records if held_out(r)]
     log(f"{len(train_recs)} training / {len(test_recs)} held-out records; building pairs")
-    examples = build_examples(train_recs, args.qa, args.summaries, args.edits)
-    checks = build_examples(test_recs, args.checks // 2, args.checks // 2, args.checks // 2)
+    examples, used = build_examples(train_recs, args.qa, args.summaries, args.edits, args.removed)
+    checks, _ = build_examples(test_recs, args.checks // 2, args.checks // 2, args.checks // 2, args.checks // 2)
     log(f"{len(examples)} training examples ({sum(len(e[0]) for e in examples)} pairs), {len(checks)} checks, "
         f"{time.perf_counter() - started:.0f} s")
     from rag.models.minilm import default_model_dir
@@ -371,7 +451,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "training_command": "python -m eval.train_cross_judge " + shlex.join(
             list(argv if argv is not None else sys.argv[1:])),
         "data": {"file": args.data.name, "sha256": file_sha256(args.data), "records": len(records),
-                 "examples": {k: sum(1 for e in examples if e[2] == k) for k in ("qa", "summary", "edit")},
+                 "examples": {k: sum(1 for e in examples if e[2] == k) for k in KINDS},
+                 "supported_summaries_used": used,
                  "split": f"held out: SHA-1(context) % {HELD_OUT} == 0"},
         "training": {**{k: v for k, v in run.items() if k != "history"}, "batch": args.batch, "lr": args.lr,
                      "head_lr": args.head_lr, "threads": args.threads, "machine": platform.machine(),
@@ -386,6 +467,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(json.dumps({k: card[k] for k in ("threshold", "stack", "metrics", "model_bytes", "build_minutes",
                                            "training")}, indent=1))
     return 0
+
+
+def edited_record(rec: dict[str, Any], other: str) -> dict[str, Any] | None:
+    """A supported summary made hallucinated by one edited sentence (eval.perturb; `other`: another article,
+    for an off-topic sentence), the rest of it untouched.
+    """
+    sentences = claim_sentences(rec["claim"])
+    if not sentences:
+        return None
+    rng = _rng("edited", rec["id"])
+    i = rng.randrange(len(sentences))
+    changed = perturb(sentences[i], rec["context"], other, rng)
+    if changed is None:
+        return None
+    claim = " ".join([*sentences[:i], changed[0], *sentences[i + 1 :]])
+    return {**rec, "id": f"{rec['id']}-edited", "claim": claim, "label": "hallucinated", "task": "edited"}
+
+
+def synthetic_records(supported: Sequence[dict[str, Any]], n: int, kind: str) -> list[dict[str, Any]]:
+    """Up to `n` records: pairs of a supported summary (re-tasked `kind`) and the hallucinated record made from
+    it (removed_record or edited_record), from `supported` in order.
+    """
+    out: list[dict[str, Any]] = []
+    for i, rec in enumerate(supported):
+        if len(out) >= n:
+            break
+        made = (removed_record(rec) if kind == "removed"
+                else edited_record(rec, supported[(i + 1) % len(supported)]["context"]))
+        if made is not None:
+            out += [{**rec, "task": kind}, made]
+    return out
+
+
+def _consumed(pool: Sequence[dict[str, Any]], made: Sequence[dict[str, Any]]) -> int:
+    """How many records of `pool` synthetic_records went through to make `made` (the next one is unused)."""
+    if not made:
+        return 0
+    last = made[-2]["id"]  # the original beside the last record made
+    return next(i for i, r in enumerate(pool) if r["id"] == last) + 1
 
 
 def calibrate(out: Path, records: Sequence[dict[str, Any]], args: argparse.Namespace) -> None:
@@ -409,10 +529,19 @@ def calibrate(out: Path, records: Sequence[dict[str, Any]], args: argparse.Names
         return np.asarray(rows, dtype=float), np.asarray(vetoes, dtype=bool)
 
     summaries = sorted((r for r in records if r.get("task") != "qa" and not held_out(r)), key=lambda r: _key(r["id"]))
-    # beyond every summary build_examples may take (bags, then edits from the supported ones after them)
-    skip = args.summaries // 2 + args.edits
-    fit_recs = [r for label in ("supported", "hallucinated")
-                for r in [x for x in summaries if x["label"] == label][skip : skip + args.stack_records // 2]]
+    # beyond every summary build_examples took: the bags of both labels, then the edits and the support-removed
+    # pairs from the supported ones after them (the card says how many; older cards, bags and edits alone)
+    skip = {"hallucinated": args.summaries // 2,
+            "supported": int(card.get("data", {}).get("supported_summaries_used", args.summaries // 2 + args.edits))}
+    by_label = {label: [x for x in summaries if x["label"] == label][skip[label]:]
+                for label in ("supported", "hallucinated")}
+    fit_recs = [r for label in ("supported", "hallucinated") for r in by_label[label][: args.stack_records // 2]]
+    # and supported summaries made hallucinated, each beside its original: by taking the support of one sentence
+    # out of the context, and by editing one sentence; so the stack weighs the encoder and the shares for
+    # summaries that add a detail and for single-fact edits, not for HaluEval's summaries alone
+    rest = by_label["supported"][args.stack_records // 2 :]
+    removed = synthetic_records(rest, args.stack_removed, "removed")
+    fit_recs += removed + synthetic_records(rest[_consumed(rest, removed) :], args.stack_edited, "edited")
     log(f"fitting the stack on {len(fit_recs)} unseen training summaries")
     x, vetoes = read(fit_recs)
     keep = ~vetoes
@@ -428,7 +557,13 @@ def calibrate(out: Path, records: Sequence[dict[str, Any]], args: argparse.Names
     scorer = CrossSupportScorer(model=CrossJudgeModel(out, threads=args.threads))
 
     log("measuring the int8 model on the held-out split")
-    measured = pick_records([r for r in records if held_out(r)], args.held_out)
+    test = [r for r in records if held_out(r)]
+    measured = pick_records(test, args.held_out)
+    chosen = {r["id"] for r in measured}
+    pool = sorted((r for r in test if r.get("task") == "summary" and r["label"] == "supported"
+                   and r["id"] not in chosen), key=lambda r: _key(r["id"]))
+    removed = synthetic_records(pool, args.stack_removed, "removed")
+    measured += removed + synthetic_records(pool[_consumed(pool, removed) :], args.stack_edited, "edited")
     t0 = time.perf_counter()
     parts = [scorer.parts([r["context"]], claim_sentences(r["claim"], r.get("question"))) for r in measured]
     seconds = time.perf_counter() - t0
@@ -436,7 +571,7 @@ def calibrate(out: Path, records: Sequence[dict[str, Any]], args: argparse.Names
     raw = np.array([p[0] for p in parts])
     vetoed = np.array([p[1] for p in parts])
     hallucinated = np.array([r["label"] == "hallucinated" for r in measured])
-    summary = np.array([r.get("task") != "qa" for r in measured])
+    summary = np.array([r.get("task") == "summary" for r in measured])
     threshold = best_threshold(raw[summary], hallucinated[summary], vetoed[summary])
     final = np.where(vetoed, raw * threshold * scorer.hard_factor, raw)
     lengths = np.array([len(r["claim"]) for r in measured])
@@ -452,7 +587,8 @@ def calibrate(out: Path, records: Sequence[dict[str, Any]], args: argparse.Names
     }
     card["model_bytes"] = (out / MODEL_FILE).stat().st_size
     card["calibration_command"] = "python -m eval.train_cross_judge --calibrate-only " + shlex.join(
-        [f"--out={out}", f"--held-out={args.held_out}", f"--stack-records={args.stack_records}"])
+        [f"--out={out}", f"--held-out={args.held_out}", f"--stack-records={args.stack_records}",
+         f"--stack-removed={args.stack_removed}", f"--stack-edited={args.stack_edited}"])
     (out / CARD_FILE).write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
 
 

@@ -50,6 +50,7 @@ __all__ = [
     "JudgeModelError",
     "ModelSupportScorer",
     "aggregate",
+    "passage_sentences",
     "select_evidence",
 ]
 
@@ -115,6 +116,15 @@ def _passage_index(passages: tuple[str, ...]) -> _PassageIndex:
     lengths = tuple(len(st) for st in stem_lists)
     return _PassageIndex(tuple(sentences), tuple(frozenset(st) for st in stem_lists), lengths, idf,
                          (sum(lengths) / n) if n else 1.0)
+
+
+def passage_sentences(passages: Sequence[str]) -> tuple[str, ...]:
+    """The passage sentences select_evidence picks from, in passage order.
+
+    >>> passage_sentences(["Rain fell in Baku. The bridge is 100 m long."])
+    ('Rain fell in Baku.', 'The bridge is 100 m long.')
+    """
+    return _passage_index(tuple(passages)).sentences
 
 
 def select_evidence(passages: Sequence[str], claim: str, k: int = EVIDENCE_SENTENCES,
