@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.verify.facts import _META
+from rag.verify.facts import claim_part
 from rag.verify.judge_model import (
     JudgeModelError,
     VetoedScorer,
@@ -80,12 +80,12 @@ def claim_sentences(claim: str, question: str | None = None) -> list[str]:
     >>> claim_sentences("Smith", "Who won?")
     ['Who won? Smith']
     >>> claim_sentences("Based on the passages, Smith won. He beat Jones in May.", "Who won?")
-    ['Based on the passages, Smith won.', 'He beat Jones in May.']
+    ['Smith won.', 'He beat Jones in May.']
     """
     out = []
     for s in split_sentences(strip_citations(claim)):
-        s = s.strip()
-        if s and not _META.match(s) and any(ch.isalnum() for ch in s):
+        s = claim_part(s)
+        if s and any(ch.isalnum() for ch in s):
             out.append(s)
     if question and question.strip() and len(out) <= 1:
         return [f"{question.strip()} {strip_citations(claim).strip()}"]
@@ -194,7 +194,7 @@ class CrossSupportScorer(VetoedScorer):
         (QUOTED_LOGIT): the encoder was trained on paraphrases and edits, and reads some verbatim copies as
         doubtful.
         """
-        claims = [s.strip() for s in sentences if s.strip() and not _META.match(s.strip())]
+        claims = [c for c in map(claim_part, sentences) if c]
         if not claims:
             return []
         text = _normal(" ".join(passages))

@@ -114,6 +114,32 @@ _META = re.compile(
     r"|^(?:(?:sure|certainly|okay|ok)\W+)?(?:here(?:'s|\u2019s| is| are)|below is)\b.*:$",  # "Here's the summary ...:"
     re.IGNORECASE,
 )
+_SOURCES = (r"(?:the\s+)?(?:given\s+|provided\s+|above\s+)?"
+            r"(?:passages?|texts?|context|articles?|information|sources?|documents?)(?:\s+(?:provided|given|above))?")
+# A lead-in that cites the sources instead of stating a fact: "Based on the given passages, ..."
+_SOURCE_LEAD = re.compile(r"^(?:based on|according to|as (?:stated|mentioned|reported) in)\s+" + _SOURCES + r"\s*,\s*",
+                          re.IGNORECASE)
+# A sentence that only says what the sources lack: "The passages do not mention the cost."
+_SOURCE_SILENT = re.compile(r"^(?:(?:however|unfortunately),?\s+)?" + _SOURCES + r"\s+(?:do|does|did)\s+not\s+"
+                            r"(?:mention|provide|contain|say|specify|include|state|give|discuss)\b(?!.*\b(?:but|while)\b)",
+                            re.IGNORECASE)
+
+
+def claim_part(sentence: str) -> str:
+    """What a sentence claims about the world: "" for one that introduces claims ("Here's the summary:") or only
+    says what the sources lack, else the sentence without a lead-in citing them.
+
+    >>> claim_part("Based on the given passages, the bridge is 100 m long.")
+    'the bridge is 100 m long.'
+    >>> claim_part("The provided passages do not mention the cost."), claim_part("Sure! Here's a summary:")
+    ('', '')
+    >>> claim_part("The passages do not give the cost, but the bridge is 100 m long.")
+    'The passages do not give the cost, but the bridge is 100 m long.'
+    """
+    s = sentence.strip()
+    if _META.match(s) or _SOURCE_SILENT.match(s):
+        return ""
+    return _SOURCE_LEAD.sub("", s, count=1)
 
 # Words come first because they are the most common; the date must come before plain numbers.
 _TOKEN = re.compile(

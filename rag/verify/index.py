@@ -10,6 +10,7 @@ sentences against the same passages and popular passages come back question afte
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -33,6 +34,29 @@ class _Index:
     months: set[int] = field(default_factory=set)
     month_days: set[tuple[int, int]] = field(default_factory=set)
     weekdays: set[str] = field(default_factory=set)
+    acronyms: set[str] = field(default_factory=set)  # "dea" for "Drug Enforcement Administration"
+
+
+# A run of capitalised words, small words allowed inside: "Drug Enforcement Administration", "Bureau of Labor
+# Statistics". Its initials are an acronym the passage implies.
+_CAPITAL_RUN = re.compile(r"\b[A-Z][a-z]+(?:(?:\s+(?:of|and|for|on|the|&))?\s+[A-Z][a-z]+)+")
+_RUN_WORD = re.compile(r"[A-Z][a-z]+")
+
+
+def _acronyms(sentence: str) -> set[str]:
+    """The lower-case initials of every run of two to six capitalised words in the sentence (the run's first
+    word may be the sentence's own, so every tail of a run counts too).
+
+    >>> sorted(_acronyms("Officers of the Drug Enforcement Administration met the Bureau of Labor Statistics."))
+    ['bls', 'dea', 'ea', 'ls']
+    """
+    out: set[str] = set()
+    for run in _CAPITAL_RUN.finditer(sentence):
+        initials = "".join(w[0] for w in _RUN_WORD.findall(run.group(0))).lower()
+        for start in range(len(initials) - 1):
+            if len(initials) - start <= 6:
+                out.add(initials[start:])
+    return out
 
 
 @lru_cache(maxsize=1024)
@@ -59,6 +83,7 @@ def _passage_index(passage: str) -> _Index:
                 idx.month_days.add((month, day))
         idx.weekdays.update(f.weekdays)
         idx.lowers.update(f.words)
+        idx.acronyms |= _acronyms(sentence)
     for w in idx.lowers:
         idx.stems.add(_stem(w))  # stopwords and negations too, so names like "Will" still match
         if len(w) >= 4:
@@ -82,7 +107,7 @@ def _index(passages: tuple[str, ...]) -> _Index:
         idx.sent_stems += part.sent_stems
         idx.sent_heads += part.sent_heads
         idx.sent_scopes += part.sent_scopes
-        for name in ("stems", "lowers", "negated_heads", "numbers", "months", "month_days", "weekdays"):
+        for name in ("stems", "lowers", "negated_heads", "numbers", "months", "month_days", "weekdays", "acronyms"):
             getattr(idx, name).update(getattr(part, name))
     idx.number_list = sorted(idx.numbers)
     return idx

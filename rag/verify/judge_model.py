@@ -38,7 +38,7 @@ import numpy as np
 import Stemmer
 
 from rag.errors import NewsdeskError
-from rag.verify.facts import _META
+from rag.verify.facts import claim_part
 from rag.verify.support import HARD_CHECKS, OfflineSupportScorer, split_sentences, strip_citations
 
 __all__ = [
@@ -423,7 +423,7 @@ class ModelSupportScorer(VetoedScorer):
     def sentence_alignments(self, passages: Sequence[str], sentences: Sequence[str]) -> list[dict[str, float]]:
         """Each claim sentence's alignment with its own evidence from `passages`."""
         claims = [s.strip() for s in sentences]
-        claims = [s for s in claims if s and not _META.match(s)]  # "Sure! Here's the summary:" claims nothing
+        claims = [c for c in map(claim_part, claims) if c]  # "Sure! Here's the summary:" claims nothing
         if not claims:
             return []
         evidence = [select_evidence(passages, c, self.model.evidence_sentences) for c in claims]

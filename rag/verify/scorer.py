@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 from rag.text.markers import strip_markers
 from rag.text.sentences import split_sentences
 from rag.text.words import MONTH_NAMES
-from rag.verify.facts import _META, _PHRASE_ALIASES, _TITLES, _Facts, _facts, _normalize, _num_key
+from rag.verify.facts import _PHRASE_ALIASES, _TITLES, _Facts, _facts, _normalize, _num_key, claim_part
 from rag.verify.index import _Index, _index, _number_found, _word_in
 from rag.verify.model import SupportModel, _bundled_model
 
@@ -54,6 +54,16 @@ class _SentenceCheck:
     missed_words: list[str]
 
 
+def _acronym_in(idx: _Index, surface: str) -> bool:
+    """An all-capitals word the passages spell out: "DEA" for "Drug Enforcement Administration".
+
+    >>> idx = _index(("Agents of the Drug Enforcement Administration made the arrest.",))
+    >>> _acronym_in(idx, "DEA"), _acronym_in(idx, "FBI"), _acronym_in(idx, "Dea")
+    (True, False, False)
+    """
+    return 2 <= len(surface) <= 6 and surface.isalpha() and surface.isupper() and surface.lower() in idx.acronyms
+
+
 def _check(idx: _Index, sentence: str) -> _SentenceCheck:
     f = _facts(sentence)
 
@@ -65,7 +75,7 @@ def _check(idx: _Index, sentence: str) -> _SentenceCheck:
             continue
         seen.add(stem)
         total += weight
-        if stem in idx.stems or (surface[:1].isupper() and _word_in(idx, surface.lower())):
+        if stem in idx.stems or (surface[:1].isupper() and _word_in(idx, surface.lower())) or _acronym_in(idx, surface):
             covered += weight
         else:
             missed_words.append(surface)
@@ -85,10 +95,11 @@ def _check(idx: _Index, sentence: str) -> _SentenceCheck:
 
     names_missed = []
     for surface, parts, initial in f.names:
-        if _PHRASE_ALIASES.get(" ".join(parts), set()) & idx.lowers:
-            continue
-        if any(p not in _TITLES for p in parts):
-            parts = tuple(p for p in parts if p not in _TITLES)  # "Governor Mike Pence" may be "Gov. Mike Pence"
+        if _PHRASE_ALIASES.get(" ".join(parts), set()) & idx.lowers or _acronym_in(idx, surface):
+            continue  # "DEA" is the passage's "Drug Enforcement Administration"
+        if all(p in _TITLES for p in parts):
+            continue  # a title alone ("Rep.", "the Governor") names no one
+        parts = tuple(p for p in parts if p not in _TITLES)  # "Governor Mike Pence" may be "Gov. Mike Pence"
         found = [_word_in(idx, p) for p in parts]
         if all(found) or (initial and len(parts) > 1 and all(found[1:])):
             continue  # "Suspect Kenneth Morgan Stancil": the sentence's first word need not be part of the name
@@ -192,8 +203,8 @@ class OfflineSupportScorer:
         idx = _index(tuple(passages))
         out = []
         for sentence in sentences:
-            text = _normalize(sentence).strip()
-            if text and not _META.match(text):  # "Sure! Here's the summary:" introduces claims, makes none
+            text = claim_part(_normalize(sentence))
+            if text:  # "Sure! Here's the summary:" introduces claims, makes none
                 out.append(_check(idx, text))
         return out
 

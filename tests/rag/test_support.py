@@ -237,10 +237,18 @@ def test_rounding_does_not_excuse_a_different_year(scorer):
         ("Officials in the U.S. agreed.", "Officials in the US agreed."),
         ("Gov. Mike Pence signed it.", "Governor Mike Pence signed it."),
         ("The LGBT community welcomed it.", "The LGBTQ community welcomed it."),
+        ("It was led by the Drug Enforcement Administration.", "It was led by the DEA."),
+        ("The Bureau of Labor Statistics said so.", "The BLS said so."),
+        ("They moved to expel Republican representative George Santos.", "They expel Rep. George Santos."),
     ],
 )
 def test_name_variants__match(scorer, passage, sentence):
     assert not any(r.startswith("name") for r in reasons(scorer, sentence, [passage]))
+
+
+def test_an_acronym_the_passage_does_not_spell_out__flagged(scorer):
+    passage = "It was led by the Drug Enforcement Administration."
+    assert "name 'FBI' not in passage" in reasons(scorer, "It was led by the FBI.", [passage])
 
 
 def test_shouted_boilerplate__not_a_name(scorer):
@@ -304,3 +312,11 @@ def test_changed_day__flagged_even_when_the_number_appears_elsewhere(scorer):
     sentence = "The deal was signed on 15 March 2023."
     assert "date March 15 not in passage" in reasons(scorer, sentence, [passage])
     assert not supported(scorer, sentence, [passage])
+
+
+def test_sentences_about_the_sources__claim_only_what_they_say_of_the_world(scorer):
+    # an answer's lead-in cites the passages ("given" and "passages" are no facts to find in them)
+    assert reasons(scorer, "Based on the given passages, the bridge is 100 m long.", [BRIDGE]) == ()
+    # saying what the passages lack claims nothing about the world; what comes with it still counts
+    two = "The provided passages do not mention the cost. The bridge is 400 m long."
+    assert reasons(scorer, two, [BRIDGE]) == reasons(scorer, "The bridge is 400 m long.", [BRIDGE])
