@@ -52,7 +52,7 @@ def _default_scorer(settings: Settings) -> SupportScorer:
     """The support scorer that verifies answers: `verifier` "lexical" (default) or "model" (the cross-encoder
     judge with the hard checks as vetoes).
 
-    On the adversarial set (`python -m eval.bench.adversarial`) the judge drops 0.767 of the changed sentences
+    On the adversarial set (`python -m eval.bench.adversarial`) the judge drops 0.713 of the changed sentences
     against 0.701 for the lexical scorer and keeps every unchanged one as it does, but it judged an LLM's
     "The harbour is closed, says the official notice" supported by a passage whose instruction-like sentence the
     evidence leaves out (tests/ui/test_security.py), which the lexical scorer does not; so it stays opt-in.
