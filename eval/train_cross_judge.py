@@ -162,10 +162,9 @@ def support_removed(context: str, sentence: str) -> str | None:
     return None
 
 
-def removed_pairs(rec: dict[str, Any]) -> list[tuple[list[int], float]]:
-    """From a supported summary: one sentence read with its context (positive) and with that context once its
-    support is taken out (negative, support_removed). The claim is the same both times, so only the evidence
-    tells them apart.
+def _removable(rec: dict[str, Any]) -> tuple[str, str] | None:
+    """A sentence of the summary whose support can be taken out of its context (sentences in an order fixed by
+    the record's id), and the context without it; None when no sentence can.
     """
     sentences = claim_sentences(rec["claim"])
     order = list(range(len(sentences)))
@@ -173,23 +172,30 @@ def removed_pairs(rec: dict[str, Any]) -> list[tuple[list[int], float]]:
     for i in order:
         rest = support_removed(rec["context"], sentences[i])
         if rest is not None:
-            return [(pair_ids([rec["context"]], sentences[i]), 1.0), (pair_ids([rest], sentences[i]), 0.0)]
-    return []
+            return sentences[i], rest
+    return None
+
+
+def removed_pairs(rec: dict[str, Any]) -> list[tuple[list[int], float]]:
+    """From a supported summary: one sentence read with its context (positive) and with that context once its
+    support is taken out (negative, support_removed). The claim is the same both times, so only the evidence
+    tells them apart.
+    """
+    found = _removable(rec)
+    if found is None:
+        return []
+    sentence, rest = found
+    return [(pair_ids([rec["context"]], sentence), 1.0), (pair_ids([rest], sentence), 0.0)]
 
 
 def removed_record(rec: dict[str, Any]) -> dict[str, Any] | None:
     """A supported summary made hallucinated by taking out of its context the support of one of its sentences
     (support_removed): the claim stays word for word, so no length or style tells the two apart.
     """
-    sentences = claim_sentences(rec["claim"])
-    order = list(range(len(sentences)))
-    _rng("removed", rec["id"]).shuffle(order)
-    for i in order:
-        rest = support_removed(rec["context"], sentences[i])
-        if rest is not None:
-            return {**rec, "id": f"{rec['id']}-removed", "context": rest, "label": "hallucinated",
-                    "task": "removed"}
-    return None
+    found = _removable(rec)
+    if found is None:
+        return None
+    return {**rec, "id": f"{rec['id']}-removed", "context": found[1], "label": "hallucinated", "task": "removed"}
 
 
 def build_examples(records: Sequence[dict[str, Any]], n_qa: int, n_summary: int, n_edit: int, n_removed: int = 0,
