@@ -82,10 +82,13 @@ class CrossJudge(OfflineJudge):
 
     def __init__(self, scorer: SentenceScorer | None = None, threshold: float | None = None) -> None:
         if scorer is None:
-            from rag.verify.cross_judge import CrossSupportScorer
+            from rag.verify.cross_judge import CrossSupportScorer, load_cross_model
 
-            scorer = CrossSupportScorer()
-        if threshold is None:  # the card's threshold for judging labelled data (chosen on dev), when it has one
+            # judged at the card's threshold for labelled data (chosen on dev), which is also the one a vetoed
+            # claim is put under: vetoes scaled to answer verification's higher threshold could stay above it
+            model = load_cross_model()
+            scorer = CrossSupportScorer(model, threshold if threshold is not None else model.judge_threshold)
+        if threshold is None:
             model = getattr(scorer, "model", None)
             threshold = getattr(model, "judge_threshold", None)
         super().__init__(scorer, threshold)

@@ -590,7 +590,7 @@ def calibrate(out: Path, records: Sequence[dict[str, Any]], args: argparse.Names
     hallucinated = np.array([r["label"] == "hallucinated" for r in measured])
     summary = np.array([r.get("task") == "summary" for r in measured])
     threshold = best_threshold(raw[summary], hallucinated[summary], vetoed[summary])
-    final = np.where(vetoed, raw * threshold * scorer.hard_factor, raw)
+    final = np.where(vetoed, scorer.vetoed_score(raw, threshold), raw)
     lengths = np.array([len(r["claim"]) for r in measured])
     long_ = lengths > np.median(lengths[summary])
     card["threshold"] = round(threshold, 6)

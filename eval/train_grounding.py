@@ -254,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     hallucinated = np.array([r["label"] == "hallucinated" for r in test_recs])
     p = predict(params, xt)
     threshold = best_threshold(p, hallucinated, vt)
-    final = np.where(vt, p * threshold * scorer.hard_factor, p)
+    final = np.where(vt, scorer.vetoed_score(p, threshold), p)
     lexical_only = fit(x[:, -2:], vetoes, supported, cells, args.l2)
     pl = predict(lexical_only, xt[:, -2:])
     tl = best_threshold(pl, hallucinated, vt)

@@ -288,7 +288,7 @@ def load_once(cls: Callable[[Path], _M], model_dir: Path) -> _M:
 class VetoedScorer:
     """What the learned scorers share: their support in [0, 1] from `parts` (the claim's score before the vetoes,
     and whether one of the offline scorer's hard checks vetoes it); a vetoed claim scores below the threshold
-    (`hard_factor` x threshold x score), whatever the model says.
+    whatever the model says (`vetoed_score`).
     """
 
     hard_factor = 0.9
@@ -307,9 +307,23 @@ class VetoedScorer:
         """Whether the claim's lexical features fail one of the hard checks."""
         return any(lexical.get(kind, 0.0) for kind in self.hard)
 
+    def vetoed_score(self, score: Any, threshold: float | None = None) -> Any:
+        """The support of a vetoed claim whose model score is `score` (a float or an array): just under the
+        threshold, between `hard_factor` and 0.99 of it, in the model's order. A veto is a verdict, not a
+        degree: it flags the claim and leaves its rank among the flagged to the model, so that a hard check
+        firing on a claim the model finds well supported (a figure the summary rounds, a name it spells
+        another way) does not rank that claim below every claim the model doubts.
+
+        >>> s = VetoedScorer(0.5)
+        >>> s.vetoed_score(0.0), s.vetoed_score(1.0)
+        (0.45, 0.495)
+        """
+        t = self.threshold if threshold is None else threshold
+        return t * (self.hard_factor + (1.0 - self.hard_factor) * 0.9 * score)
+
     def support_sentences(self, passages: Sequence[str], sentences: Sequence[str]) -> float:
         score, vetoed = self.parts(passages, sentences)
-        return score * self.threshold * self.hard_factor if vetoed else score
+        return float(self.vetoed_score(score)) if vetoed else score
 
     def support(self, passages: Sequence[str], sentence: str) -> float:
         """Support in [0, 1] of `sentence` (or a multi-sentence claim) by the passages taken together."""

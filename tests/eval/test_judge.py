@@ -296,3 +296,15 @@ def test_cross_judge__judges_labelled_data_at_the_card_s_dev_threshold_and_verif
     card = judge.scorer.model.card
     assert judge.threshold == card["judge_threshold"] != card["threshold"]
     assert CrossSupportScorer(judge.scorer.model).threshold == card["threshold"]
+
+
+def test_cross_judge__a_vetoed_claim_is_flagged_at_the_threshold_it_is_judged_at():
+    # the card's two thresholds differ (dev: 0.28; verification: 0.59): a veto scaled to the higher one left
+    # "It will open in 2031" (the passage: 2029) above the lower, judged supported
+    from eval.judge import CrossJudge
+
+    judge = CrossJudge()
+    passage = "The line will run 14 miles from the airport and is expected to open in 2029."
+    assert judge.support([passage], "The line is expected to open in 2031.") < judge.threshold
+    assert judge.support([passage], "The line is expected to open in 2029.") >= judge.threshold
+    assert judge.scorer.threshold == judge.threshold
