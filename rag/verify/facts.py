@@ -12,6 +12,7 @@ name, and the first content word after "not" the head of a negation.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
@@ -345,11 +346,19 @@ def _is_negation(t: _Tok, nxt: _Tok | None) -> bool:
     return not (t.lower == "no" and nxt is not None and (nxt.kind == "num" or nxt.text[:1].isupper()))
 
 
+_BACK_COUNTS = frozenset({"two", "three", "four"})
+_BACK_DETERMINERS = frozenset({"the", "both", "these", "those"})
+
+
 def _facts(sentence: str, passage: bool = False) -> _Facts:
     """Read one sentence into facts; a passage sentence skips what only claims need (names, hedges)."""
     toks = [t for t in _tokenize(sentence) if t.kind != "skip"]
     facts = _Facts()
     n = len(toks)
+    if not passage:
+        for prev, t in itertools.pairwise(toks):
+            if t.kind == "num" and t.text.lower() in _BACK_COUNTS and prev.lower in _BACK_DETERMINERS:
+                t.kind = "word"  # "the two states": a count of what the passage names, not a figure it gives
 
     # dates first, so a day number inside a date is not also checked as a bare number
     for i, t in enumerate(toks):

@@ -320,3 +320,9 @@ def test_sentences_about_the_sources__claim_only_what_they_say_of_the_world(scor
     # saying what the passages lack claims nothing about the world; what comes with it still counts
     two = "The provided passages do not mention the cost. The bridge is 400 m long."
     assert reasons(scorer, two, [BRIDGE]) == reasons(scorer, "The bridge is 400 m long.", [BRIDGE])
+
+
+def test_a_count_of_what_the_passage_names__is_no_figure_to_find(scorer):
+    passage = ["Jacobo ran meth rings in California and Arizona with more than a dozen associates."]
+    assert not any(r.startswith("number") for r in reasons(scorer, "He ran rings in the two states.", passage))
+    assert "number three not in passage" in reasons(scorer, "He ran rings in three states.", passage)
