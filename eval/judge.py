@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from eval.jsonl import read_jsonl
 from rag.errors import LLMError, NewsdeskError, UserError
-from rag.verify.support import OfflineSupportScorer, split_sentences, strip_citations
+from rag.verify.support import OfflineSupportScorer, claim_sentences, split_sentences, strip_citations
 
 __all__ = [
     "JUDGE_PROMPT_VERSION",
@@ -61,11 +61,9 @@ class OfflineJudge:
 
     def support(self, passages: Sequence[str], sentence: str, question: str | None = None) -> float:
         """Every sentence is checked; the scorer combines their mismatches into one score. A one-sentence
-        answer is read after its `question` (rag.verify.cross_judge.claim_sentences): "Smith" claims nothing
+        answer is read after its `question` (rag.verify.support.claim_sentences): "Smith" claims nothing
         until it answers "Who won?".
         """
-        from rag.verify.cross_judge import claim_sentences
-
         return self.scorer.support_sentences(passages, claim_sentences(sentence, question))
 
 

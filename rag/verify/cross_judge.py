@@ -43,7 +43,7 @@ from rag.verify.judge_model import (
     read_card,
     select_evidence,
 )
-from rag.verify.support import HARD_CHECKS, OfflineSupportScorer, split_sentences, strip_citations
+from rag.verify.support import HARD_CHECKS, OfflineSupportScorer, claim_sentences
 
 __all__ = [
     "CARD_FORMAT",
@@ -68,28 +68,6 @@ EVIDENCE_SENTENCES = 4
 STACK_FEATURES = ("cross_logit", "coverage", "pairs")
 QUOTED_LOGIT = 10.0  # the logit of a claim sentence found word for word in the passages
 _BATCH = 32
-
-
-def claim_sentences(claim: str, question: str | None = None) -> list[str]:
-    """The sentences of a claim the judge reads. A one-sentence answer is read after its question ("Who won?
-    Smith"), which says what it claims; an answer of several sentences is read sentence by sentence like any
-    claim, since each may be the one that is wrong.
-
-    >>> claim_sentences("Sure! The bridge opened. It cost $5 [2].")
-    ['The bridge opened.', 'It cost $5.']
-    >>> claim_sentences("Smith", "Who won?")
-    ['Who won? Smith']
-    >>> claim_sentences("Based on the passages, Smith won. He beat Jones in May.", "Who won?")
-    ['Smith won.', 'He beat Jones in May.']
-    """
-    out = []
-    for s in split_sentences(strip_citations(claim)):
-        s = claim_part(s)
-        if s and any(ch.isalnum() for ch in s):
-            out.append(s)
-    if question and question.strip() and len(out) <= 1:
-        return [f"{question.strip()} {strip_citations(claim).strip()}"]
-    return out
 
 
 def pair_ids(passages: Sequence[str], sentence: str, k: int = EVIDENCE_SENTENCES) -> list[int]:

@@ -356,9 +356,9 @@ def _facts(sentence: str, passage: bool = False) -> _Facts:
     facts = _Facts()
     n = len(toks)
     if not passage:
-        for prev, t in itertools.pairwise(toks):
-            if t.kind == "num" and t.text.lower() in _BACK_COUNTS and prev.lower in _BACK_DETERMINERS:
-                t.kind = "word"  # "the two states": a count of what the passage names, not a figure it gives
+        for before, tok in itertools.pairwise(toks):
+            if tok.kind == "num" and tok.text.lower() in _BACK_COUNTS and before.lower in _BACK_DETERMINERS:
+                tok.kind = "word"  # "the two states": a count of what the passage names, not a figure it gives
 
     # dates first, so a day number inside a date is not also checked as a bare number
     for i, t in enumerate(toks):

@@ -29,6 +29,7 @@ True
 
 from rag.text.markers import strip_markers as strip_citations
 from rag.text.sentences import split_sentences
+from rag.verify.facts import claim_part
 from rag.verify.model import DEFAULT_MODEL_PATH, FEATURE_NAMES, HARD_CHECKS, MODEL_FORMAT, MODEL_VERSION, SupportModel
 from rag.verify.scorer import OfflineSupportScorer, SupportReport, SupportScorer
 
@@ -42,6 +43,29 @@ __all__ = [
     "SupportModel",
     "SupportReport",
     "SupportScorer",
+    "claim_sentences",
     "split_sentences",
     "strip_citations",
 ]
+
+
+def claim_sentences(claim: str, question: str | None = None) -> list[str]:
+    """The sentences of a claim the judge reads. A one-sentence answer is read after its question ("Who won?
+    Smith"), which says what it claims; an answer of several sentences is read sentence by sentence like any
+    claim, since each may be the one that is wrong.
+
+    >>> claim_sentences("Sure! The bridge opened. It cost $5 [2].")
+    ['The bridge opened.', 'It cost $5.']
+    >>> claim_sentences("Smith", "Who won?")
+    ['Who won? Smith']
+    >>> claim_sentences("Based on the passages, Smith won. He beat Jones in May.", "Who won?")
+    ['Smith won.', 'He beat Jones in May.']
+    """
+    out = []
+    for s in split_sentences(strip_citations(claim)):
+        s = claim_part(s)
+        if s and any(ch.isalnum() for ch in s):
+            out.append(s)
+    if question and question.strip() and len(out) <= 1:
+        return [f"{question.strip()} {strip_citations(claim).strip()}"]
+    return out
