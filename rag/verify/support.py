@@ -60,6 +60,8 @@ def claim_sentences(claim: str, question: str | None = None) -> list[str]:
     ['Who won? Smith']
     >>> claim_sentences("Based on the passages, Smith won. He beat Jones in May.", "Who won?")
     ['Smith won.', 'He beat Jones in May.']
+    >>> claim_sentences("Based on the given passages, Smith.", "Who won?")
+    ['Who won? Smith.']
     """
     out = []
     for s in split_sentences(strip_citations(claim)):
@@ -67,5 +69,5 @@ def claim_sentences(claim: str, question: str | None = None) -> list[str]:
         if s and any(ch.isalnum() for ch in s):
             out.append(s)
     if question and question.strip() and len(out) <= 1:
-        return [f"{question.strip()} {strip_citations(claim).strip()}"]
+        return [f"{question.strip()} {out[0] if out else strip_citations(claim).strip()}"]
     return out
