@@ -48,7 +48,7 @@ import random
 import shlex
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -215,12 +215,13 @@ def build_examples(records: Sequence[dict[str, Any]], n_qa: int, n_summary: int,
     supported = [r for r in summaries if r["label"] == "supported"]
     # the edits, then the support-removed pairs, come from supported summaries not already used as bags
     used = n_summary // 2
-    for kind, wanted, make in (("edit", n_edit, None), ("removed", n_removed, removed_pairs)):
+    makers: tuple[tuple[str, int, Callable[[int], list[tuple[list[int], float]]]], ...] = (
+        ("edit", n_edit, lambda i: edit_pairs(supported[i], supported[(i + 1) % len(supported)]["context"])),
+        ("removed", n_removed, lambda i: removed_pairs(supported[i])))
+    for kind, wanted, make in makers:
         made = 0
         while made < wanted and used < len(supported):
-            rec = supported[used]
-            pairs = (edit_pairs(rec, supported[(used + 1) % len(supported)]["context"]) if make is None
-                     else make(rec))
+            pairs = make(used)
             used += 1
             for ids, label in pairs:
                 out.append(([ids], label, kind))
@@ -502,11 +503,14 @@ def edited_record(rec: dict[str, Any], other: str) -> dict[str, Any] | None:
     return {**rec, "id": f"{rec['id']}-edited", "claim": claim, "label": "hallucinated", "task": "edited"}
 
 
-def synthetic_records(supported: Sequence[dict[str, Any]], n: int, kind: str) -> list[dict[str, Any]]:
+def synthetic_records(supported: Sequence[dict[str, Any]], n: int, kind: str,
+                      ) -> tuple[list[dict[str, Any]], int]:
     """Up to `n` records: pairs of a supported summary (re-tasked `kind`) and the hallucinated record made from
-    it (removed_record or edited_record), from `supported` in order.
+    it (removed_record or edited_record), from `supported` in order; and how many of `supported` they used (up
+    to the last one that made a record).
     """
     out: list[dict[str, Any]] = []
+    used = 0
     for i, rec in enumerate(supported):
         if len(out) >= n:
             break
@@ -514,15 +518,14 @@ def synthetic_records(supported: Sequence[dict[str, Any]], n: int, kind: str) ->
                 else edited_record(rec, supported[(i + 1) % len(supported)]["context"]))
         if made is not None:
             out += [{**rec, "task": kind}, made]
-    return out
+            used = i + 1
+    return out, used
 
 
-def _consumed(pool: Sequence[dict[str, Any]], made: Sequence[dict[str, Any]]) -> int:
-    """How many records of `pool` synthetic_records went through to make `made` (the next one is unused)."""
-    if not made:
-        return 0
-    last = made[-2]["id"]  # the original beside the last record made
-    return next(i for i, r in enumerate(pool) if r["id"] == last) + 1
+def synthetic_summaries(supported: Sequence[dict[str, Any]], n_removed: int, n_edited: int) -> list[dict[str, Any]]:
+    """Support-removed records, then edited ones from the supported summaries after those (synthetic_records)."""
+    removed, used = synthetic_records(supported, n_removed, "removed")
+    return removed + synthetic_records(supported[used:], n_edited, "edited")[0]
 
 
 def calibrate(out: Path, records: Sequence[dict[str, Any]], args: argparse.Namespace) -> None:
@@ -556,9 +559,8 @@ def calibrate(out: Path, records: Sequence[dict[str, Any]], args: argparse.Names
     # and supported summaries made hallucinated, each beside its original: by taking the support of one sentence
     # out of the context, and by editing one sentence; so the stack weighs the encoder and the shares for
     # summaries that add a detail and for single-fact edits, not for HaluEval's summaries alone
-    rest = by_label["supported"][args.stack_records // 2 :]
-    removed = synthetic_records(rest, args.stack_removed, "removed")
-    fit_recs += removed + synthetic_records(rest[_consumed(rest, removed) :], args.stack_edited, "edited")
+    fit_recs += synthetic_summaries(by_label["supported"][args.stack_records // 2 :], args.stack_removed,
+                                    args.stack_edited)
     log(f"fitting the stack on {len(fit_recs)} unseen training summaries")
     x, vetoes = read(fit_recs)
     keep = ~vetoes
@@ -579,8 +581,7 @@ def calibrate(out: Path, records: Sequence[dict[str, Any]], args: argparse.Names
     chosen = {r["id"] for r in measured}
     pool = sorted((r for r in test if r.get("task") == "summary" and r["label"] == "supported"
                    and r["id"] not in chosen), key=lambda r: _key(r["id"]))
-    removed = synthetic_records(pool, args.stack_removed, "removed")
-    measured += removed + synthetic_records(pool[_consumed(pool, removed) :], args.stack_edited, "edited")
+    measured += synthetic_summaries(pool, args.stack_removed, args.stack_edited)
     t0 = time.perf_counter()
     parts = [scorer.parts([r["context"]], claim_sentences(r["claim"], r.get("question"))) for r in measured]
     seconds = time.perf_counter() - t0

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from eval.train_cross_judge import (
     REMOVE_TO,
-    _consumed,
     _coverage,
     build_examples,
     edited_record,
@@ -51,12 +50,12 @@ def test_removed_pairs_read_the_same_sentence_with_and_without_its_support():
 
 def test_synthetic_records_give_each_made_record_beside_its_original():
     pool = [_summary(i) for i in range(5)]
-    out = synthetic_records(pool, 4, "removed")
+    out, used = synthetic_records(pool, 4, "removed")
     assert [r["label"] for r in out] == ["supported", "hallucinated"] * 2
     assert all(r["task"] == "removed" for r in out) and out[0]["claim"] == out[1]["claim"]
     assert out[0]["context"] == ARTICLE and out[1]["context"] != ARTICLE
-    assert _consumed(pool, out) == 2 and _consumed(pool, []) == 0
-    edited = synthetic_records(pool[2:], 2, "edited")
+    assert used == 2 and synthetic_records(pool, 0, "removed") == ([], 0)
+    edited, _ = synthetic_records(pool[2:], 2, "edited")
     assert [r["task"] for r in edited] == ["edited"] * 2 and edited[1]["context"] == ARTICLE
     assert edited[1]["claim"] != edited[0]["claim"] and edited[1]["label"] == "hallucinated"
 
