@@ -89,6 +89,10 @@ _LINK_LABEL = re.compile(r"['‘’\"“]?(?:[A-Z]{2,}[ '’&-]?){1,6}:(?=[A-Z�
 
 _LEAD_CHARS = 600  # an article's opening sentences
 _MARGIN = 1500  # characters read on either side of the retrieved chunks of an article
+# The best-retrieved article is read whole when no longer than this: the sentence that answers may lie in a chunk
+# that ranked below the article's others ("A controversial piece of legislation passed the California Senate
+# late Tuesday" opens an article whose other chunks say "AB 5"), and retrieval keeps two chunks an article.
+_WHOLE_CHARS = 20000
 # What the extractive answer says when the passages do not answer (a refusal names what was missing instead
 # when it can).
 REFUSAL = "The articles don't say: nothing in the store answers this question."
@@ -914,6 +918,7 @@ class _Article:
     spans: list[tuple[int, int]]
     surnames: frozenset[str] = frozenset()  # last words of the full names the article gives ("Sunak")
     names: frozenset[str] = frozenset()  # words it capitalises mid-sentence ("in Arkansas, Maryland"), lower case
+    whole: bool = False  # split whole (_WHOLE_CHARS): its sentences beyond the chunks' windows are read too
 
 
 class ExtractiveAnswerer:
@@ -964,8 +969,9 @@ class ExtractiveAnswerer:
             text = self.article_text(aid)
             if not text or not any(p.article_id == aid and text[p.start:p.end] == p.text for p in passages):
                 continue
+            whole = aid == passages[0].article_id and len(text) <= _WHOLE_CHARS
             # Only the stretch around the retrieved chunks is split: a 100,000-character live blog is not.
-            a, b = max(0, lo - _MARGIN), min(len(text), hi + _MARGIN)
+            a, b = (0, len(text)) if whole else (max(0, lo - _MARGIN), min(len(text), hi + _MARGIN))
             spans = sentence_spans(text, a, b)
             if a > 0 and spans:
                 spans = spans[1:]  # may start mid-sentence
@@ -974,13 +980,17 @@ class ExtractiveAnswerer:
             surnames = frozenset(n.split()[-1] for n in _NAME.findall(text[a:b])
                                  if " " in n and not _NOT_A_PERSON.search(n))
             names = frozenset(m.group(1).lower() for m in _MID_NAME.finditer(text, a, b))
-            out[aid] = _Article(text, spans, surnames, names)
+            out[aid] = _Article(text, spans, surnames, names, whole)
         return out
 
-    def _spans(self, p: Passage, art: _Article | None) -> list[tuple[int, int, bool, int]]:
-        """(start, end, inside the chunk, position) of the sentences read for passage `p`, in article offsets."""
+    def _spans(self, p: Passage, art: _Article | None, rest: bool = False) -> list[tuple[int, int, bool, int]]:
+        """(start, end, inside the chunk, position) of the sentences read for passage `p`, in article offsets;
+        with `rest`, every sentence of its whole article, in order, as read outside the chunk.
+        """
         if art is None:
             return [(p.start + s, p.start + e, True, i) for i, (s, e) in enumerate(sentence_spans(p.text))]
+        if rest:
+            return [(s, e, False, i) for i, (s, e) in enumerate(art.spans)] if art.whole else []
         idx = [i for i, (s, e) in enumerate(art.spans) if s < p.end and e > p.start]
         if not idx:
             return []
@@ -1037,8 +1047,14 @@ class ExtractiveAnswerer:
         named_text = f"{q.text} {query}" if q.kind == "person" and query and query != question else q.text
         ranked = bool(q.superlatives) and bool(SUPERLATIVE.search(q.focus or q.text))  # not the scene-setting's
         terms_of: list[frozenset[str]] = []  # each candidate's words, for the echo check after the loop
+        # A whole article's sentences beyond its chunks' windows are read with its best passage, after them all
+        # (the sentences already read are skipped).
+        best_of = {p.article_id: i for i, p in reversed(list(enumerate(passages)))}
+        reads = [(i, p, False) for i, p in enumerate(passages)] + [
+            (i, passages[i], True) for aid, i in sorted(best_of.items(), key=lambda kv: kv[1])
+            if (art := articles.get(aid)) is not None and art.whole]
 
-        for i, p in enumerate(passages):
+        for i, p, whole in reads:
             prior = max(p.score, 0.0) / (1.0 + 0.15 * i)
             art = articles.get(p.article_id)
             outlet = outlet_key(p.source)
@@ -1047,10 +1063,12 @@ class ExtractiveAnswerer:
             passage_prefixed = _prefixed_only(f"{p.title}\n{p.text}", compounds) if compounds is not None else None
             # Terms the passage's article supplies as context (its title, the chunk): a sentence in an article
             # about "Flight MH370" need not repeat the name to answer a question about it.
-            context = (frozenset(tokenize(p.title)) | frozenset(tokenize(p.text))) & wanted
+            # (Only the title's, for the rest of a whole article: a chunk about the variant says nothing of the
+            # digest's paragraph on another story.)
+            context = (frozenset(tokenize(p.title)) | (frozenset() if whole else frozenset(tokenize(p.text)))) & wanted
             before, before_end = "", 0  # the sentence read just before, for a pronoun standing for its name
             source, base = (art.text, 0) if art else (p.text, p.start)
-            for s, e, inside, order in self._spans(p, art):
+            for s, e, inside, order in self._spans(p, art, whole):
                 text = source[s - base:e - base]
                 # A line of its own before this sentence: a sub-heading, when short and without a full stop.
                 own_line = "\n" in source[max(0, before_end - base):max(0, s - base)]
@@ -1156,7 +1174,11 @@ class ExtractiveAnswerer:
                     match *= 0.85  # it may still say what was asked, but not that it is the highest
                 score = (0.55 * coverage + weight * match + 0.1 * prior + 0.08 * named + lead) * brevity * (
                     1.0 if inside else 0.93) * (0.65 if i in off_time else 1.0) * (0.8 if other_figure else 1.0) * (
-                    0.85 if unranked else 1.0) * (0.8 if unasked else 1.0)
+                    0.85 if unranked else 1.0) * (0.8 if unasked else 1.0) * (
+                    # a follow-up asks about what the last answer quoted: another article's sentence that shares
+                    # its words ("expected to re-sign with the Wizards" for "Who is expected to sign it?") is
+                    # about something else
+                    0.9 if discussed and p.article_id not in discussed else 1.0)
                 out.append(Candidate(i, s, e, text, coverage, score, terms, match, inside, order))
                 terms_of.append(all_terms)
         if echo_check and out:
@@ -1251,7 +1273,7 @@ class ExtractiveAnswerer:
                                 discussed=discussed)
         cands = _corroborated(q, cands, passages)
         draft = self._choose(q, question, self._semantic(cands, query_vector), passages, articles, absent,
-                             follow_up=bool(query) and query != question) \
+                             follow_up=bool(query) and query != question, discussed=discussed) \
             if cands else Draft(None, reason="no sentence shares a word with the question")
         if draft.text is None and others and others[0][0] <= min((c.passage_index for c in cands[:3]), default=0):
             # The best passages speak of another thing under the question's word: say so, not what they lack.
@@ -1261,7 +1283,8 @@ class ExtractiveAnswerer:
         return draft
 
     def _choose(self, q: Question, question: str, cands: list[Candidate], passages: Sequence[Passage],
-                articles: dict[str, _Article], absent: tuple[str, ...], *, follow_up: bool = False) -> Draft:
+                articles: dict[str, _Article], absent: tuple[str, ...], *, follow_up: bool = False,
+                discussed: frozenset[str] = frozenset()) -> Draft:
         top = cands[0]
         # The words of the question's names and of the kind it asks for ("company"): a sentence sharing only
         # these with a question that says more ("recalled", "sanitizers") is about the name, not what is asked.
@@ -1279,7 +1302,7 @@ class ExtractiveAnswerer:
             return self._refuse(q, top, None if slotless else first_missing, passages, articles)
         best = qualified[0]
         if q.present:
-            best = self._newest(best, qualified, passages)
+            best = self._newest(best, qualified, passages, discussed)
         chosen = [best]
         article = passages[best.passage_index].article_id
         prev = next((c for c in cands if c.order == best.order - 1 and
@@ -1356,11 +1379,16 @@ class ExtractiveAnswerer:
             qualified.append(c)
         return qualified, first_missing, slotless
 
-    def _newest(self, best: Candidate, qualified: list[Candidate], passages: Sequence[Passage]) -> Candidate:
+    def _newest(self, best: Candidate, qualified: list[Candidate], passages: Sequence[Passage],
+                discussed: frozenset[str] = frozenset()) -> Candidate:
         """For a question about the present, the newest article that answers about as well wins: an older
-        article's fact may have been superseded.
+        article's fact may have been superseded. A follow-up answered from an article the conversation
+        `discussed` stays with those articles ("Who is expected to sign it?" of a 2019 bill is not answered by
+        a newer article on basketball contracts).
         """
-        rivals = [c for c in qualified if c.score >= 0.8 * best.score and c.match >= best.match - 0.2]
+        keep = discussed if passages[best.passage_index].article_id in discussed else None
+        rivals = [c for c in qualified if c.score >= 0.8 * best.score and c.match >= best.match - 0.2
+                  and (keep is None or passages[c.passage_index].article_id in keep)]
         dated = [c for c in rivals if passages[c.passage_index].published]
         if not dated:
             return best

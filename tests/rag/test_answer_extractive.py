@@ -76,6 +76,39 @@ def test_extractive__reads_the_sentence_after_the_chunk_and_cites_it_as_a_span_o
     assert span.chunk_id == p.chunk_id
 
 
+def test_extractive__reads_the_whole_of_the_best_article_where_its_answering_chunk_was_not_retrieved():
+    # The answer opens the article, far from the chunks retrieval kept (retrieval keeps two chunks an article,
+    # and the opening one does not repeat the bill's name).
+    filler = " ".join(f"Speaker {i} said the debate over workers would go on for months." for i in range(12))
+    article = ("A controversial piece of legislation passed the Norland Senate late Tuesday evening. " + filler +
+               " The Q7 bill applies a strict test to decide whether workers are employees. Companies oppose Q7.")
+    chunk = article[article.index("The Q7 bill"):]
+    p = passage(chunk, title="What the Q7 bill means", start=article.index("The Q7 bill"))
+    reader = ExtractiveAnswerer(article_text=lambda aid: article)
+    draft = reader.draft("When did the Norland Senate pass Q7?", [p])
+    assert draft.text == "A controversial piece of legislation passed the Norland Senate late Tuesday evening [1]."
+    span = draft.passages[0]
+    assert span.start == 0 and span.chunk_id == p.chunk_id
+    # Only the best article is read whole: the same chunk ranked second is read around its chunk alone.
+    other = passage("Rain fell on Tuesday evening in the capital.", aid="b", title="Weather", score=0.9)
+    assert "Senate" not in (reader.draft("When did the Norland Senate pass Q7?", [other, p]).text or "")
+
+
+def test_extractive__the_rest_of_a_whole_article_is_not_answered_from_its_chunk_s_words():
+    # A digest: the retrieved chunk is about the variant; a later paragraph about another story shares the
+    # question's "called" but none of its topic, and must not take the chunk's words as its own.
+    article = ("Two years since the pandemic began, the most transmissible variant yet has arrived, officials said. "
+               "The latest version of the BA.9 variant, an offshoot of Omicron, is fueling a global surge in cases. "
+               + " ".join(f"Item {i} of the digest is about a ferry timetable." for i in range(12)) +
+               " Former President Dale Hutch tried to call a witness who was talking to the committee, two sources "
+               "said.")
+    p = passage(article[:article.index(" Item 0")], title="5 things to know for July 14")
+    draft = ExtractiveAnswerer(article_text=lambda aid: article).draft(
+        "Two years since the pandemic began, the most transmissible variant yet has arrived. What is it called?",
+        [p])
+    assert draft.text is not None and "BA.9" in draft.text
+
+
 def test_extractive__a_factoid_answer_is_one_sentence_without_padding_from_another_article():
     right = passage("The bridge will be about 100 meters long. It crosses the Astarachay River.", aid="a",
                     title="Bridge over the Astarachay")
@@ -996,6 +1029,24 @@ def test_extractive__a_follow_up_stays_with_the_article_the_last_answer_quoted()
     draft = ExtractiveAnswerer().draft("When might they ask for approval?", [booster, lyme],
                                        "When might they ask for approval? (Lyme Norpharm vaccine)", history=history)
     assert draft.text is not None and "2025" in draft.text
+
+
+def test_extractive__a_present_tense_follow_up_is_not_answered_from_a_newer_article_on_another_topic():
+    # The newer article's sentence has both of the follow-up's own words ("expected", "sign"); the sentence
+    # of the article the last answer quoted has one, and the name asked for.
+    bill = passage("The Q7 bill applies a strict test to decide whether workers are employees. Expected to have "
+                   "wide implications, the measure is expected to reach Gov. Dana Reyes's desk soon.", aid="bill",
+                   published="2019-09-10", score=0.6)
+    sport = passage("Kyle Marsh, Hawks (unrestricted): Marsh declined his $36.4 million player option in a move "
+                    "widely expected to clear the three-time All-Star to re-sign with the Hawks on a five-year max "
+                    "deal.", aid="sport", published="2022-07-01", score=0.7)
+    history = [{"role": "user", "content": "What is the Q7 bill?"},
+               {"role": "assistant", "content": "The Q7 bill applies a strict test to decide whether workers are "
+                                                "employees [1]."}]
+    for passages in ([sport, bill], [bill, sport]):
+        draft = ExtractiveAnswerer().draft("Who is expected to sign it?", passages,
+                                           "Who is expected to sign it? (Q7 bill)", history=history)
+        assert draft.text is not None and "Reyes" in draft.text
 
 
 def test_extractive__a_follow_up_whose_own_words_no_sentence_has_still_gets_its_answer():
