@@ -134,6 +134,7 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
     for f in q_figs:  # "$5" of "fell below $5" is not an answer to it
         sentence = re.sub(rf"(?<![\d.,]){re.escape(f)}(?![\d,]|\.\d)", " ", sentence)
     m = _HOW.search(question)
+    counts: frozenset[str] = frozenset()  # the words after "how many", when it counts a noun ("drivers")
     unit = _UNITS.get(asked) if asked and not m else None
     if asked and not m and unit is None and (noun := tokenize(asked)):  # a counted noun ("three-pointers")
         unit = rf"({re.escape(noun[-1])}\w*)"
@@ -144,6 +145,7 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
             counted = m.group(3) if m.group(2)[:1].isupper() and m.group(3) else m.group(2)
             noun = tokenize(counted)
             unit = rf"({re.escape(noun[0])}\w*)" if noun else None
+            counts = frozenset(tokenize(" ".join(question[m.start(2):].split()[:4]))) if noun else frozenset()
             if noun and noun[0] in _PEOPLE:
                 unit = rf"({re.escape(noun[0])}\w*|people|persons|individuals)"
         else:
@@ -170,9 +172,25 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
         if figs or not unit:
             return 1.0
         return 0.8  # a number word with the right unit ("six months")
+    if figs and counts and _counted_event(question) is None and \
+            all(_counts_other(sentence, f, counts) for f in figs):
+        # "more than 50 industries" does not count the drivers asked about (a death toll's words have their own
+        # list: "12 bodies")
+        return 0.4
     if figs:
         return 0.6
     return 0.3 if _NUMBER.search(sentence) else 0.0
+
+
+def _counts_other(sentence: str, figure: str, asked: frozenset[str]) -> bool:
+    """Does every mention of `figure` in `sentence` count a plural noun that none of the `asked` words (the
+    stems after the question's "how many") name? "50 industries" for "how many Uber drivers"; not "10,000
+    monkeypox cases" for "how many positive monkeypox cases".
+    """
+    found = list(re.finditer(rf"(?<![\d.,]){re.escape(figure)}(?:\s+(?:million|billion|thousand|hundred))?"
+                             rf"\s+((?:[a-z][\w-]*\s+)?[a-z][\w-]*s)\b", sentence))
+    mentions = re.findall(rf"(?<![\d.,]){re.escape(figure)}(?![\d,]|\.\d)", sentence)
+    return bool(found) and len(found) == len(mentions) and not any(set(tokenize(m.group(1))) & asked for m in found)
 
 
 # A figure that is a change: "up nearly 60%", "rose by $1.20", "86 cents lower", "doubled".

@@ -793,6 +793,25 @@ def test_extractive__things_pointed_back_at_come_with_the_sentence_that_names_th
     assert draft.text is not None and "hearing aids" in draft.text and "these devices" in draft.text
 
 
+def test_extractive__a_figure_that_counts_something_else_does_not_answer_how_many():
+    from rag.answer.extractive import _number_match
+
+    question = "How many Uber drivers will lose jobs under the Q7 bill?"
+    assert _number_match("There were more than 50 industries carved out of Q7.", question) < 0.6
+    assert _number_match("More than 400 engineers and product team employees were let go.", question) < 0.6
+    assert _number_match("Some 3,000 drivers will lose their jobs.", question) == 1.0
+    assert _number_match("About 10,000 of its drivers could lose work.", question) == 1.0
+    assert _number_match("Uber said 1,200 would lose jobs.", question) == 0.6  # a bare figure may still answer
+    # the counted noun need not be the word after "how many"; a death toll has its own words ("bodies")
+    assert _number_match("There are more than 10,000 monkeypox cases in the US.",
+                         "How many positive monkeypox cases are in the US?") >= 0.6
+    assert _number_match("Rescuers found 12 bodies.", "How many people died?") >= 0.6
+    draft = ExtractiveAnswerer().draft(question, [passage(
+        "The Q7 bill passed on Tuesday. The fact that more than 50 industries were carved out of Q7 is very "
+        "telling, Uber said of its drivers.", title="What the Q7 bill means for Uber drivers")])
+    assert draft.text is None
+
+
 def test_extractive__how_much_something_rose_is_answered_by_a_change_not_a_level():
     from rag.answer.extractive import _number_match
 
