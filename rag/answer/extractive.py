@@ -558,6 +558,31 @@ def _event_verb(q: Question) -> str | None:
     return None
 
 
+_AUX_WORDS = frozenset("is was are were will would could can has have had did does do should may might must "
+                       "be been being shall".split())
+# What else says that someone did what a who-question asks ("Who won ...?": "beat", "champion", "title").
+_DOER_KIN = {stem: frozenset(tokenize(kin)) for stem, kin in (
+    ("win", "won wins winner winners beat beats defeated defeat champion champions title crowned victory triumph "
+            "triumphed clinched claimed"),
+    ("kill", "killed shot murdered assassinated stabbed killer gunman shooter"),
+    ("replac", "succeed succeeded successor replaced replacement"),
+    ("lead", "led leads leader head heads chief chairman president"),
+    ("buy", "bought acquire acquired purchase purchased buyer"),
+)}
+
+
+def _doer_verb(q: Question) -> frozenset[str] | None:
+    """The words a sentence answering "Who <verb> ...?" uses for that verb, for the verbs of _DOER_KIN: its
+    stem, its doer ("winner") and its kin; None for any other verb ("Who holds the record?": "set the record"
+    says it too) or an auxiliary ("Who is ...").
+    """
+    m = re.match(r"\s*who\s+([a-z]+)\b", q.focus or q.text, re.I)
+    stems = tokenize(m.group(1)) if m and m.group(1).lower() not in _AUX_WORDS else []
+    if not stems or stems[0] not in _DOER_KIN:
+        return None
+    return frozenset({stems[0], f"{stems[0]}er"}) | _DOER_KIN[stems[0]]
+
+
 # Verbs that ask without saying what about: "What happened at the farm?" is about the farm alone.
 _GENERIC_VERBS = frozenset(tokenize("happen happened happens happening do does did done doing say says said make "
                                     "makes made get gets got go goes went take takes took know new"))
@@ -1060,6 +1085,7 @@ class ExtractiveAnswerer:
         # The doer of what the question's verb says: "directed" -> "director", "invested" -> "investor".
         agents = {f"{w}{end}": w for w in wanted if len(w) >= 4 and w.isalpha() for end in ("or", "er")}
         verb = _event_verb(q) if q.kind == "date" else None
+        doer = _doer_verb(q) if q.kind == "person" else None
         echo_check = q.factoid or q.kind == "thing"
         # A follow-up's borrowed names ("Who replaced her? (Liz Truss ...)") are whom it asks about, not answers.
         named_text = f"{q.text} {query}" if q.kind == "person" and query and query != question else q.text
@@ -1149,6 +1175,9 @@ class ExtractiveAnswerer:
                     continue  # "In 1996 she won Wimbledon" does not answer about the 2013 title, nor "last year"
                 if verb is not None and verb not in all_terms:
                     match *= 0.5  # "When did Sunak resign?": "Sunak will be named prime minister on Sept. 5"
+                if doer is not None and not all_terms & doer and not (
+                        previous and _PRONOUN_START.match(text) and set(tokenize(previous)) & doer):
+                    match *= 0.5  # "Who won the US Open?": "after she was knocked out of the US Open, Williams ..."
                 if compounds is not None and (other := _prefixed_only(text, compounds) or (
                         passage_prefixed if passage_prefixed and not re.search(
                             rf"(?<![\w-]){passage_prefixed[1]}", text, re.I) else None)):

@@ -793,6 +793,19 @@ def test_extractive__things_pointed_back_at_come_with_the_sentence_that_names_th
     assert draft.text is not None and "hearing aids" in draft.text and "these devices" in draft.text
 
 
+def test_extractive__who_won_is_answered_by_a_sentence_that_says_someone_won():
+    from rag.answer.extractive import _doer_verb
+
+    assert _doer_verb(analyze("Who holds the record?")) is None  # ("set the record" says it as well)
+    assert _doer_verb(analyze("Who is expected to sign it?")) is None
+    passages = [passage("The bill was pushed through by President Alain Morel, who was elected a year earlier, "
+                        "and his party.", aid="a", title="Norland election", score=0.9)]
+    assert ExtractiveAnswerer().draft("Who won the election in Norland?", passages).text is None
+    passages.append(passage("Ines Castro beat the incumbent in the Norland election on Sunday.", aid="b", score=0.6))
+    draft = ExtractiveAnswerer().draft("Who won the election in Norland?", passages)
+    assert draft.text is not None and "Castro" in draft.text
+
+
 def test_extractive__a_figure_that_counts_something_else_does_not_answer_how_many():
     from rag.answer.extractive import _number_match
 
