@@ -114,10 +114,17 @@ _UNITS = {
     "large": r"(square|sq|hectares?|acres?|meters?|metres?|km|miles?|feet|people|seats?)",
     "old": r"(years?[- ]old|years? of age|-year-old)",
     "fast": r"(mph|km/h|kph|miles per hour|knots|per (hour|second))",
+    # a wind's speed, a quake's magnitude, a storm's category
+    "strong": r"(mph|km/h|kph|miles per hour|knots|magnitude|category)",
+    "powerful": r"(mph|km/h|kph|miles per hour|knots|magnitude|category|horsepower|hp|megawatts?|mw|kilowatts?|kw)",
+    "hot": r"(degrees?|°\s*[cf]?|fahrenheit|celsius)",
+    "cold": r"(degrees?|°\s*[cf]?|fahrenheit|celsius)",
+    "warm": r"(degrees?|°\s*[cf]?|fahrenheit|celsius)",
     "often": r"(times|daily|weekly|monthly|annually|a (day|week|month|year)|per (day|week|month|year))",
     "much": r"(\$|£|€|dollars?|pounds?|euros?|yuan|yen|rupees?|million|billion|trillion|per ?cent|%|tons?|tonnes?)",
 }
-_HOW = re.compile(r"\bhow (many|much|long|wide|tall|high|far|big|large|old|deep|heavy|often|fast)\b\s*([\w.]+)?"
+_HOW = re.compile(r"\bhow (many|much|long|wide|tall|high|far|big|large|old|deep|heavy|often|fast|strong|powerful|"
+                  r"hot|cold|warm)\b\s*([\w.]+)?"
                   r"(?:\s+(\w+))?", re.I)
 _MONTH_DAY = re.compile(rf"\b{_MONTHS}\.?\s+\d{{1,2}}\b|\b\d{{1,2}}\s+{_MONTHS}\b", re.I)
 _YEAR = re.compile(r"\b(1[89]|20)\d\d\b")

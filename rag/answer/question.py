@@ -56,7 +56,8 @@ _SUMMARY = re.compile(r"\bsumm(?:ari[sz]e|ary|ing up)\b|\bsum up\b|\boverview\b|
                       r"\bmain points\b|\bkey points\b|\bwhat (?:is|was) the (?:article|story|piece|analysis|"
                       r"report) (?:about|on)\b|\bwhat does the (?:article|story|piece|analysis|report) say\b", re.I)
 _NUMBER = re.compile(r"\bhow (?:many|much|long|wide|tall|high|far|big|large|old|deep|heavy|often|fast|short|"
-                     r"low|expensive)\b|\bwhat (?:[\w'’]+ ){0,5}?(?:percentage|percent|share|number|amount|proportion|"
+                     r"low|expensive|strong|powerful|hot|cold|warm)\b|"
+                     r"\bwhat (?:[\w'’]+ ){0,5}?(?:percentage|percent|share|number|amount|proportion|"
                      r"size|length|width|height|cost|price|population|ages?|rate|total|sum|figure|value|weight|level|range|"
                      r"distance|speed|score|count|budget|salary|fine|fee|toll|tally)\b|\bby how much\b|"
                      r"^\s*what (?:is|was|are|were) (?:\S+ ){1,5}?record (?:for|of) (?:the )?(?:most )?"

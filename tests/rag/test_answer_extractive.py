@@ -34,6 +34,8 @@ def passage(text: str, *, aid: str = "a", title: str = "", published: str | None
     ("In which city did the flight begin?", "place"),
     ("When will the law take effect?", "date"),
     ("How much will the car cost?", "number"),
+    ("How strong are its winds?", "number"),
+    ("How hot will it get in Phoenix?", "number"),
     ("Why did Djokovic withdraw?", "reason"),
     ("What caused the flooding?", "reason"),
     ("How did the capsule slow its descent?", "process"),
@@ -804,6 +806,14 @@ def test_extractive__who_won_is_answered_by_a_sentence_that_says_someone_won():
     passages.append(passage("Ines Castro beat the incumbent in the Norland election on Sunday.", aid="b", score=0.6))
     draft = ExtractiveAnswerer().draft("Who won the election in Norland?", passages)
     assert draft.text is not None and "Castro" in draft.text
+
+
+def test_extractive__how_strong_or_hot_is_answered_by_a_figure_in_its_unit():
+    article = ("That could interrupt the celebration for many in the nation, which may be socked by heavy rains and "
+               "potent winds. Its maximum sustained winds on Wednesday were 150 mph, making it a super typhoon.")
+    draft = ExtractiveAnswerer().draft("How strong are the winds of Typhoon Maysak?",
+                                       [passage(article, title="Typhoon Maysak heads for the Philippines")])
+    assert draft.text == "Its maximum sustained winds on Wednesday were 150 mph, making it a super typhoon [1]."
 
 
 def test_extractive__a_figure_that_counts_something_else_does_not_answer_how_many():
