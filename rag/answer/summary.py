@@ -21,7 +21,7 @@ import numpy as np
 
 from rag.answer import evidence
 from rag.answer.metadata import best_article
-from rag.answer.question import Question
+from rag.answer.question import Question, topic_terms
 from rag.store.bm25 import tokenize
 from rag.text.markers import cite
 from rag.text.sentences import sentence_spans
@@ -31,6 +31,12 @@ if TYPE_CHECKING:
     from rag.answer.extractive import Draft
 
 MAX_SENTENCES_READ = 60  # a long live blog is summarised from its first 60 sentences
+# An article whose whole text holds most of the asked-for topic's words is the one asked about; one that holds
+# fewer must be about it by its headline: "Summarize the article about the Beijing airport." is not answered by a
+# war story that says "Beijing" but never "airport" (MiniLM cosine of the topic and its headline 0.27), while the
+# one on missing Flight MH370 says "plane" further on and is the one about "the missing plane".
+SURE_COVERAGE = 0.75
+MIN_HEADLINE_SIMILARITY = 0.35
 
 
 def pagerank(sims: np.ndarray, damping: float = 0.85, iterations: int = 40) -> np.ndarray:
@@ -70,6 +76,36 @@ def _length(q: Question, n: int) -> int:
     return 3 if n < 15 else 4 if n < 40 else 5
 
 
+def _article_coverage(query: str, p: Passage, art: Any, weights: Callable[[Sequence[str]], dict[str, float]]) -> float:
+    """The rarity-weighted share of the request's topic terms that the article's title and whole text hold."""
+    terms = list(dict.fromkeys(topic_terms(query)))
+    if not terms:
+        return 1.0
+    w = weights(terms)
+    have = set(tokenize(p.title)) | set(tokenize(art.text if art is not None else p.text))
+    return sum(v for t, v in w.items() if t in have) / (sum(w.values()) or 1.0)
+
+
+# The topic of a request: "the Beijing airport" of "Summarize the article about the Beijing airport."
+_ASKED_TOPIC = re.compile(r"\b(?:article|story|piece|analysis|report|coverage|news|one)\s+(?:about|on|regarding|"
+                          r"concerning|of)\s+(.+?)[.?!]*$", re.I)
+
+
+def _headline_similarity(query: str, p: Passage, art: Any, embed: Callable[[Sequence[str]], np.ndarray]) -> float:
+    """MiniLM cosine of the request's topic (_ASKED_TOPIC, else the whole request) and the article's headline
+    (its opening sentence when the title is a label of two words or fewer, "CNN —").
+    """
+    heading = p.title
+    if len(heading.split()) < 3:
+        text = art.text if art is not None else p.text
+        spans = sentence_spans(text)
+        heading = text[spans[0][0]:spans[0][1]] if spans else text[:200]
+    asked = _ASKED_TOPIC.search(query)
+    vecs = np.asarray(embed([asked.group(1) if asked else query, heading]), dtype=np.float32)
+    norms = np.linalg.norm(vecs, axis=1) + 1e-9
+    return float(vecs[0] @ vecs[1] / (norms[0] * norms[1]))
+
+
 def summarize(q: Question, passages: Sequence[Passage], query: str, *, articles: dict[str, Any],
               weights: Callable[[Sequence[str]], dict[str, float]],
               embed: Callable[[Sequence[str]], np.ndarray] | None = None, absent: tuple[str, ...] = ()) -> Draft:
@@ -79,10 +115,12 @@ def summarize(q: Question, passages: Sequence[Passage], query: str, *, articles:
         return Draft(None, reason=f"{absent[0]!r} is in no article",
                      refusal=evidence.refusal(evidence.Missing("term", absent[0])))
     p, coverage = best_article(q, passages, query, weights)
-    if p is None or coverage < 0.4:
+    art = articles.get(p.article_id) if p is not None else None
+    if p is None or coverage < 0.4 or (
+            embed is not None and _article_coverage(query, p, art, weights) < SURE_COVERAGE and
+            _headline_similarity(query, p, art, embed) < MIN_HEADLINE_SIMILARITY):
         return Draft(None, reason="no retrieved article is clearly the one asked about",
                      refusal="The articles don't say: no article in the store is clearly the one asked about.")
-    art = articles.get(p.article_id)
     text, spans = (art.text, sentence_spans(art.text)) if art else (p.text, [(p.start + s, p.start + e)
                                                               for s, e in sentence_spans(p.text)])
     base = 0 if art else p.start

@@ -299,6 +299,25 @@ def test_assistant__summary_is_central_sentences_in_article_order_each_cited(sam
     assert all(article.text[c.start:c.end] == c.passage for c in ans.citations)
 
 
+def test_summary__an_article_that_never_says_the_topic_is_not_the_one_asked_about(sample_assistant):
+    # The war story's chunk says "Beijing" (half the topic's weight), its text never "airport", and its headline
+    # is about something else: no summary of it. The MH370 story says "plane" past its chunk: it is summarised.
+    war = ("China refused to condemn Russia's move outright on Thursday, and Beijing appeared to levy blame on the "
+           "United States and its allies. A Chinese government official sidestepped questions about an invasion.")
+    plane = ("The underwater search area for missing Malaysia Airlines Flight 370 looks set to double in size. "
+             "Teams have covered about 60% of the priority zone. The plane vanished in March last year with 239 "
+             "people on board.")
+    texts = {"war": war, "plane": plane}
+    reader = ExtractiveAnswerer(article_text=texts.get, embed=sample_assistant.embedder.embed)
+    asked = "Summarize the article about the Beijing airport."
+    draft = reader.draft(asked, [passage(war, aid="war", title="China blames the US as Russia's war breaks out")])
+    assert draft.text is None and "clearly the one asked about" in draft.refusal
+    chunk = plane[:plane.index(" The plane")]
+    draft = reader.draft("Summarize the article about the missing plane.",
+                         [passage(chunk, aid="plane", title="Search area for missing Flight MH370 set to double")])
+    assert draft.text is not None and "Flight 370" in draft.text
+
+
 def test_assistant__follow_up_answer_carries_the_standalone_query_and_the_cli_shows_it(sample_assistant):
     from ui.cli import format_answer
 
