@@ -946,6 +946,16 @@ def without_dateline(start: int, text: str) -> tuple[int, str]:
     return start + cut, text[cut:]
 
 
+# A news photo's caption: someone doing something in the present tense, dated at the end ("People in Seoul watch a
+# TV news report about the outbreak on May 16, 2022."); prose says "watched" or "will watch".
+_CAPTION = re.compile(
+    r"^[^.;:]*?(?<!\bcan )(?<!\bwill )(?<!\bto )(?<!\bwould )(?<!\bcould )(?<!\bmay )(?<!\bmight )"
+    r"\b(?:watch|walk|stand|wait|sit|look|pass|hold|gather|wear|ride|attend|pose|react|queue|shop|arrive|leave|"
+    r"speak|gesture|march|protest|cheer|celebrate|mourn|pray|greet|wave|listen|light|take|carry|kiss|embrace|"
+    r"visit|lay|stage)(?:s|es)?\b[^.;]*\bon (?:January|February|March|April|May|June|July|August|September|October|"
+    r"November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.? \d{1,2},? (?:19|20)\d\d\.?[\"”’')]*$")
+
+
 def _usable(text: str) -> bool:
     """A sentence that can answer: long enough, has words, is not page furniture or text aimed at the reader's
     assistant.
@@ -957,7 +967,8 @@ def _usable(text: str) -> bool:
     if re.match(r"[A-F][.)]\s", stripped) and len(stripped) < 90:
         return False  # nor one of its choices ('A. "Game of Thrones"')
     return (len(text) >= 12 and re.search(r"[a-z]", text) is not None and not is_instruction_like(text)
-            and not _BOILERPLATE.search(stripped) and not _LINK_LABEL.match(stripped) and not heading)
+            and not _BOILERPLATE.search(stripped) and not _LINK_LABEL.match(stripped) and not heading
+            and not _CAPTION.search(stripped))
 
 
 @dataclass

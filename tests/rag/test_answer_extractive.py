@@ -473,6 +473,12 @@ def test_extractive__a_photo_caption_is_not_an_answer_nor_a_summary_sentence():
 
     assert not _usable("This illustration shows the DART spacecraft heading toward the asteroid Dimorphos.")
     assert _usable("The DART spacecraft is heading toward the asteroid Dimorphos.")
+    # a news photo's caption: present tense, dated at the end; prose in the past or future tense is not one
+    assert not _usable("People in Seoul, South Korea, watch a TV news report about North Korean leader Kim Jong Un "
+                       "and his country's Covid outbreak on May 16, 2022.")
+    assert not _usable("Maura Healey speaks during a get-out-the-vote event in Boston on November 2, 2022.")
+    assert _usable("Maura Healey spoke during a get-out-the-vote event in Boston on November 2, 2022.")
+    assert _usable("Guests can look forward to attending the 12th annual event in Stowe on September 26, 2021.")
 
 
 @pytest.mark.parametrize("question, sentence", [
