@@ -44,6 +44,7 @@ _ALIASES = {
     "covid-19": ("covid", "coronavirus"),
     "covid": ("covid", "coronavirus"),
 }
+ALIAS_KEYS = frozenset(_ALIASES)  # the names that have other names ("us", "united states", ...)
 _DEMONYM = ("ians", "ian", "ans", "an", "ese", "ish", "i", "s")
 _GENERIC = frozenset("the of and for de la le du von van inc co corp ltd plc llc".split())
 _WORDS = re.compile(r"[^\W_][\w'’.&]*")  # letters of any script: "Türkiye" is one word

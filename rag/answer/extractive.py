@@ -208,6 +208,13 @@ _ASKS_CHANGE = re.compile(r"\bhow much\b[^?.]*?\b(?:(?:increas|ris|rose|rais|fel
 _CHANGE = re.compile(r"\b(?:increas|ris|rose|raise|fell|fall|drop|jump|grow|grew|climb|surg|declin|cut)\w*", re.I)
 
 
+def _aliased(name: str, question: str) -> bool:
+    """Is `name` another name of one the question gives ("United States" for "US")?"""
+    key = " ".join(evidence.entity_tokens(name))
+    return (key in evidence.ALIAS_KEYS or key.removesuffix("s") in evidence.ALIAS_KEYS) and \
+        any(evidence.mentions(e, name) for e in analyze(question).entities)
+
+
 @lru_cache(maxsize=64)
 def _name_words(question: str) -> frozenset[str]:
     """The lower-case words of the names a question gives ("pelosi" of "Paul Pelosi")."""
@@ -233,13 +240,16 @@ def _type_match(kind: str, sentence: str, question: str, unit: str | None = None
         # An opener is dropped only where it opens the sentence: "The Hague" but "in New Mexico".
         spotted = [(_OPENER.sub("", m.group(0)) if m.start() == 0 else m.group(0), m.start(), m.end())
                    for m in _NAME.finditer(sentence)]
+        # ("the United States" is the question's "US": "Where in the US ...?" is not answered by it)
+        aliased = {w for n, _, _ in spotted if _aliased(n, question) for w in n.split()}
         spotted = [(n, lo, hi) for n, lo, hi in spotted if " " in n.replace("-", " ") and n.lower() not in q_lower
-                   and not any(w in q_names for w in re.findall(r"[\w'’]+", n.lower()))]
+                   and not any(w in q_names for w in re.findall(r"[\w'’]+", n.lower())) and not _aliased(n, question)]
         names = [n for n, _, _ in spotted]
         # (not a word opening the sentence or a quotation: "“Thanks to ...,” she said" names no one)
         caps = [w for w in re.findall(r"(?<!^)(?<![.!?]\s)(?<![“\"‘(])\b(?:[A-Z][a-z]{2,}|[A-Z]{2,}|"
                                       r"[A-Z][a-z]*\.[a-z]+)", sentence)
-                if w.lower() not in q_lower and w.lower() not in _NOT_NAMES]  # nor "Monday", "September"
+                if w.lower() not in q_lower and w.lower() not in _NOT_NAMES  # nor "Monday", "September"
+                and w not in aliased and not _aliased(w, question)]  # ("Americans")
         if kind == "thing":  # "which show ...": a name, a quoted title, a code ("BA.5") or a figure will do
             quoted = re.search(r"[“\"'‘][^”\"'’]{2,60}[”\"'’]", sentence)
             named = re.search(r"\b(?:called|named|dubbed|known as|titled)\s+[“\"‘]?[A-Z]", sentence)
@@ -681,6 +691,10 @@ _SCOPE_FRAME = re.compile(r"^(?:\(CNN\)\s*)?(?:In|For|Across|Outside) (?:the )?(
 _WORLD = re.compile(r"\b(?:in the world|world record|worldwide|globally|around the world)\b", re.I)
 
 
+_WITHIN = re.compile(r"\bwhere in\b|\b(?:which|what) (?:part|state|city|county|region|province|town|area|"
+                     r"neighbou?rhood|district)s? (?:of|in)\b", re.I)
+
+
 def _other_scope(sentence: str, q: Question) -> bool:
     """The sentence is framed for another place than the question names: it opens with "In Canada, ..." (a name
     the question lacks) or speaks of the world when the question does not.
@@ -953,7 +967,9 @@ _CAPTION = re.compile(
     r"\b(?:watch|walk|stand|wait|sit|look|pass|hold|gather|wear|ride|attend|pose|react|queue|shop|arrive|leave|"
     r"speak|gesture|march|protest|cheer|celebrate|mourn|pray|greet|wave|listen|light|take|carry|kiss|embrace|"
     r"visit|lay|stage)(?:s|es)?\b[^.;]*\bon (?:January|February|March|April|May|June|July|August|September|October|"
-    r"November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.? \d{1,2},? (?:19|20)\d\d\.?[\"”’')]*$")
+    r"November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.? \d{1,2},? (?:19|20)\d\d\.?[\"”’')]*$"
+    # an agency's dateline caption: "MILL VALLEY, CA - MARCH 03: A customer pumps gasoline ..."
+    r"|^[A-Z][A-Z .'’-]+,(?: [A-Z][A-Za-z.]*)+ ?[-–—] ?[A-Z]{3,9} \d{1,2}:")
 
 
 def _usable(text: str) -> bool:
@@ -1104,6 +1120,8 @@ class ExtractiveAnswerer:
         agents = {f"{w}{end}": w for w in wanted if len(w) >= 4 and w.isalpha() for end in ("or", "er")}
         verb = _event_verb(q) if q.kind == "date" else None
         doer = _doer_verb(q) if q.kind == "person" else None
+        # "Where in the US ...?" asks for a place inside the one it names: "In New Jersey, ..." answers it
+        within = q.kind == "place" and bool(_WITHIN.search(q.text))
         echo_check = q.factoid or q.kind == "thing"
         # A follow-up's borrowed names ("Who replaced her? (Liz Truss ...)") are whom it asks about, not answers.
         named_text = f"{q.text} {query}" if q.kind == "person" and query and query != question else q.text
@@ -1214,7 +1232,7 @@ class ExtractiveAnswerer:
                 weight = 0.1 if q.kind == "thing" else 0.25  # "which show ...": any name will do, so it says little
                 named = sum(bool(st) and st <= all_terms for st in entity_stems) / len(entity_stems) \
                     if entity_stems else 0.0
-                if q.entities and named < 1.0 and _other_scope(text, q):
+                if q.entities and named < 1.0 and not within and _other_scope(text, q):
                     match *= 0.4  # "In Canada, ..." does not answer about the US; "in the world" not about a country
                 # News puts the gist in its first sentences (for a factoid; a why-question's lead restates it).
                 lead = (0.05 if s < _LEAD_CHARS and not q.explains else 0.0) + kind_lead

@@ -479,6 +479,9 @@ def test_extractive__a_photo_caption_is_not_an_answer_nor_a_summary_sentence():
     assert not _usable("Maura Healey speaks during a get-out-the-vote event in Boston on November 2, 2022.")
     assert _usable("Maura Healey spoke during a get-out-the-vote event in Boston on November 2, 2022.")
     assert _usable("Guests can look forward to attending the 12th annual event in Stowe on September 26, 2021.")
+    assert not _usable("MILL VALLEY, CA - MARCH 03: A customer pumps gasoline into his car at a gas station on "
+                       "March 3, 2015 in Mill Valley, California.")  # an agency's dateline caption
+    assert _usable("WASHINGTON (AP) — The Senate passed the bill on Tuesday.")
 
 
 @pytest.mark.parametrize("question, sentence", [
@@ -818,6 +821,24 @@ def test_extractive__things_pointed_back_at_come_with_the_sentence_that_names_th
                "without a prescription starting Monday.")
     draft = _read(article, "Which item can adults now purchase in stores without needing a prescription?")
     assert draft.text is not None and "hearing aids" in draft.text and "these devices" in draft.text
+
+
+def test_extractive__where_in_a_country_is_answered_by_a_place_inside_it():
+    from rag.answer.extractive import _type_match
+
+    question = "Where in the US is it illegal to pump your own gas?"
+    # the question's own place under another name is no answer ("the United States", "Americans")
+    assert _type_match("place", "The earliest self-service gas pumps in the United States appeared around 1915.",
+                       question) < 0.8
+    article = ("Most Americans facing record gas prices cringe when they fill up their tanks. In New Jersey, it's "
+               "been illegal for drivers to pump their own gas since 1949. The earliest self-service gas pumps in "
+               "the United States appeared around 1915.")
+    draft = ExtractiveAnswerer().draft(question, [passage(article, title="Why one state still bans self-service")])
+    assert draft.text == "In New Jersey, it's been illegal for drivers to pump their own gas since 1949 [1]."
+    # (a sentence framed "In Canada, ..." still does not answer about the US)
+    other = passage("In Canada, it has been illegal for drivers to pump their own gas since 1949.", title="Gas")
+    assert ExtractiveAnswerer().draft("When did it become illegal to pump your own gas in the US?", [other]).text \
+        is None
 
 
 def test_extractive__who_won_is_answered_by_a_sentence_that_says_someone_won():
