@@ -82,10 +82,12 @@ _BOILERPLATE = re.compile(r"^(editor['’]s note|read more|sign up|subscribe|fol
                           r"photos:? \d+ of \d+)\b|^(?:this|the|a|an) (?:illustration|image|photo|photograph|"
                           r"picture|video|graphic|file photo|screenshot|screen grab) (?:shows|depicts|taken)\b", re.I)
 
-# A link to another story under a capitalised label glued to its colon: "LAWSUIT:Parents sue ...", "MORE: ...".
+# A link to another story under a label glued to its colon: "LAWSUIT:Parents sue ...", "MORE: ...",
+# "Musk-Twitter battle:Elon Musk unloads ..." (prose puts a space after a colon).
 _LINK_LABEL = re.compile(r"['‘’\"“]?(?:[A-Z]{2,}[ '’&-]?){1,6}:(?=[A-Z“\"])|"
                          r"(?i:more|related|watch|listen|see also|also read|"
-                         r"read also|opinion|analysis|explainer|live updates)\s*:")
+                         r"read also|opinion|analysis|explainer|live updates)\s*:|"
+                         r"['‘’\"“]?[A-Za-z][\w'’&-]*(?: [\w'’&-]+){0,6}['’\"”]?:(?=[A-Z“\"‘'])")
 
 _LEAD_CHARS = 600  # an article's opening sentences
 _MARGIN = 1500  # characters read on either side of the retrieved chunks of an article

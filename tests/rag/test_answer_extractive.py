@@ -635,6 +635,11 @@ def test_extractive__a_link_to_another_story_is_page_furniture():
     assert not _usable("More:'Hostage diplomacy': a prisoner swap for the player is promising and dangerous")
     assert _usable("NATO: the alliance said it would respond to the attack.")
     assert _usable("WASHINGTON: Officials said the plan would work.")
+    # a label in any case glued to its colon (prose puts a space after one)
+    assert not _usable("Musk-Twitter battle:Elon Musk unloads almost $7 billion in Tesla stock as he prepares for "
+                       "Twitter court battle")
+    assert not _usable("'In rapid decline':Australia has lost 30% of its koalas in just 3 years, foundation says")
+    assert _usable("He said: The deal is done, and the ratio was 3:1 in favour.")
 
 
 def test_extractive__a_prefixed_word_is_another_thing():
