@@ -66,6 +66,19 @@ class OfflineJudge:
         """
         return self.scorer.support_sentences(passages, claim_sentences(sentence, question))
 
+    def verdict(self, passages: Sequence[str], sentence: str,
+                question: str | None = None) -> tuple[float, bool] | None:
+        """(the support before the vetoes, whether a hard check vetoes the claim) for a scorer with vetoes
+        (rag.verify.judge_model.VetoedScorer); None for one whose score has them inside.
+        """
+        if not hasattr(self.scorer, "vetoed_score"):
+            return None
+        return self.scorer.parts(passages, claim_sentences(sentence, question))  # type: ignore[attr-defined]
+
+    def vetoed_score(self, score: float, threshold: float) -> float:
+        """The support of a vetoed claim whose model score is `score`, judged at `threshold`."""
+        return float(self.scorer.vetoed_score(score, threshold))  # type: ignore[attr-defined]
+
 
 class SentenceScorer(Protocol):
     threshold: float
@@ -342,6 +355,9 @@ def run_judge(path: Path, judge: Judge) -> dict[str, Any]:
     records = read_judge_records(path)
     labels: list[bool] = []
     scores: list[float] = []
+    raw: list[float] = []  # the support before the vetoes, and the vetoes, of a judge that has them
+    vetoes: list[bool] = []
+    verdict = getattr(judge, "verdict", None)
     sources: list[str | None] = []
     tasks: list[str | None] = []
     errors: list[dict[str, Any]] = []
@@ -351,13 +367,21 @@ def run_judge(path: Path, judge: Judge) -> dict[str, Any]:
         n_sentences += len(split_sentences(strip_citations(rec["claim"])))
         try:
             question = rec.get("question")
-            score = float(judge.support([rec["context"]], rec["claim"], question=question) if question
-                          else judge.support([rec["context"]], rec["claim"]))
+            parts = verdict([rec["context"]], rec["claim"], question) if verdict is not None else None
+            if parts is not None:
+                raw_score, vetoed = float(parts[0]), bool(parts[1])
+                score = judge.vetoed_score(raw_score, judge.threshold) if vetoed else raw_score  # type: ignore[attr-defined]
+            else:
+                score = float(judge.support([rec["context"]], rec["claim"], question=question) if question
+                              else judge.support([rec["context"]], rec["claim"]))
+                raw_score, vetoed = score, False
         except NewsdeskError as exc:
             errors.append({"id": rec["id"], "line": rec["_line"], "error": str(exc)})
             continue
         labels.append(_LABELS[rec["label"]])
         scores.append(score)
+        raw.append(raw_score)
+        vetoes.append(vetoed)
         sources.append(rec.get("source"))
         tasks.append(rec.get("task"))
     if not scores:
@@ -374,13 +398,17 @@ def run_judge(path: Path, judge: Judge) -> dict[str, Any]:
     if any(t is not None for t in tasks):
         keys = [f"{s or 'unknown'}/{t or 'unknown'}" for s, t in zip(sources, tasks, strict=True)]
         result["by_task"] = _grouped(keys, labels, scores, judge.threshold)
-    best = best_threshold(labels, scores)
-    result["best_threshold"] = {"threshold": round(best, 6), "metrics": judge_metrics(labels, scores, best)}
+    # A vetoed claim is flagged at whatever threshold the judge judges at, its score put just under it: the best
+    # threshold is chosen so, and measured with the vetoed scores put under it.
+    best = best_threshold(labels, raw, vetoes)
+    at_best = [judge.vetoed_score(r, best) if v else r  # type: ignore[attr-defined]
+               for r, v in zip(raw, vetoes, strict=True)] if any(vetoes) else scores
+    result["best_threshold"] = {"threshold": round(best, 6), "metrics": judge_metrics(labels, at_best, best)}
     if "by_source" in result:
-        result["best_threshold"]["by_source"] = _grouped([s or "unknown" for s in sources], labels, scores, best)
+        result["best_threshold"]["by_source"] = _grouped([s or "unknown" for s in sources], labels, at_best, best)
     if "by_task" in result:
         keys = [f"{s or 'unknown'}/{t or 'unknown'}" for s, t in zip(sources, tasks, strict=True)]
-        result["best_threshold"]["by_task"] = _grouped(keys, labels, scores, best)
+        result["best_threshold"]["by_task"] = _grouped(keys, labels, at_best, best)
     if errors:
         result["errors"] = errors
     return result
@@ -396,20 +424,25 @@ def _grouped(keys: Sequence[str], labels: Sequence[bool], scores: Sequence[float
     return out
 
 
-def best_threshold(labels: Sequence[bool], scores: Sequence[float]) -> float:
-    """The support threshold with the highest balanced accuracy (labels: True = hallucinated).
+def best_threshold(labels: Sequence[bool], scores: Sequence[float], forced: Sequence[bool] | None = None) -> float:
+    """The support threshold with the highest balanced accuracy (labels: True = hallucinated); `forced` claims
+    (vetoed by a hard check) are flagged whatever the threshold, as the judge flags them.
 
     >>> best_threshold([True, True, False, False], [0.1, 0.3, 0.6, 0.9])
     0.6
+    >>> best_threshold([True, True, False, False], [0.1, 0.7, 0.6, 0.9], forced=[False, True, False, False])
+    0.6
     """
+    forced = forced if forced is not None else [False] * len(scores)
     pos = sum(1 for y in labels if y)
     neg = len(labels) - pos
     if not pos or not neg:
         return 0.5
     best, best_t = -1.0, 0.5
     for t in sorted(set(scores)):
-        hit = sum(1 for y, s in zip(labels, scores, strict=True) if y and s < t)
-        ok = sum(1 for y, s in zip(labels, scores, strict=True) if not y and s >= t)
+        flagged = [f or s < t for s, f in zip(scores, forced, strict=True)]
+        hit = sum(1 for y, f in zip(labels, flagged, strict=True) if y and f)
+        ok = sum(1 for y, f in zip(labels, flagged, strict=True) if not y and not f)
         ba = (hit / pos + ok / neg) / 2
         if ba > best + 1e-12:
             best, best_t = ba, t

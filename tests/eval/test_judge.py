@@ -19,6 +19,7 @@ from eval.judge import (
     run_judge,
 )
 from rag.errors import LLMError, NewsdeskError, UserError
+from rag.verify.judge_model import VetoedScorer
 
 CONTEXT = (
     "The bridge will be about 100 meters long with a width of 31 meters. "
@@ -232,6 +233,31 @@ def test_run_judge__a_short_answer_is_read_after_its_question_a_long_one_sentenc
     chat = ScriptedChat('{"supported": true, "score": 1}')
     LLMJudge(chat).support([CONTEXT], "$608 million", question="How much will the bridge cost?")
     assert "(the answer to 'How much will the bridge cost?') $608 million" in chat.calls[0][1]["content"]
+
+
+class ScriptedVetoScorer(VetoedScorer):
+    """A scorer with vetoes whose (score, vetoed) per claim is scripted by the claim's text."""
+
+    def __init__(self, parts: dict[str, tuple[float, bool]]) -> None:
+        super().__init__(0.5)
+        self.scripted = parts
+
+    def parts(self, passages, sentences):
+        return self.scripted[" ".join(sentences)]
+
+
+def test_run_judge__the_best_threshold_flags_vetoed_claims_at_any_threshold(tmp_path: Path):
+    # A supported claim vetoed by a hard check scores just under the threshold judged at (0.45 at 0.5): a sweep
+    # over those scores would report 0.475 as best (balanced accuracy 0.75), where the judge would put the vetoed
+    # claim under 0.475 and flag it (0.5). Flagging vetoed claims at every threshold, the best is 0.8 (0.75).
+    parts = {"A.": (0.2, False), "B.": (0.55, False), "C.": (0.9, True), "D.": (0.8, False)}
+    rows = [record(1, "A.", "hallucinated"), record(2, "B.", "hallucinated"), record(3, "C.", "supported"),
+            record(4, "D.", "supported")]
+    result = run_judge(write_jsonl(tmp_path / "j.jsonl", rows), OfflineJudge(ScriptedVetoScorer(parts)))
+    assert result["threshold"] == 0.5 and result["metrics"]["balanced_accuracy"] == 0.5
+    best = result["best_threshold"]
+    assert best["threshold"] == 0.8 and best["metrics"]["balanced_accuracy"] == 0.75
+    assert best_threshold([True, True, False, False], [0.2, 0.55, 0.9, 0.8], [False, False, True, False]) == 0.8
 
 
 def test_best_threshold__maximises_balanced_accuracy():
