@@ -13,7 +13,10 @@ Needs the `train` extra (torch, transformers); what it writes runs on onnxruntim
    - HaluEval QA: one pair per record, the question before the answer; the record's label is the pair's.
    - HaluEval summaries: labels are per record, so a record is a bag of its sentence pairs whose support is the
      lowest of its sentences' (multiple-instance learning: a hallucinated summary needs one bad sentence, a
-     supported one none), the same pooling the judge uses to score a multi-sentence claim.
+     supported one none), the same pooling the judge uses to score a multi-sentence claim. `--length-matched`
+     takes bags of both labels in pairs whose longest sentences are of one length (length_matched): HaluEval's
+     hallucinated summaries have far longer sentences than its supported ones, and bags taken as they come
+     teach the encoder that a long sentence is unsupported.
    - Sentence-level edits of supported summaries (eval.perturb: a number, date, name, negation or antonym
      changed, two names swapped, a sentence of another article): the edited sentence is a negative pair,
      an untouched sentence of the same summary a positive one. Pair inputs are one sentence each, so the
@@ -198,31 +201,85 @@ def removed_record(rec: dict[str, Any]) -> dict[str, Any] | None:
     return {**rec, "id": f"{rec['id']}-removed", "context": found[1], "label": "hallucinated", "task": "removed"}
 
 
+LENGTH_BIN = 3  # words: two summaries are matched when their longest sentences fall in the same bin
+
+
+def longest_sentence(rec: dict[str, Any]) -> int:
+    """The word count of the record's longest claim sentence.
+
+    >>> longest_sentence({"claim": "Rain fell. The new bridge is 100 m long."})
+    7
+    """
+    return max((len(s.split()) for s in claim_sentences(rec["claim"])), default=0)
+
+
+def length_matched(supported: Sequence[dict[str, Any]], hallucinated: Sequence[dict[str, Any]], n_pairs: int,
+                   ) -> tuple[list[dict[str, Any]], int]:
+    """Summaries of both labels whose longest sentences are of one length (LENGTH_BIN), pair by pair, walking
+    the two lists side by side until `n_pairs` pairs are found; and how far into each list the walk went.
+
+    HaluEval's hallucinated summaries have longer sentences than its supported ones (21 words against 13 in
+    the median): bags of both labels, as they come, teach the encoder that a long sentence is unsupported, and
+    an abstractive summary's long sentences then read as hallucinated whatever their support. Matched, length
+    tells the labels apart no better than chance. A record of the walked prefix left without a partner is not
+    trained on.
+
+    >>> s = [{"claim": "Short one."}, {"claim": "A much longer supported sentence of words here."}]
+    >>> h = [{"claim": "A much longer hallucinated sentence of words here."}, {"claim": "One."}]
+    >>> pairs, walked = length_matched(s, h, 2)
+    >>> [len(r["claim"].split()) for r in pairs], walked
+    ([2, 1, 8, 8], 2)
+    """
+    waiting: dict[int, dict[str, list[dict[str, Any]]]] = {}
+    out: list[dict[str, Any]] = []
+    walked = 0
+    if n_pairs <= 0:
+        return out, walked
+    for walked in range(1, max(len(supported), len(hallucinated)) + 1):
+        for label, pool in (("supported", supported), ("hallucinated", hallucinated)):
+            if walked <= len(pool):
+                rec = pool[walked - 1]
+                waiting.setdefault(longest_sentence(rec) // LENGTH_BIN, {"supported": [], "hallucinated": []}
+                                   )[label].append(rec)
+        for queues in waiting.values():
+            while queues["supported"] and queues["hallucinated"] and len(out) < 2 * n_pairs:
+                out += [queues["supported"].pop(0), queues["hallucinated"].pop(0)]
+        if len(out) >= 2 * n_pairs:
+            break
+    return out, walked
+
+
 def build_examples(records: Sequence[dict[str, Any]], n_qa: int, n_summary: int, n_edit: int, n_removed: int = 0,
-                   ) -> tuple[list[tuple[list[list[int]], float, str]], int]:
-    """(bag of pair ids, label, kind) examples: QA pairs, summary bags, edit pairs and support-removed pairs,
-    interleaved by SHA-1; and how many supported summaries (in SHA-1 order of their ids) they used.
+                   matched: bool = False) -> tuple[list[tuple[list[list[int]], float, str]], dict[str, int]]:
+    """(bag of pair ids, label, kind) examples: QA pairs, summary bags (`matched`: length_matched), edit pairs and
+    support-removed pairs, interleaved by SHA-1; and how many summaries of each label (in SHA-1 order of their
+    ids) they used.
     """
     ordered = sorted(records, key=lambda r: _key(r["id"]))
     qa = [r for r in ordered if r.get("task") == "qa"]
     summaries = [r for r in ordered if r.get("task") != "qa"]
+    by_label = {label: [r for r in summaries if r["label"] == label] for label in ("supported", "hallucinated")}
     out: list[tuple[list[list[int]], float, str]] = []
     for label in ("supported", "hallucinated"):
         out += [(record_bag(r), float(label == "supported"), "qa")
                 for r in [r for r in qa if r["label"] == label][: n_qa // 2]]
-        out += [(record_bag(r), float(label == "supported"), "summary")
-                for r in [r for r in summaries if r["label"] == label][: n_summary // 2]]
-    supported = [r for r in summaries if r["label"] == "supported"]
+    if matched:
+        bags, walked = length_matched(by_label["supported"], by_label["hallucinated"], n_summary // 2)
+        used = {"supported": walked, "hallucinated": walked}
+    else:
+        bags = [r for label in ("supported", "hallucinated") for r in by_label[label][: n_summary // 2]]
+        used = {"supported": n_summary // 2, "hallucinated": n_summary // 2}
+    out += [(record_bag(r), float(r["label"] == "supported"), "summary") for r in bags]
+    supported = by_label["supported"]
     # the edits, then the support-removed pairs, come from supported summaries not already used as bags
-    used = n_summary // 2
     makers: tuple[tuple[str, int, Callable[[int], list[tuple[list[int], float]]]], ...] = (
         ("edit", n_edit, lambda i: edit_pairs(supported[i], supported[(i + 1) % len(supported)]["context"])),
         ("removed", n_removed, lambda i: removed_pairs(supported[i])))
     for kind, wanted, make in makers:
         made = 0
-        while made < wanted and used < len(supported):
-            pairs = make(used)
-            used += 1
+        while made < wanted and used["supported"] < len(supported):
+            pairs = make(used["supported"])
+            used["supported"] += 1
             for ids, label in pairs:
                 out.append(([ids], label, kind))
                 made += 1
@@ -412,6 +469,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--removed", type=int, default=0,
                     help="support-removed pairs (support_removed) from other supported summaries (default: none; "
                          "the shipped encoder was trained without them)")
+    ap.add_argument("--length-matched", action=argparse.BooleanOptionalAction, default=False,
+                    help="summary bags of both labels matched on their longest sentence's length (length_matched)")
     ap.add_argument("--checks", type=int, default=240, help="held-out records checked during training")
     ap.add_argument("--held-out", type=int, default=1200, help="held-out records measured after export")
     ap.add_argument("--batch", type=int, default=16)
@@ -449,9 +508,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     train_recs = [r for r in records if not held_out(r)]
     test_recs = [r for r in records if held_out(r)]
     log(f"{len(train_recs)} training / {len(test_recs)} held-out records; building pairs")
-    examples, used = build_examples(train_recs, args.qa, args.summaries, args.edits, args.removed)
+    examples, used = build_examples(train_recs, args.qa, args.summaries, args.edits, args.removed,
+                                    args.length_matched)
     checks, _ = build_examples(test_recs, args.checks // 2, args.checks // 2, args.checks // 2,
-                               args.checks // 2 if args.removed else 0)
+                               args.checks // 2 if args.removed else 0, args.length_matched)
     log(f"{len(examples)} training examples ({sum(len(e[0]) for e in examples)} pairs), {len(checks)} checks, "
         f"{time.perf_counter() - started:.0f} s")
     from rag.models.minilm import default_model_dir
@@ -470,7 +530,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             list(argv if argv is not None else sys.argv[1:])),
         "data": {"file": args.data.name, "sha256": file_sha256(args.data), "records": len(records),
                  "examples": {k: sum(1 for e in examples if e[2] == k) for k in KINDS},
-                 "supported_summaries_used": used,
+                 "supported_summaries_used": used["supported"],
+                 "hallucinated_summaries_used": used["hallucinated"], "length_matched_bags": args.length_matched,
                  "split": f"held out: SHA-1(context) % {HELD_OUT} == 0"},
         "training": {**{k: v for k, v in run.items() if k != "history"}, "batch": args.batch, "lr": args.lr,
                      "head_lr": args.head_lr, "threads": args.threads, "machine": platform.machine(),
@@ -551,16 +612,19 @@ def calibrate(out: Path, records: Sequence[dict[str, Any]], args: argparse.Names
     summaries = sorted((r for r in records if r.get("task") != "qa" and not held_out(r)), key=lambda r: _key(r["id"]))
     # beyond every summary build_examples took: the bags of both labels, then the edits and the support-removed
     # pairs from the supported ones after them (the card says how many; older cards, bags and edits alone)
-    skip = {"hallucinated": args.summaries // 2,
+    skip = {"hallucinated": int(card.get("data", {}).get("hallucinated_summaries_used", args.summaries // 2)),
             "supported": int(card.get("data", {}).get("supported_summaries_used", args.summaries // 2 + args.edits))}
     by_label = {label: [x for x in summaries if x["label"] == label][skip[label]:]
                 for label in ("supported", "hallucinated")}
-    fit_recs = [r for label in ("supported", "hallucinated") for r in by_label[label][: args.stack_records // 2]]
+    if args.length_matched:  # HaluEval's summaries of both labels with sentences of one length, as in training
+        fit_recs, walked = length_matched(by_label["supported"], by_label["hallucinated"], args.stack_records // 2)
+    else:
+        fit_recs = [r for label in ("supported", "hallucinated") for r in by_label[label][: args.stack_records // 2]]
+        walked = args.stack_records // 2
     # and supported summaries made hallucinated, each beside its original: by taking the support of one sentence
     # out of the context, and by editing one sentence; so the stack weighs the encoder and the shares for
     # summaries that add a detail and for single-fact edits, not for HaluEval's summaries alone
-    fit_recs += synthetic_summaries(by_label["supported"][args.stack_records // 2 :], args.stack_removed,
-                                    args.stack_edited)
+    fit_recs += synthetic_summaries(by_label["supported"][walked:], args.stack_removed, args.stack_edited)
     log(f"fitting the stack on {len(fit_recs)} unseen training summaries")
     x, vetoes = read(fit_recs)
     keep = ~vetoes
@@ -605,7 +669,8 @@ def calibrate(out: Path, records: Sequence[dict[str, Any]], args: argparse.Names
     }
     card["model_bytes"] = (out / MODEL_FILE).stat().st_size
     card["calibration_command"] = "python -m eval.train_cross_judge --calibrate-only " + shlex.join(
-        [f"--out={out}", f"--held-out={args.held_out}", f"--stack-records={args.stack_records}",
+        [f"--out={out}", *(["--length-matched"] if args.length_matched else []), f"--held-out={args.held_out}",
+         f"--stack-records={args.stack_records}",
          f"--stack-removed={args.stack_removed}", f"--stack-edited={args.stack_edited}"])
     (out / CARD_FILE).write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
 

@@ -74,5 +74,18 @@ def test_build_examples_counts_the_supported_summaries_it_uses():
     kinds = [e[2] for e in examples]
     assert kinds.count("summary") == 4 and kinds.count("removed") == 4 and kinds.count("edit") >= 2
     # two bags, at least one record for the edits, then two for the removed pairs
-    assert 2 + 1 + 2 <= used <= 20
+    assert 2 + 1 + 2 <= used["supported"] <= 20 and used["hallucinated"] == 2
     assert {e[1] for e in examples if e[2] == "removed"} == {0.0, 1.0}
+
+
+def test_length_matched_bags_give_length_no_say():
+    long_ = "The new bridge across the river will be about 100 meters long and 31 meters wide."
+    records = ([_summary(i, claim="Trade rose.") for i in range(6)]
+               + [_summary(10 + i, claim=long_) for i in range(2)]
+               + [_summary(100 + i, "hallucinated", long_.replace("100", "400")) for i in range(6)])
+    examples, used = build_examples(records, 0, 4, 0, 0, matched=True)
+    bags = [e for e in examples if e[2] == "summary"]
+    assert sorted(e[1] for e in bags) == [0.0, 0.0, 1.0, 1.0]
+    # every bag is one long sentence: the short supported summaries found no partner
+    assert {len(e[0]) for e in bags} == {1} and len({len(e[0][0]) for e in bags}) == 1
+    assert used["supported"] == used["hallucinated"] and used["supported"] >= 8
