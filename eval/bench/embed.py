@@ -45,7 +45,8 @@ def load_chunks(path: str | os.PathLike[str], count: int, *, seed: int = 0) -> l
 
     Records give their text in "text", "body" or "content"; `.gz` files are read transparently.
 
-    >>> chunks = load_chunks(DEFAULT_CORPUS, 3)
+    >>> sample = Path(__file__).resolve().parents[2] / "ingest" / "sample" / "cnndm-sample.jsonl"
+    >>> chunks = load_chunks(sample, 3)
     >>> len(chunks), all(150 <= len(c.split()) <= 250 for c in chunks)
     (3, True)
     """
