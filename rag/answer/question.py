@@ -88,8 +88,12 @@ _META = (
                           rf"(?:it|this|that)\b)|\bwho (?:is|was) the author of\b|"
                           rf"\b(?:author|writer|byline) of (?:the|this|that) {_DOC}\b|\bwho (?:is|was) the (?:author|"
                           rf"writer)\b|\bwritten by whom\b", re.I)),
+    # "When was it published?" in a conversation about an article; "When was it released / written?" may ask
+    # about a film or a letter in the news, so a pronoun takes only the verbs of publishing.
     ("published", re.compile(rf"\bwhen (?:was|were|did) (?:the|this|that) (?:[\w'-]+ ){{0,5}}{_DOC}s?\b.*\b"
                              rf"(?:published|come out|appear|released|posted|written)\b|"
+                             rf"\b(?:when|what (?:day|date)|on what (?:day|date)) was (?:it|this|that) (?:first )?"
+                             rf"(?:published|posted)\b|"
                              rf"\b(?:publication|publishing) date\b|"
                              rf"\bwhat (?:day|date) was (?:the|this|that) {_DOC}\b", re.I)),
     ("source", re.compile(rf"\b(?:which|what) (?:outlet|website|site|publication|newspaper|paper|source|"
@@ -321,5 +325,6 @@ def topic_terms(question: str) -> list[str]:
     """The question's content terms (stemmed) without the words that only say what kind of answer it wants."""
     drop = set(tokenize("summarize summarise summary article story piece analysis report wrote written author "
                         "published publish outlet website site link url title headline about give brief sentence "
-                        "sentences short detail main points key overview gist news tell"))
+                        "sentences short detail main points key overview gist news tell date day posted "
+                        "publication writer byline"))
     return [t for t in tokenize(question) if t not in drop]

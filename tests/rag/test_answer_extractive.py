@@ -575,9 +575,25 @@ def test_extractive__a_name_the_question_gives_is_not_the_one_it_asks_for():
     ("Who wrote the majority opinion?", "person"),
     ("Who wrote the analysis on the bridge?", "metadata"),
     ("Who wrote it?", "metadata"),
+    ("When was it published?", "metadata"),
+    ("What date was it posted?", "metadata"),
+    ("When was the treaty published?", "date"),
+    ("When was it released?", "date"),
 ])
 def test_question__who_wrote_asks_for_an_author_only_of_the_article_itself(question, kind):
     assert analyze(question).kind == kind
+
+
+def test_assistant__a_follow_up_asks_when_the_article_it_discussed_was_published(sample_assistant):
+    history = [{"role": "user", "content": "How long will the bridge over the Astarachay River be?"},
+               {"role": "assistant", "content": "The bridge will be about 100 meters long [1]."}]
+    when = sample_assistant.ask("When was it published?", history=history)
+    assert not when.refused and "28 September 2023" in when.text and when.citations[0].field == "published"
+    history += [{"role": "user", "content": "Who wrote it?"},
+                {"role": "assistant", "content": when.text.replace("published on 28 September 2023", "written by Fuad "
+                                                                   "Shahbazov")}]
+    posted = sample_assistant.ask("What date was it posted?", history=history)
+    assert not posted.refused and "28 September 2023" in posted.text
 
 
 def test_extractive__a_description_of_the_thing_asked_for_does_not_name_it():
