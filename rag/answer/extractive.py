@@ -1548,9 +1548,10 @@ class ExtractiveAnswerer:
             p = passages[c.passage_index]
             ctx = self._context(c, p, articles.get(p.article_id))
             ctx_text = ctx.text
-            if gap.kind == "entity" and evidence.mentions(gap.text, f"{p.title}\n{ctx.article}"):
-                # The article names it, just not beside anything that answers: "they mention X, not Batgirl"
-                # would be untrue.
+            if gap.kind == "entity" and (evidence.mentions(gap.text, f"{p.title}\n{ctx.article}") or any(
+                    evidence.mentions(gap.text, f"{x.title}\n{x.text}") for x in passages)):
+                # An article names it (this one or another retrieved), just not beside anything that answers:
+                # "they mention X, not Batgirl" would be untrue.
                 return Draft(None, reason=f"no sentence near {gap.text!r} answers",
                              refusal=f"The articles don't say: they mention {evidence.the_name(gap.text)}, but "
                                      f"nothing near it answers this question.")

@@ -17,6 +17,7 @@ the present state of things ("Who is ...", "the latest ...").
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.store.bm25 import tokenize
@@ -217,6 +218,21 @@ def metadata_field(question: str) -> str | None:
     return _earliest(question, _META)
 
 
+_LAW_WORDS = frozenset({"act", "bill", "law", "amendment"})
+
+
+def _law_ahead(tokens: Sequence[str], j: int) -> bool:
+    """Do the capitalised words from `j` on end in "Act", "Bill", "Law" or "Amendment"? Then a "to" before them
+    is inside a law's name ("the Freedom to Walk Act", "the Right to Repair Act"), not between two names
+    ("Obama to Putin").
+    """
+    while j < len(tokens) and _NAME_TOKEN.fullmatch(tokens[j]):
+        if tokens[j].rstrip(".").lower() in _LAW_WORDS:
+            return True
+        j += 1
+    return False
+
+
 def entities(question: str) -> tuple[str, ...]:
     """Runs of capitalised words (and acronyms) that are names, not sentence openers or question words.
 
@@ -242,7 +258,8 @@ def entities(question: str) -> tuple[str, ...]:
             if re.search(r"['’]s$", tok):
                 close()  # "Jane Austen's Emma" names Jane Austen and Emma
             continue
-        if run and tok.lower() in ("of", "the", "de", "for") and i + 1 < len(tokens) \
+        joins = tok.lower() in ("of", "the", "de", "for") or (tok.lower() == "to" and _law_ahead(tokens, i + 1))
+        if run and joins and i + 1 < len(tokens) \
                 and _NAME_TOKEN.fullmatch(tokens[i + 1]) and tokens[i + 1].lower() not in _NOT_NAMES:
             run.append(tok)
             continue

@@ -57,6 +57,28 @@ def test_question__a_possessive_ends_a_name():
     assert entities("What is Magnus Carlsen's highest rating?") == ("Magnus Carlsen",)
 
 
+def test_question__a_law_named_with_to_is_one_name():
+    from rag.answer.question import entities
+
+    assert entities("What does the Freedom to Walk Act allow?") == ("Freedom to Walk Act",)
+    assert entities("When does the Right to Repair Act take effect?") == ("Right to Repair Act",)
+    assert entities("What did Obama say to Putin about the Inflation Reduction Act?") == (
+        "Obama", "Putin", "Inflation Reduction Act")
+
+
+def test_extractive__a_refusal_does_not_say_the_articles_lack_a_name_one_of_them_holds():
+    # The best-worded sentence is in another article, which lacks the law's name; the article that names it
+    # says nothing the question asks. "They mention Rep. Carolyn Maloney, not the Walk Act" was untrue twice.
+    law = passage("Californians can cross the street away from a crossing. Governor Gavin Newsom signed the Freedom "
+                  "to Walk Act on Friday.", aid="law", score=0.6, title="CNN")
+    other = passage("The act would allow people the freedom to walk in parks at night, Rep. Carolyn Maloney said.",
+                    aid="other", score=0.9, title="Parks")
+    draft = ExtractiveAnswerer().draft("What does the Freedom to Walk Act allow?", [other, law])
+    assert draft.text is None
+    assert draft.refusal == ("The articles don't say: they mention the Freedom to Walk Act, but nothing near it "
+                             "answers this question.")
+
+
 def test_question__constraints_are_the_names_years_dates_and_figures():
     q = analyze("How much military aid did the Biden administration announce on June 23, 2022 after the $450 "
                 "million package?")
