@@ -210,17 +210,23 @@ _ASKS_CHANGE = re.compile(r"\bhow much\b[^?.]*?\b(?:(?:increas|ris|rose|rais|fel
 _CHANGE = re.compile(r"\b(?:increas|ris|rose|raise|fell|fall|drop|jump|grow|grew|climb|surg|declin|cut)\w*", re.I)
 
 
+@lru_cache(maxsize=64)
+def _question_names(question: str) -> tuple[str, ...]:
+    """The names a question gives (analyze(question).entities), read once per question for the sentences."""
+    return analyze(question).entities
+
+
 def _aliased(name: str, question: str) -> bool:
     """Is `name` another name of one the question gives ("United States" for "US")?"""
     key = " ".join(evidence.entity_tokens(name))
     return (key in evidence.ALIAS_KEYS or key.removesuffix("s") in evidence.ALIAS_KEYS) and \
-        any(evidence.mentions(e, name) for e in analyze(question).entities)
+        any(evidence.mentions(e, name) for e in _question_names(question))
 
 
 @lru_cache(maxsize=64)
 def _name_words(question: str) -> frozenset[str]:
     """The lower-case words of the names a question gives ("pelosi" of "Paul Pelosi")."""
-    return frozenset(w for e in analyze(question).entities for w in re.findall(r"[\w'’]+", e.lower()) if len(w) > 2)
+    return frozenset(w for e in _question_names(question) for w in re.findall(r"[\w'’]+", e.lower()) if len(w) > 2)
 
 
 def _type_match(kind: str, sentence: str, question: str, unit: str | None = None) -> float:
@@ -243,9 +249,10 @@ def _type_match(kind: str, sentence: str, question: str, unit: str | None = None
         spotted = [(_OPENER.sub("", m.group(0)) if m.start() == 0 else m.group(0), m.start(), m.end())
                    for m in _NAME.finditer(sentence)]
         # ("the United States" is the question's "US": "Where in the US ...?" is not answered by it)
-        aliased = {w for n, _, _ in spotted if _aliased(n, question) for w in n.split()}
+        aliased_names = {n for n, _, _ in spotted if _aliased(n, question)}
+        aliased = {w for n in aliased_names for w in n.split()}
         spotted = [(n, lo, hi) for n, lo, hi in spotted if " " in n.replace("-", " ") and n.lower() not in q_lower
-                   and not any(w in q_names for w in re.findall(r"[\w'’]+", n.lower())) and not _aliased(n, question)]
+                   and not any(w in q_names for w in re.findall(r"[\w'’]+", n.lower())) and n not in aliased_names]
         names = [n for n, _, _ in spotted]
         # (not a word opening the sentence or a quotation: "“Thanks to ...,” she said" names no one)
         caps = [w for w in re.findall(r"(?<!^)(?<![.!?]\s)(?<![“\"‘(])\b(?:[A-Z][a-z]{2,}|[A-Z]{2,}|"

@@ -32,6 +32,16 @@ def human_date(iso: str) -> str:
     return f"{d.day} {d:%B} {d.year}"
 
 
+def topic_coverage(w: dict[str, float], title: str, text: str) -> float:
+    """The share of the topic terms' rarity weights `w` that `title` and `text` hold.
+
+    >>> topic_coverage({"bridg": 2.0, "baku": 1.0}, "Bridge talks", "Ministers met in Tehran.")
+    0.6666666666666666
+    """
+    have = set(tokenize(title)) | set(tokenize(text))
+    return sum(v for t, v in w.items() if t in have) / (sum(w.values()) or 1.0)
+
+
 def best_article(q: Question, passages: Sequence[Passage], query: str,
                  weights: Callable[[Sequence[str]], dict[str, float]]) -> tuple[Passage | None, float]:
     """The retrieved article the question is about: the best topic coverage of title + passage among those that
@@ -41,15 +51,13 @@ def best_article(q: Question, passages: Sequence[Passage], query: str,
     if not terms and passages and len({p.article_id for p in passages}) == 1:
         return passages[0], 1.0  # "Who wrote the analysis?" of the one article there is
     w = weights(terms) if terms else {}
-    total = sum(w.values()) or 1.0
     best: tuple[float, int, Passage] | None = None
     seen: set[str] = set()
     for rank, p in enumerate(passages):
         if p.article_id in seen:
             continue
         seen.add(p.article_id)
-        have = set(tokenize(p.title)) | set(tokenize(p.text))
-        coverage = sum(v for t, v in w.items() if t in have) / total if terms else 0.0
+        coverage = topic_coverage(w, p.title, p.text) if terms else 0.0
         text = f"{p.title}\n{p.text}"
         if any(not evidence.mentions(e, text) for e in q.entities):
             continue

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rag.answer import evidence
-from rag.answer.metadata import best_article
+from rag.answer.metadata import best_article, topic_coverage
 from rag.answer.question import Question, topic_terms
 from rag.store.bm25 import tokenize
 from rag.text.markers import cite
@@ -81,9 +81,7 @@ def _article_coverage(query: str, p: Passage, art: Any, weights: Callable[[Seque
     terms = list(dict.fromkeys(topic_terms(query)))
     if not terms:
         return 1.0
-    w = weights(terms)
-    have = set(tokenize(p.title)) | set(tokenize(art.text if art is not None else p.text))
-    return sum(v for t, v in w.items() if t in have) / (sum(w.values()) or 1.0)
+    return topic_coverage(weights(terms), p.title, art.text if art is not None else p.text)
 
 
 # The topic of a request: "the Beijing airport" of "Summarize the article about the Beijing airport."
