@@ -120,6 +120,26 @@ _SOURCES = (r"(?:the\s+)?(?:given\s+|provided\s+|above\s+)?"
 # A lead-in that cites the sources instead of stating a fact: "Based on the given passages, ..."
 _SOURCE_LEAD = re.compile(r"^(?:based on|according to|as (?:stated|mentioned|reported) in)\s+" + _SOURCES + r"\s*,\s*",
                           re.IGNORECASE)
+# A lead-in that says what the article or its author does instead of stating what it says: "The article
+# discusses the trial of ...", "The author argues that ...". What follows is the claim. "The report says" is left
+# alone: in news a report is often a document the article quotes.
+_FRAME_VERBS = (
+    r"discuss(?:es|ed)?|describ(?:es|ed)|report(?:s|ed)|not(?:es|ed)|argu(?:es|ed)|explain(?:s|ed)|highlight(?:s|ed)"
+    r"|mention(?:s|ed)|suggest(?:s|ed)|stat(?:es|ed)|claim(?:s|ed)|conclud(?:es|ed)|emphasi[sz](?:es|ed)"
+    r"|stress(?:es|ed)|detail(?:s|ed)|examin(?:es|ed)|explor(?:es|ed)|reveal(?:s|ed)|point(?:s|ed)\s+out"
+    r"|warn(?:s|ed)|says|said|tells|told|acknowledg(?:es|ed)|express(?:es|ed)|focus(?:es|ed)\s+on|cover(?:s|ed)"
+    r"|look(?:s|ed)\s+at|rais(?:es|ed)|recount(?:s|ed)|shar(?:es|ed)|provid(?:es|ed)|offer(?:s|ed)|outlin(?:es|ed)"
+    r"|present(?:s|ed)|observ(?:es|ed)|add(?:s|ed)|contend(?:s|ed)|believ(?:es|ed)|assert(?:s|ed)|insist(?:s|ed)"
+    r"|call(?:s|ed)\s+for|urg(?:es|ed)|critici[sz](?:es|ed)|prais(?:es|ed)|touch(?:es|ed)\s+on|delv(?:es|ed)\s+into"
+    r"|shed(?:s)?\s+light\s+on|reflect(?:s|ed)\s+on|question(?:s|ed)"
+)
+_SOURCE_FRAME = re.compile(
+    r"^(?:in\s+(?:the|this)\s+(?:article|piece|essay|column|op-ed)\s*,\s*)?(?:the|this)\s+(?:news\s+)?"
+    r"(?:article|author|writer|piece|story|essay|column|op-ed|editorial|commentary|passage)\s+"
+    r"(?:also\s+|further\s+|then\s+|briefly\s+|finally\s+)?(?:" + _FRAME_VERBS + r")\s+"
+    r"(?:by\s+\w+ing\s+)?(?:that\s+|how\s+)?(?=\w)",
+    re.IGNORECASE,
+)
 # A sentence that only says what the sources lack: "The passages do not mention the cost."
 _SOURCE_SILENT = re.compile(r"^(?:(?:however|unfortunately),?\s+)?" + _SOURCES + r"\s+(?:do|does|did)\s+not\s+"
                             r"(?:mention|provide|contain|say|specify|include|state|give|discuss)\b(?!.*\b(?:but|while)\b)",
@@ -136,11 +156,15 @@ def claim_part(sentence: str) -> str:
     ('', '')
     >>> claim_part("The passages do not give the cost, but the bridge is 100 m long.")
     'The passages do not give the cost, but the bridge is 100 m long.'
+    >>> claim_part("The author also argues that the bridge is too long."), claim_part("The article discusses a trial.")
+    ('the bridge is too long.', 'a trial.')
+    >>> claim_part("The report says the bridge is 100 m long.")
+    'The report says the bridge is 100 m long.'
     """
     s = sentence.strip()
     if _META.match(s) or _SOURCE_SILENT.match(s):
         return ""
-    return _SOURCE_LEAD.sub("", s, count=1)
+    return _SOURCE_FRAME.sub("", _SOURCE_LEAD.sub("", s, count=1), count=1)
 
 # Words come first because they are the most common; the date must come before plain numbers.
 _TOKEN = re.compile(
