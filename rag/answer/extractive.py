@@ -71,7 +71,9 @@ _CAUSAL = re.compile(r"\b(because|due to|as a result|so that|reasons?|caused|cau
                      r"triggered|thanks to|owing to|driven by|fueled by|fuelled by|to fight|to tackle|aimed at|"
                      r"part of a plan|in an effort|seeking to|over fears?|concerns? (?:about|over|that)|stemmed|"
                      r"stems from|the result of|in response to|aims? to|in order to|designed to|intended to|"
-                     r"so as to|the goal|the purpose|to see if|to test whether|"
+                     r"so as to|the goal|the purpose|to see if|to test whether|on the grounds|for fear|in protest|"
+                     # "officials seized the toys on Tuesday, saying the items promote ..."
+                     r", (?:saying|citing|arguing|claiming|insisting)|"
                      # "announced her resignation after running a campaign on ill-advised tax cuts"
                      r"(?:resign\w*|quit|stepp\w+ down|fired|ousted|arrested|charged|banned|suspended|recalled|"
                      r"closed|cancell?ed|withdr[ae]w\w*|sued|fined) (?:\w+ ){0,6}?after)\b", re.I)

@@ -207,6 +207,14 @@ def test_extractive__why_answer_may_take_more_sentences_of_the_same_article_only
     assert "unvaccinated" in draft.text and "[2]" not in draft.text
 
 
+def test_extractive__a_why_answer_takes_the_sentence_that_gives_the_reason_after_saying():
+    p = passage("Officials have cracked down on rainbow-colored toys in shops in the capital on Tuesday, saying the "
+                "items promote homosexuality. The report did not say how many shops were targeted. Officials seize "
+                "rainbow-colored toys from shops in the capital.", title="Rainbow toys seized")
+    draft = ExtractiveAnswerer().draft("Why did officials seize rainbow-colored toys?", [p])
+    assert draft.text is not None and "promote homosexuality" in draft.text
+
+
 # -- condensing follow-ups -------------------------------------------------------------------------------------
 
 PUMPKIN = [{"role": "user", "content": "Who grew the 2,554-pound pumpkin?"},
