@@ -614,6 +614,8 @@ def _doer_verb(q: Question) -> frozenset[str] | None:
 # Verbs that ask without saying what about: "What happened at the farm?" is about the farm alone.
 _GENERIC_VERBS = frozenset(tokenize("happen happened happens happening do does did done doing say says said make "
                                     "makes made get gets got go goes went take takes took know new"))
+_PLAYED = frozenset(tokenize("play plays played playing"))
+_ROLE = re.compile(r"\b(?:role|part)s?\b", re.I)
 # Plural nouns pointed back at ("these devices"): what they are is named in the sentence before.
 _POINTED = re.compile(r"\b(?:these|those)\s+([a-z]{3,}s)\b")
 _TIME_NOUNS = frozenset("days weeks months years decades times hours minutes moments seasons nights".split())
@@ -1127,8 +1129,10 @@ class ExtractiveAnswerer:
         # "What is the Spectre's range?": a figure of another kind ("$400,000") is no range.
         measured = frozenset(tokenize(q.measure)) if q.kind == "number" and not q.measure.startswith("age") \
             else frozenset()
-        # The doer of what the question's verb says: "directed" -> "director", "invested" -> "investor".
-        agents = {f"{w}{end}": w for w in wanted if len(w) >= 4 and w.isalpha() for end in ("or", "er")}
+        # The doer of what the question's verb says: "directed" -> "director", "invested" -> "investor", "voted"
+        # -> "voters" (the stem "vote" takes an "r")
+        agents = {f"{w}{end}": w for w in wanted if len(w) >= 4 and w.isalpha()
+                  for end in (("r",) if w.endswith("e") else ("or", "er"))}
         verb = _event_verb(q) if q.kind == "date" else None
         doer = _doer_verb(q) if q.kind == "person" else None
         # "Where in the US ...?" asks for a place inside the one it names: "In New Jersey, ..." answers it
@@ -1384,6 +1388,8 @@ class ExtractiveAnswerer:
         # these with a question that says more ("recalled", "sanitizers") is about the name, not what is asked.
         named = frozenset(t for e in q.entities for t in tokenize(e)) | frozenset(q.head)
         said = frozenset(tokenize(FOR_A_LIVING.sub(" ", question))) - named - _GENERIC_VERBS
+        if said & _PLAYED and _ROLE.search(question):
+            said -= _PLAYED  # "What role did he play on WKRP?": "best known as Dr. Johnny Fever on WKRP" answers
         # A follow-up's own words ("directed" of "Who directed it?") should be in its answer: the words it
         # borrows from the conversation are the topic, which every sentence of the article shares. Where no
         # sentence with them answers ("Which city will that line end in?" of a railroad), any may.

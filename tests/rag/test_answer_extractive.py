@@ -215,6 +215,22 @@ def test_extractive__a_why_answer_takes_the_sentence_that_gives_the_reason_after
     assert draft.text is not None and "promote homosexuality" in draft.text
 
 
+def test_extractive__what_role_someone_played_is_answered_by_what_they_are_known_as():
+    p = passage("Actor Howard Hesseman, best known as the disc jockey Dr. Johnny Fever on the sitcom \"WKRP in "
+                "Cincinnati\", has died. Hesseman was 81.", title="Howard Hesseman dies")
+    draft = ExtractiveAnswerer().draft("What role did Howard Hesseman play on WKRP in Cincinnati?", [p])
+    assert draft.text is not None and "Johnny Fever" in draft.text
+
+
+def test_extractive__voters_are_the_doers_of_voted():
+    p = passage("Five states decided whether to legalize recreational marijuana on Tuesday. Voters in Maryland and "
+                "Missouri approved legalizing recreational marijuana for people 21 and over. Before Tuesday, 19 "
+                "states had legalized recreational marijuana in some form. Medical marijuana still became legal "
+                "under Measure 26, but recreational use remained illegal in the state.", title="Marijuana ballots")
+    draft = ExtractiveAnswerer().draft("Which states voted to legalize recreational marijuana?", [p])
+    assert draft.text is not None and draft.text.startswith("Voters in Maryland and Missouri")
+
+
 # -- condensing follow-ups -------------------------------------------------------------------------------------
 
 PUMPKIN = [{"role": "user", "content": "Who grew the 2,554-pound pumpkin?"},
