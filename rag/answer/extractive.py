@@ -614,6 +614,8 @@ def _doer_verb(q: Question) -> frozenset[str] | None:
 # Verbs that ask without saying what about: "What happened at the farm?" is about the farm alone.
 _GENERIC_VERBS = frozenset(tokenize("happen happened happens happening do does did done doing say says said make "
                                     "makes made get gets got go goes went take takes took know new"))
+# "his own texts": the intensifier is no word an answer must share ("owned" would match it), unlike "Who owns ...?"
+_OWN = re.compile(r"\b(his|her|their|its|my|our|your)\s+own\b", re.I)
 _PLAYED = frozenset(tokenize("play plays played playing"))
 _ROLE = re.compile(r"\b(?:role|part)s?\b", re.I)
 # Plural nouns pointed back at ("these devices"): what they are is named in the sentence before.
@@ -1099,7 +1101,7 @@ class ExtractiveAnswerer:
         prefixed word, the question's word), for the refusal to say so. `discussed` are the articles the
         conversation's last answer quoted: a follow-up's answer is most likely in them.
         """
-        q_terms = list(dict.fromkeys(tokenize(query or question)))
+        q_terms = list(dict.fromkeys(tokenize(_OWN.sub(r"\1", query or question))))
         if not q_terms:
             return []
         q = q or analyze(question)
@@ -1115,6 +1117,7 @@ class ExtractiveAnswerer:
         rivals = _rivals(q)
         compounds = _compounds(q.text)
         entity_stems = [frozenset(tokenize(e)) for e in q.entities]  # a name is in a sentence with all its words
+        name_stems = frozenset().union(*entity_stems)
         seen: set[tuple[str, int]] = set()
         out = []
         focus = set(tokenize(q.focus)) & wanted if q.focus else set()
@@ -1183,7 +1186,10 @@ class ExtractiveAnswerer:
                 typed = _without_outlet(text, outlet) if q.kind in ("person", "place") else text
                 match = _thing_match(q, text, terms) if q.kind == "thing" else \
                     _type_match(q.kind, typed, named_text, q.unit) if q.factoid else (
-                    1.0 if q.kind == "reason" and _CAUSAL.search(text) else 0.0)
+                    # a reason for something else: "sued Jones over ..., arguing that ..." shares only the name
+                    # with "Why was Jones confronted with his texts?"
+                    (1.0 if terms - name_stems or not name_stems else 0.3)
+                    if q.kind == "reason" and _CAUSAL.search(text) else 0.0)
                 if q.kind in ("place", "organisation") and match < 0.8 and art is not None and \
                         _opening_name(typed, art.names, q.text):
                     match = 0.8  # "Maryland voters approved ...", where the article also says "in Arkansas, Maryland"

@@ -215,6 +215,15 @@ def test_extractive__a_why_answer_takes_the_sentence_that_gives_the_reason_after
     assert draft.text is not None and "promote homosexuality" in draft.text
 
 
+def test_extractive__a_why_answer_gives_the_reason_for_what_was_asked_not_for_another_thing_of_the_name():
+    p = passage("Alex Jones' legal team inadvertently sent opposing lawyers two years of his text messages, "
+                "statements in court showed on Wednesday. A jury will decide how much Jones owes the family. "
+                "Families have separately sued Jones over his financial claims, arguing that the company is trying "
+                "to protect millions owned by Jones.", title="Alex Jones confronted with own texts")
+    draft = ExtractiveAnswerer().draft("Why was Alex Jones confronted with his own texts?", [p])
+    assert draft.text is not None and draft.text.startswith("Alex Jones' legal team inadvertently sent")
+
+
 def test_extractive__what_role_someone_played_is_answered_by_what_they_are_known_as():
     p = passage("Actor Howard Hesseman, best known as the disc jockey Dr. Johnny Fever on the sitcom \"WKRP in "
                 "Cincinnati\", has died. Hesseman was 81.", title="Howard Hesseman dies")
