@@ -616,6 +616,9 @@ _GENERIC_VERBS = frozenset(tokenize("happen happened happens happening do does d
                                     "makes made get gets got go goes went take takes took know new"))
 # "his own texts": the intensifier is no word an answer must share ("owned" would match it), unlike "Who owns ...?"
 _OWN = re.compile(r"\b(his|her|their|its|my|our|your)\s+own\b", re.I)
+# "How old was he?" asks for a figure: "He was 81" answers it without the word "old".
+_HOW_MEASURE = re.compile(r"\bhow\s+(?:old|long|far|tall|big|large|high|deep|wide|heavy|fast|often|soon|late|early)\b",
+                          re.I)
 _PLAYED = frozenset(tokenize("play plays played playing"))
 _ROLE = re.compile(r"\b(?:role|part)s?\b", re.I)
 # Plural nouns pointed back at ("these devices"): what they are is named in the sentence before.
@@ -1393,7 +1396,7 @@ class ExtractiveAnswerer:
         # The words of the question's names and of the kind it asks for ("company"): a sentence sharing only
         # these with a question that says more ("recalled", "sanitizers") is about the name, not what is asked.
         named = frozenset(t for e in q.entities for t in tokenize(e)) | frozenset(q.head)
-        said = frozenset(tokenize(FOR_A_LIVING.sub(" ", question))) - named - _GENERIC_VERBS
+        said = frozenset(tokenize(_HOW_MEASURE.sub(" ", FOR_A_LIVING.sub(" ", question)))) - named - _GENERIC_VERBS
         if said & _PLAYED and _ROLE.search(question):
             said -= _PLAYED  # "What role did he play on WKRP?": "best known as Dr. Johnny Fever on WKRP" answers
         # A follow-up's own words ("directed" of "Who directed it?") should be in its answer: the words it

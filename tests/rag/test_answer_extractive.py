@@ -231,6 +231,13 @@ def test_extractive__what_role_someone_played_is_answered_by_what_they_are_known
     assert draft.text is not None and "Johnny Fever" in draft.text
 
 
+def test_extractive__how_old_is_answered_by_an_age_without_the_word_old():
+    p = passage("Actor Howard Hesseman, best known as Dr. Johnny Fever on \"WKRP in Cincinnati\", has died. "
+                "Hesseman died Saturday after colon surgery. Hesseman was 81.", title="Howard Hesseman dies")
+    draft = ExtractiveAnswerer().draft("How old was Howard Hesseman?", [p])
+    assert draft.text is not None and "81" in draft.text
+
+
 def test_extractive__voters_are_the_doers_of_voted():
     p = passage("Five states decided whether to legalize recreational marijuana on Tuesday. Voters in Maryland and "
                 "Missouri approved legalizing recreational marijuana for people 21 and over. Before Tuesday, 19 "
