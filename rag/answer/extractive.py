@@ -1471,6 +1471,8 @@ class ExtractiveAnswerer:
                 break  # enough to choose from (the best, a second sentence, a newer article's)
             if c.score < 0.5 * top.score or c.coverage < floor or not c.terms or (own and not c.terms & own):
                 continue  # (a sentence that shares no word with the question answers nothing, whatever its context)
+            if all(t.isdigit() for t in c.terms):
+                continue  # nor one sharing only a figure: "qualified for the 2022 tournament" of "the 2022 World Cup"
             if c.coverage < self.min_coverage and not ((need_slot or q.kind == "thing") and c.match >= 1.0):
                 continue
             p = passages[c.passage_index]

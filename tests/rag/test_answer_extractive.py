@@ -238,6 +238,14 @@ def test_extractive__how_old_is_answered_by_an_age_without_the_word_old():
     assert draft.text is not None and "81" in draft.text
 
 
+def test_extractive__a_sentence_that_shares_only_a_year_with_the_question_does_not_answer_it():
+    p = passage("Saudi Arabia and Japan have booked their spots for the World Cup. Saudi Arabia drew 1-1 with China "
+                "on Thursday but had already qualified for the 2022 tournament when Japan beat Australia.",
+                title="World Cup qualifiers")
+    draft = ExtractiveAnswerer().draft("Who won the 2022 World Cup?", [p])
+    assert draft.text is None
+
+
 def test_extractive__voters_are_the_doers_of_voted():
     p = passage("Five states decided whether to legalize recreational marijuana on Tuesday. Voters in Maryland and "
                 "Missouri approved legalizing recreational marijuana for people 21 and over. Before Tuesday, 19 "
