@@ -125,7 +125,8 @@ _UNITS = {
     "cold": r"(degrees?|°\s*[cf]?|fahrenheit|celsius)",
     "warm": r"(degrees?|°\s*[cf]?|fahrenheit|celsius)",
     "often": r"(times|daily|weekly|monthly|annually|a (day|week|month|year)|per (day|week|month|year))",
-    "much": r"(\$|£|€|dollars?|pounds?|euros?|yuan|yen|rupees?|million|billion|trillion|per ?cent|%|tons?|tonnes?)",
+    "much": r"(\$|£|€|dollars?|cents?|pounds?|euros?|yuan|yen|rupees?|million|billion|trillion|per ?cent|%|"
+            r"tons?|tonnes?)",
 }
 _HOW = re.compile(r"\bhow (many|much|long|wide|tall|high|far|big|large|old|deep|heavy|often|fast|strong|powerful|"
                   r"hot|cold|warm)\b\s*([\w.]+)?"

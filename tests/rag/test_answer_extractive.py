@@ -238,6 +238,14 @@ def test_extractive__how_old_is_answered_by_an_age_without_the_word_old():
     assert draft.text is not None and "81" in draft.text
 
 
+def test_extractive__cents_are_money_for_how_much():
+    p = passage("President Biden called on Congress to suspend the federal gas tax for three months as gas prices "
+                "soar above $5 a gallon. A federal gas tax holiday would suspend a tax of 18.4 cents per gallon.",
+                title="Gas tax holiday")
+    draft = ExtractiveAnswerer().draft("How much did Biden propose to suspend the federal gas tax by?", [p])
+    assert draft.text is not None and "18.4 cents" in draft.text
+
+
 def test_extractive__a_sentence_that_shares_only_a_year_with_the_question_does_not_answer_it():
     p = passage("Saudi Arabia and Japan have booked their spots for the World Cup. Saudi Arabia drew 1-1 with China "
                 "on Thursday but had already qualified for the 2022 tournament when Japan beat Australia.",
