@@ -112,17 +112,24 @@ _PHRASE_ALIASES = {
 }
 _META = re.compile(
     r"^(?:sure|certainly|of course|okay|ok)\b[\s!,.]*$"  # a bare "Sure!"
-    r"|^(?:(?:sure|certainly|okay|ok)\W+)?(?:here(?:'s|\u2019s| is| are)|below is)\b.*:$",  # "Here's the summary ...:"
+    r"|^(?:(?:sure|certainly|okay|ok)\W+)?(?:here(?:'s|\u2019s| is| are)|below is)\b.*:$"  # "Here's the summary ...:"
+    # a chat answer's sign-off: "I hope this helps!", "Let me know if you have any other questions."
+    r"|^(?:i hope (?:this|that|it) helps|(?:please )?let me know if|feel free to"
+    r"|if you have any (?:other |further |more )?questions)\b",
     re.IGNORECASE,
 )
-_SOURCES = (r"(?:the\s+)?(?:given\s+|provided\s+|above\s+)?"
-            r"(?:passages?|texts?|context|articles?|information|sources?|documents?)(?:\s+(?:provided|given|above))?")
-# A lead-in that cites the sources instead of stating a fact: "Based on the given passages, ..."
-_SOURCE_LEAD = re.compile(r"^(?:based on|according to|as (?:stated|mentioned|reported) in)\s+" + _SOURCES + r"\s*,\s*",
-                          re.IGNORECASE)
-# A lead-in that says what the article or its author does instead of stating what it says: "The article
-# discusses the trial of ...", "The author argues that ...". What follows is the claim. "The report says" is left
-# alone: in news a report is often a document the article quotes.
+# The sources an answer cites: "the given passages", "passage 2", "passages 1 and 3", "the article".
+_SOURCES = (r"(?:the\s+)?(?:given\s+|provided\s+|above\s+|retrieved\s+)?"
+            r"(?:passages?|texts?|context|articles?|information|sources?|documents?)"
+            r"(?:\s+\[?\d+\]?(?:\s*(?:,|and|&)\s*\[?\d+\]?)*)?(?:\s+(?:provided|given|above))?")
+# A lead-in that cites the sources instead of stating a fact: "Based on the given passages, ...", "According to
+# passage 2, it is stated that ..."
+_SOURCE_LEAD = re.compile(r"^(?:based on|according to|as per|from|in|as (?:stated|mentioned|reported|described|noted) "
+                          r"in)\s+" + _SOURCES + r"\s*,\s*(?:it (?:is|was|can be) (?:mentioned|stated|noted|seen|"
+                          r"inferred|concluded|said|reported) that\s+)?", re.IGNORECASE)
+# A lead-in that says what the sources, the article or its author do instead of stating what they say: "The
+# article discusses the trial of ...", "The author argues that ...", "Passage 1 states that ...". What follows is
+# the claim. "The report says" is left alone: in news a report is often a document the article quotes.
 _FRAME_VERBS = (
     r"discuss(?:es|ed)?|describ(?:es|ed)|report(?:s|ed)|not(?:es|ed)|argu(?:es|ed)|explain(?:s|ed)|highlight(?:s|ed)"
     r"|mention(?:s|ed)|suggest(?:s|ed)|stat(?:es|ed)|claim(?:s|ed)|conclud(?:es|ed)|emphasi[sz](?:es|ed)"
@@ -132,17 +139,24 @@ _FRAME_VERBS = (
     r"|present(?:s|ed)|observ(?:es|ed)|add(?:s|ed)|contend(?:s|ed)|believ(?:es|ed)|assert(?:s|ed)|insist(?:s|ed)"
     r"|call(?:s|ed)\s+for|urg(?:es|ed)|critici[sz](?:es|ed)|prais(?:es|ed)|touch(?:es|ed)\s+on|delv(?:es|ed)\s+into"
     r"|shed(?:s)?\s+light\s+on|reflect(?:s|ed)\s+on|question(?:s|ed)"
+    # the bare forms, after a plural ("the passages state that ...")
+    r"|state|mention|say|indicat(?:e|es|ed)|suggest|note|show(?:s|ed)?|describe|explain|report|reveal"
+    r"|confirm(?:s|ed)?|specif(?:y|ies|ied)|highlight"
 )
 _SOURCE_FRAME = re.compile(
-    r"^(?:in\s+(?:the|this)\s+(?:article|piece|essay|column|op-ed)\s*,\s*)?(?:the|this)\s+(?:news\s+)?"
-    r"(?:article|author|writer|piece|story|essay|column|op-ed|editorial|commentary|passage)\s+"
-    r"(?:also\s+|further\s+|then\s+|briefly\s+|finally\s+)?(?:" + _FRAME_VERBS + r")\s+"
+    r"^(?:in\s+(?:the|this)\s+(?:article|piece|essay|column|op-ed)\s*,\s*)?"
+    r"(?:(?:the|this)\s+(?:news\s+)?(?:author|writer|piece|story|essay|column|op-ed|editorial|commentary)|"
+    + _SOURCES + r")\s+(?:also\s+|further\s+|then\s+|briefly\s+|finally\s+|clearly\s+)?(?:" + _FRAME_VERBS + r")\s+"
     r"(?:by\s+\w+ing\s+)?(?:that\s+|how\s+)?(?=\w)",
     re.IGNORECASE,
 )
-# A sentence that only says what the sources lack: "The passages do not mention the cost."
-_SOURCE_SILENT = re.compile(r"^(?:(?:however|unfortunately),?\s+)?" + _SOURCES + r"\s+(?:do|does|did)\s+not\s+"
-                            r"(?:mention|provide|contain|say|specify|include|state|give|discuss)\b(?!.*\b(?:but|while)\b)",
+# A sentence that only says what the sources lack: "The passages do not mention the cost.", "I could not find any
+# information about the toll." (not "There is no evidence that ...", which is a claim about the world)
+_SOURCE_SILENT = re.compile(r"^(?:(?:however|unfortunately),?\s+)?(?:" + _SOURCES + r"\s+(?:do|does|did)\s+not\s+"
+                            r"(?:mention|provide|contain|say|specify|include|state|give|discuss)\b"
+                            r"|i (?:could not|couldn't|cannot|can't|did not|didn't|was unable to) find\b"
+                            r"|there (?:is|was) no (?:specific |further |other )?(?:information|mention|details?)\b"
+                            r"[^.]*\b(?:in|from) " + _SOURCES + r")(?!.*\b(?:but|while)\b)",
                             re.IGNORECASE)
 
 
@@ -160,6 +174,14 @@ def claim_part(sentence: str) -> str:
     ('the bridge is too long.', 'a trial.')
     >>> claim_part("The report says the bridge is 100 m long.")
     'The report says the bridge is 100 m long.'
+    >>> claim_part("According to passage 2, it is stated that the toll is $5."), claim_part("Passage 1 says it's open.")
+    ('the toll is $5.', "it's open.")
+    >>> claim_part("I hope this helps!"), claim_part("I could not find any information about the toll.")
+    ('', '')
+    >>> claim_part("There is no information about the toll in the given passages.")
+    ''
+    >>> claim_part("There is no evidence that the bridge is unsafe.")
+    'There is no evidence that the bridge is unsafe.'
     """
     s = sentence.strip()
     if _META.match(s) or _SOURCE_SILENT.match(s):
