@@ -32,6 +32,9 @@ def human_date(iso: str) -> str:
     return f"{d.day} {d:%B} {d.year}"
 
 
+HEADLINE_WEIGHT = 0.1  # how much a headline's share of the topic adds to the article's, in best_article
+
+
 def topic_coverage(w: dict[str, float], title: str, text: str) -> float:
     """The share of the topic terms' rarity weights `w` that `title` and `text` hold.
 
@@ -61,12 +64,15 @@ def best_article(q: Question, passages: Sequence[Passage], query: str,
         text = f"{p.title}\n{p.text}"
         if any(not evidence.mentions(e, text) for e in q.entities):
             continue
-        key = (coverage - 0.03 * rank, -rank, p)
+        # "the article about getting a Covid booster and flu shot at the same time": of two articles whose
+        # passages both speak of it, the one whose headline says it is the one asked about
+        headline = topic_coverage(w, p.title, "") if terms else 0.0
+        key = (coverage + HEADLINE_WEIGHT * headline - 0.03 * rank, -rank, coverage, p)
         if best is None or key[:2] > best[:2]:
             best = key
     if best is None:
         return None, 0.0
-    return best[2], best[0] + 0.03 * -best[1]
+    return best[3], best[2]
 
 
 def metadata_answer(q: Question, passages: Sequence[Passage], query: str,

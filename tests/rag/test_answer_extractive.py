@@ -396,6 +396,20 @@ def test_summary__an_article_that_never_says_the_topic_is_not_the_one_asked_abou
     assert draft.text is not None and "Flight 370" in draft.text
 
 
+def test_metadata__of_two_articles_that_speak_of_the_topic_the_one_whose_headline_says_it_is_chosen():
+    from rag.answer.metadata import best_article
+    from rag.answer.question import analyze
+
+    asked = "Who wrote the article about getting a Covid booster and flu shot at the same time?"
+    other = passage("Health officials urge Americans to get the bivalent booster. Experts recommend getting a flu "
+                    "shot and Covid booster at the same time.", aid="other", title="Bivalent booster: what to know")
+    mine = passage("Fall means it is time for your flu shot, and officials urge everyone to get the updated Covid "
+                   "booster too.", aid="mine", title="Getting your Covid booster and flu shot at the same time",
+                   score=0.7)
+    chosen, _ = best_article(analyze(asked), [other, mine], asked, lambda terms: {t: 1.0 for t in terms})
+    assert chosen is not None and chosen.article_id == "mine"
+
+
 def test_assistant__follow_up_answer_carries_the_standalone_query_and_the_cli_shows_it(sample_assistant):
     from ui.cli import format_answer
 
