@@ -54,7 +54,7 @@ def best_article(q: Question, passages: Sequence[Passage], query: str,
     if not terms and passages and len({p.article_id for p in passages}) == 1:
         return passages[0], 1.0  # "Who wrote the analysis?" of the one article there is
     w = weights(terms) if terms else {}
-    best: tuple[float, int, Passage] | None = None
+    best: tuple[float, int, float, Passage] | None = None
     seen: set[str] = set()
     for rank, p in enumerate(passages):
         if p.article_id in seen:
