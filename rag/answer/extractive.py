@@ -1369,7 +1369,7 @@ class ExtractiveAnswerer:
             return Draft(None, reason="nothing retrieved")
         absent = self._absent(question)
         if q.kind == "metadata":
-            return metadata_answer(q, passages, query or question, self._weights, absent)
+            return metadata_answer(q, passages, query or question, self._weights, absent, self.article_text)
         articles = self._articles(passages)
         if q.kind == "summary":
             return summary.summarize(q, passages, query or question, articles=articles, weights=self._weights,

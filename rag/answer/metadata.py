@@ -8,6 +8,7 @@ field and cites it as a `metadata` citation (no passage offsets).
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -75,8 +76,52 @@ def best_article(q: Question, passages: Sequence[Passage], query: str,
     return best[3], best[2]
 
 
+# Where an article names its writer in its own text, when the catalog has no author: a byline opening it ("By
+# Karen Weintraub"), or the sign-off lines news sites close with ("Contact Karen Weintraub at ...", "Follow Mike
+# Snider on Twitter", "Erin Stone covers the environment for The Arizona Republic"). Photo credits ("Phil
+# Noble/Reuters") name photographers and are not read.
+_NAME = r"([A-Z][\w.'’-]+(?: (?:[A-Z][\w.'’-]+|de|van|von|da|del|la|le)){1,3})"
+_OPENING_BYLINE = re.compile(rf"^By {_NAME}(?: and {_NAME})?(?:,.*)?$", re.M)
+_CLOSING_BYLINE = re.compile(
+    rf"^(?:Contact {_NAME} (?:at|via|on)\b|Follow {_NAME} on (?:Twitter|X|Instagram|Facebook|Threads)\b|"
+    rf"{_NAME} (?:covers|writes about|is an? (?:[\w-]+ )?(?:reporter|writer|correspondent|columnist|editor)"
+    rf"\b)).*$", re.M)
+OPENING_CHARS = 400  # a byline opens the article: within its first characters
+CLOSING_SHARE, CLOSING_CHARS = 0.2, 600  # the sign-off lines close it: within its last fifth or 600 characters
+
+
+def text_bylines(text: str) -> list[tuple[str, int, int]]:
+    r"""The writers an article's own text names, as (name, start, end of the line naming them), in order; none
+    when the lines name more than three people (a collection of essays, each with its own byline).
+
+    >>> text = "By Jane Roe\nThe bridge opened.\nPhoto: Phil Noble/Reuters\nContact Jane Roe at jroe@example.com."
+    >>> [(n, text[s:e]) for n, s, e in text_bylines(text)]
+    [('Jane Roe', 'By Jane Roe')]
+    >>> text_bylines("The bridge opened.\nFollow Mike Snider on Twitter: @mikesnider.")[0][0]
+    'Mike Snider'
+    """
+    found: list[tuple[str, int, int]] = []
+    for m in _OPENING_BYLINE.finditer(text, 0, min(len(text), OPENING_CHARS)):
+        found += [(n, m.start(), m.end()) for n in m.groups() if n]
+    for m in _CLOSING_BYLINE.finditer(text, max(0, min(int(len(text) * (1.0 - CLOSING_SHARE)),
+                                                        len(text) - CLOSING_CHARS))):
+        found += [(n, m.start(), m.end()) for n in m.groups() if n]
+    names = list(dict.fromkeys(n for n, _s, _e in found))
+    if len(names) > 3:
+        return []
+    return [next(f for f in found if f[0] == n) for n in names]
+
+
+def _names(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def metadata_answer(q: Question, passages: Sequence[Passage], query: str,
-                    weights: Callable[[Sequence[str]], dict[str, float]], absent: tuple[str, ...] = ()) -> Draft:
+                    weights: Callable[[Sequence[str]], dict[str, float]], absent: tuple[str, ...] = (),
+                    article_text: Callable[[str], str | None] | None = None) -> Draft:
+    """The catalog field a question asks for, of the article it is about; an author the catalog lacks is read
+    from the article's own byline or sign-off lines (text_bylines), cited to the line that names them.
+    """
     from rag.answer.extractive import REFUSAL, Draft
 
     field = q.metadata_field or "title"
@@ -101,6 +146,15 @@ def metadata_answer(q: Question, passages: Sequence[Passage], query: str,
     value = {"author": p.author, "published": p.published, "source": p.source, "url": p.url,
              "title": p.title}.get(field)
     title = p.title or "The article"
+    whole = article_text(p.article_id) if article_text is not None and field == "author" and not value else None
+    if whole and (bylines := text_bylines(whole)):
+        citations = tuple(Citation(n=i, article_id=p.article_id, chunk_id=p.chunk_id, title=p.title, url=p.url,
+                                   published=p.published, source=p.source, passage=whole[s:e], start=s, end=e,
+                                   score=round(float(p.score), 6))
+                          for i, (_name, s, e) in enumerate(bylines, 1))
+        marks = "".join(f"[{c.n}]" for c in citations)
+        return Draft(f"“{title}” was written by {_names([n for n, _s, _e in bylines])}, as the article says {marks}.",
+                     citations=citations)
     if not value:
         return Draft(None, reason=f"the catalog has no {field} for {p.article_id}",
                      refusal=f"The articles don't say: the catalog has no {_FIELD_WORDS[field][3:]} for "

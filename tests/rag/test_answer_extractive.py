@@ -646,6 +646,24 @@ def test_extractive__a_metadata_question_without_a_topic_answers_for_the_only_ar
     assert draft.text is None and "which article" in draft.refusal
 
 
+def test_extractive__an_author_the_catalog_lacks_is_read_from_the_articles_sign_off_line():
+    article = ("Pfizer and Valneva are launching a trial of a Lyme disease vaccine.\n\nThe trial will enrol 6,000 "
+               "people.\n\nContact Karen Weintraub at kweintraub@example.com.")
+    p = passage(article[:article.index("\n\nContact")], title="Pfizer launches Lyme disease vaccine trial")
+    reader = ExtractiveAnswerer(article_text=lambda aid: article)
+    draft = reader.draft("Who wrote the article about the Lyme disease vaccine trial?", [p])
+    assert draft.text == "“Pfizer launches Lyme disease vaccine trial” was written by Karen Weintraub, as the " \
+                         "article says [1]."
+    (c,) = draft.citations
+    assert c.kind == "passage" and article[c.start:c.end] == c.passage == "Contact Karen Weintraub at " \
+                                                                          "kweintraub@example.com."
+    # a photo credit names a photographer, not the writer: the catalog's lack is said
+    credited = article.replace("Contact Karen Weintraub at kweintraub@example.com.", "Phil Noble/Reuters")
+    draft = ExtractiveAnswerer(article_text=lambda aid: credited).draft(
+        "Who wrote the article about the Lyme disease vaccine trial?", [p])
+    assert draft.text is None and "no author" in draft.refusal
+
+
 def test_extractive__the_sentence_under_an_explainer_sub_heading_answers_its_question():
     article = ("Twitter announced Thursday that it is testing an edit button.\n\nThe feature will reach paid users "
                "of Twitter Blue first.\n\nHow the edit button will work\n\nUsers can change a tweet several times "
