@@ -181,6 +181,8 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
         return 0.6  # "how much have prices increased?": "fell below the $5 mark" gives a level, not the change
     if unit and re.search(rf"{number}(\s*(million|billion|thousand|hundred))?[\s-]+(\w+[\s-]+){{0,2}}{unit}\b"
                           + (rf"|\${number}|{number}\s*%" if money else ""), sentence, re.I):
+        if figs and money and _other_money(sentence, question):
+            return 0.7  # "a net worth of $11 billion" is no price paid
         if figs or not unit:
             return 1.0
         return 0.8  # a number word with the right unit ("six months")
@@ -192,6 +194,33 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
     if figs:
         return 0.6
     return 0.3 if _NUMBER.search(sentence) else 0.0
+
+
+_PRICE_ASKED = re.compile(r"\b(?:price|pay|pays|paid|paying|cost|costs|buy|bought|sell|sold|purchas\w*|spend|"
+                          r"spent|deal)\b", re.I)
+_MONEY_MENTION = re.compile(r"[$£€]\s?\d[\d,.]*(?:\s*(?:million|billion|trillion|[mb]n?)\b)?")
+_MONEY_NOUN = re.compile(r"\b(net worth|worth|revenues?|sales|profits?|salary|salaries|budget|income|earnings|"
+                         r"valuation|valued at|fortune|assets|wealth|debt|losses)\b", re.I)
+
+
+def _other_money(sentence: str, question: str) -> bool:
+    """Is every sum of money in `sentence` a measure of another kind than the price a question about a purchase
+    asks for? "Tepper ... with a reported net worth of $11 billion" for "What price did Tepper pay?", unlike
+    "Tepper's $2.2 billion purchase".
+
+    >>> _other_money("He has a net worth of $11 billion.", "What price did he pay for the team?")
+    True
+    >>> _other_money("The NFL approved his $2.2 billion purchase.", "What price did he pay for the team?")
+    False
+    """
+    if not _PRICE_ASKED.search(question):
+        return False
+    asked = {m.group(1).lower() for m in _MONEY_NOUN.finditer(question)}
+    mentions = list(_MONEY_MENTION.finditer(sentence))
+    return bool(mentions) and all(
+        (noun := _MONEY_NOUN.search(sentence[max(0, m.start() - 30):m.start()] + " " +
+                                    sentence[m.end():m.end() + 20])) is not None and noun.group(1).lower() not in asked
+        for m in mentions)
 
 
 def _counts_other(sentence: str, figure: str, asked: frozenset[str]) -> bool:
@@ -1017,6 +1046,18 @@ class _Article:
     whole: bool = False  # split whole (_WHOLE_CHARS): its sentences beyond the chunks' windows are read too
 
 
+# Words that say one thing of a sale: "Tepper's $2.2 billion purchase" says what "What price did Tepper pay?" asks.
+_TRADE = frozenset(tokenize("pay pays paid paying price prices cost costs buy buys bought buying purchase purchased "
+                            "purchases sell sells sold selling sale sales deal acquire acquired acquisition"))
+
+
+def _says(said: frozenset[str], words: frozenset[str]) -> bool:
+    """Does a passage with the stems `words` say any of the question's own words `said` (or, for a sale, another
+    word of it)?
+    """
+    return bool(said & words) or bool(said & _TRADE and words & _TRADE)
+
+
 class ExtractiveAnswerer:
     """Reads the question (what it asks for, what it constrains), scores the candidate sentences and keeps the
     one (factoid) or few (why/how/what happened) that answer.
@@ -1477,7 +1518,7 @@ class ExtractiveAnswerer:
             if c.coverage < self.min_coverage and not ((need_slot or q.kind == "thing") and c.match >= 1.0):
                 continue
             p = passages[c.passage_index]
-            if said and c.terms <= named and not said & frozenset(tokenize(f"{p.title} {p.text}")):
+            if said and c.terms <= named and not _says(said, frozenset(tokenize(f"{p.title} {p.text}"))):
                 continue  # "the Marvel movie" in a passage that says nothing of recalls or sanitizers
             ctx = self._context(c, p, articles.get(p.article_id))
             gaps = evidence.missing(q, ctx, absent)

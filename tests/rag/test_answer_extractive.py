@@ -246,6 +246,14 @@ def test_extractive__cents_are_money_for_how_much():
     assert draft.text is not None and "18.4 cents" in draft.text
 
 
+def test_extractive__the_price_paid_is_the_purchase_sum_not_the_buyers_net_worth():
+    p = passage("Tepper is paying an NFL-record price to buy the Panthers from their founder. Tepper is the founder "
+                "of a hedge fund, with a reported net worth of $11 billion. The NFL unanimously approved Tepper's "
+                "$2.2 billion purchase of the team on Tuesday.", title="Tepper buys the Panthers")
+    draft = ExtractiveAnswerer().draft("What price did Tepper pay for the Panthers?", [p])
+    assert draft.text is not None and draft.text.startswith("The NFL unanimously approved Tepper's $2.2 billion")
+
+
 def test_extractive__a_sentence_that_shares_only_a_year_with_the_question_does_not_answer_it():
     p = passage("Saudi Arabia and Japan have booked their spots for the World Cup. Saudi Arabia drew 1-1 with China "
                 "on Thursday but had already qualified for the 2022 tournament when Japan beat Australia.",
