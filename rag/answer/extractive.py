@@ -1046,6 +1046,12 @@ class _Article:
     whole: bool = False  # split whole (_WHOLE_CHARS): its sentences beyond the chunks' windows are read too
 
 
+def _names_for(q: Question, sentence: str, before: str) -> bool:
+    """Does `before` give a word of the question's names that `sentence` (opening with a pronoun) leaves out?"""
+    stems = frozenset(t for e in q.entities for t in tokenize(e))
+    return bool(stems & frozenset(tokenize(before)) - frozenset(tokenize(sentence)))
+
+
 # Words that say one thing of a sale: "Tepper's $2.2 billion purchase" says what "What price did Tepper pay?" asks.
 _TRADE = frozenset(tokenize("pay pays paid paying price prices cost costs buy buys bought buying purchase purchased "
                             "purchases sell sells sold selling sale sales deal acquire acquired acquisition"))
@@ -1226,6 +1232,9 @@ class ExtractiveAnswerer:
                 terms = all_terms & wanted
                 if agents and all_terms & agents.keys():
                     terms |= {agents[t] for t in all_terms & agents.keys()}  # "directors" for "directed"
+                if name_stems and previous and _PRONOUN_START.match(text):
+                    # "It has ... an estimated range of 320 miles": "it" is the Spectre the sentence before names
+                    terms |= frozenset(tokenize(previous)) & name_stems & wanted
                 own = sum(weights[t] for t in terms) / total
                 coverage = own + 0.5 * sum(weights[t] for t in context - terms) / total
                 typed = _without_outlet(text, outlet) if q.kind in ("person", "place") else text
@@ -1459,10 +1468,12 @@ class ExtractiveAnswerer:
         prev = next((c for c in cands if c.order == best.order - 1 and
                      passages[c.passage_index].article_id == article), None)
         if prev is not None and (
-                (q.kind in ("person", "organisation") and _PRONOUN_START.match(best.text))
+                (_PRONOUN_START.match(best.text) and (q.kind in ("person", "organisation") or _names_for(
+                    q, best.text, prev.text)))
                 or (q.kind == "thing" and best.match < 1.0 and prev.match >= 1.0)):
             # "She beat Ons Jabeur ..." names the winner only in the sentence before, which the pronoun stands
-            # for; "the wildly popular South Korean show is green lit" follows the sentence naming the show.
+            # for (as "It has ... a range of 320 miles" the car asked about); "the wildly popular South Korean show
+            # is green lit" follows the sentence naming the show.
             chosen.append(prev)
         elif q.kind == "person" and (art := articles.get(article)) is not None and \
                 (full := _full_name_before(best, art)) is not None:
@@ -1518,8 +1529,11 @@ class ExtractiveAnswerer:
             if c.coverage < self.min_coverage and not ((need_slot or q.kind == "thing") and c.match >= 1.0):
                 continue
             p = passages[c.passage_index]
-            if said and c.terms <= named and not _says(said, frozenset(tokenize(f"{p.title} {p.text}"))):
-                continue  # "the Marvel movie" in a passage that says nothing of recalls or sanitizers
+            if said and c.terms <= named and not _says(said, frozenset(tokenize(f"{p.title} {p.text}"))) and not (
+                    q.kind == "number" and c.match >= 1.0):
+                # "the Marvel movie" in a passage that says nothing of recalls or sanitizers (a figure with the
+                # unit asked for does: "an estimated range of 320 miles" of "How far can the Spectre drive?")
+                continue
             ctx = self._context(c, p, articles.get(p.article_id))
             gaps = evidence.missing(q, ctx, absent)
             if gaps:

@@ -238,6 +238,15 @@ def test_extractive__how_old_is_answered_by_an_age_without_the_word_old():
     assert draft.text is not None and "81" in draft.text
 
 
+def test_extractive__a_figure_in_a_sentence_that_opens_with_a_pronoun_answers_for_the_name_before_it():
+    p = passage("Rolls-Royce unveiled the Spectre, its first electric car. The Spectre will cost roughly $400,000. "
+                "The coupe was made to look timeless, with elements of Rolls-Royce's classic designs. It has two "
+                "doors, four seats and an estimated range of 320 miles.", title="Rolls-Royce unveils the Spectre")
+    draft = ExtractiveAnswerer().draft("How far can the Rolls-Royce Spectre drive on a charge?", [p])
+    assert draft.text is not None and "320 miles" in draft.text
+    assert draft.text.index("Rolls-Royce's classic designs") < draft.text.index("It has two doors")
+
+
 def test_extractive__cents_are_money_for_how_much():
     p = passage("President Biden called on Congress to suspend the federal gas tax for three months as gas prices "
                 "soar above $5 a gallon. A federal gas tax holiday would suspend a tax of 18.4 cents per gallon.",
@@ -1167,8 +1176,10 @@ def test_extractive__a_measure_asked_for_is_answered_by_a_figure_of_that_measure
     assert analyze("What is the Riverton's range?").unit == "far"
     article = ("Meet the Riverton, the carmaker's first electric coupe. The Riverton will cost roughly $400,000. "
                "It has two doors, four seats and an estimated range of 320 miles.")
+    # "It" is the Riverton the sentence before names: that sentence comes first
     assert _read(article, "What is the Riverton's range?").text == (
-        "It has two doors, four seats and an estimated range of 320 miles [1].")
+        "The Riverton will cost roughly $400,000 [1]. It has two doors, four seats and an estimated range of "
+        "320 miles [1].")
     ages = "Lindqvist, for his part, admitted to cheating at the ages of 12 and 16, and was banned for a year."
     assert "12 and 16" in (_read(ages, "At what ages did Lindqvist admit cheating?").text or "")
 
