@@ -60,7 +60,8 @@ _NUMBER = re.compile(r"\bhow (?:many|much|long|wide|tall|high|far|big|large|old|
                      r"low|expensive|strong|powerful|hot|cold|warm)\b|"
                      r"\bwhat (?:[\w'’]+ ){0,5}?(?:percentage|percent|share|number|amount|proportion|"
                      r"size|length|width|height|cost|price|population|ages?|rate|total|sum|figure|value|weight|level|range|"
-                     r"distance|speed|score|count|budget|salary|fine|fee|toll|tally)\b|\bby how much\b|"
+                     r"distance|speed|score|count|budget|salary|fine|fee|toll|tally|rent|fare|tuition|wage|"
+                     r"payout|ransom|bail|bonus|jackpot)\b|\bby how much\b|"
                      r"^\s*what (?:is|was|are|were) (?:\S+ ){1,5}?record (?:for|of) (?:the )?(?:most )?"
                      r"(?:[\w-]+ ){0,2}?[\w-]+s\b|"
                      r"^\s*what (?:is|was|are|were)\b.*\bworth\b", re.I)
@@ -109,8 +110,8 @@ _META = (
 _PRESENT = re.compile(r"\b(?:latest|most recent|newest|current(?:ly)?|now|today|at present|presently|so far|"
                       r"as of (?:now|today)|still|up to date|these days|right now)\b|^\s*(?:who|what|which|where|how "
                       r"much|how many)(?: \w+){0,3}? (?:is|are|has|have|holds?|leads?|runs?|owns?|costs?)\b", re.I)
-_MONEY = re.compile(r"\b(?:price|cost|fee|fine|salary|budget|bill|wage|toll|value|worth|revenue|profit|sales)\b",
-                    re.I)
+_MONEY = re.compile(r"\b(?:price|cost|fee|fine|salary|budget|bill|wage|toll|value|worth|revenue|profit|sales|rent|"
+                    r"fare|tuition|payout|ransom|bail|bonus|jackpot)\b", re.I)
 _SENTENCE_COUNT = {"one": 1, "a single": 1, "1": 1, "two": 2, "2": 2, "three": 3, "3": 3, "four": 4, "4": 4,
                    "five": 5, "5": 5, "six": 6, "6": 6}
 _COUNT = re.compile(r"\b(?:in|with|using|to)? ?(one|a single|two|three|four|five|six|[1-6]) (?:short )?sentences?\b",

@@ -34,6 +34,7 @@ def passage(text: str, *, aid: str = "a", title: str = "", published: str | None
     ("In which city did the flight begin?", "place"),
     ("When will the law take effect?", "date"),
     ("How much will the car cost?", "number"),
+    ("What was the typical monthly rent in the US in July?", "number"),
     ("How strong are its winds?", "number"),
     ("How hot will it get in Phoenix?", "number"),
     ("Why did Djokovic withdraw?", "reason"),
