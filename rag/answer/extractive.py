@@ -616,6 +616,19 @@ def _event_verb(q: Question) -> str | None:
     return None
 
 
+# A leaving said another way: "set off" is "took off", "departed", "left", "began the journey".
+_DEPARTED = frozenset(tokenize("take takes took taking taken depart departs departed departing leave leaves left "
+                               "leaving start starts started starting began begin begins launch launched embark "
+                               "embarked"))
+_PHRASAL = re.compile(r"\b(?:set|sets|setting|head|heads|headed|take|takes|took|start|started|kick|kicked)\s+"
+                      r"(?:off|out)\b", re.I)
+
+
+def _event_kin(q: Question) -> frozenset[str]:
+    """Other words for what a when-question's verb says, where it is a leaving ("When did she set off?")."""
+    return _DEPARTED if _PHRASAL.search(q.focus or q.text) else frozenset()
+
+
 _AUX_WORDS = frozenset("is was are were will would could can has have had did does do should may might must "
                        "be been being shall".split())
 # What else says that someone did what a who-question asks ("Who won ...?": "beat", "champion", "title").
@@ -754,7 +767,11 @@ def _other_scope(sentence: str, q: Question) -> bool:
                         r"([A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*)", sentence)
     if outside and any(evidence.mentions(e, outside.group(1)) for e in q.entities):
         return True  # "79 million subscribers outside the U.S." does not answer about the US
-    return bool(_WORLD.search(sentence)) and not re.search(r"\b(?:world|global|worldwide)\b", q.text, re.I)
+    # "the world" is another scope only for a question set in a place it names ("How many subscribers in the
+    # US?"): "the youngest person to fly around the world" still answers "When did Mack Rutherford set off?"
+    return bool(_WORLD.search(sentence)) and not re.search(r"\b(?:world|global|worldwide)\b", q.text, re.I) and any(
+        re.search(rf"\b(?:in|across|throughout|within|inside|for)\s+(?:the\s+)?{re.escape(e)}\b", q.text)
+        for e in q.entities)
 
 
 def _thing_match(q: Question, sentence: str, terms: frozenset[str]) -> float:
@@ -1188,6 +1205,7 @@ class ExtractiveAnswerer:
         agents = {f"{w}{end}": w for w in wanted if len(w) >= 4 and w.isalpha()
                   for end in (("r",) if w.endswith("e") else ("or", "er"))}
         verb = _event_verb(q) if q.kind == "date" else None
+        said_verb = frozenset({verb} | _event_kin(q)) if verb is not None else frozenset()
         doer = _doer_verb(q) if q.kind == "person" else None
         # "Where in the US ...?" asks for a place inside the one it names: "In New Jersey, ..." answers it
         within = q.kind == "place" and bool(_WITHIN.search(q.text))
@@ -1284,7 +1302,7 @@ class ExtractiveAnswerer:
                 if q.years and (years := {m.group(0) for m in _YEAR.finditer(text)} | evidence.relative_years(
                         text, p.published)) and not years & set(q.years):
                     continue  # "In 1996 she won Wimbledon" does not answer about the 2013 title, nor "last year"
-                if verb is not None and verb not in all_terms:
+                if verb is not None and not all_terms & said_verb:
                     match *= 0.5  # "When did Sunak resign?": "Sunak will be named prime minister on Sept. 5"
                 if doer is not None and not all_terms & doer and not (
                         previous and _PRONOUN_START.match(text) and set(tokenize(previous)) & doer):

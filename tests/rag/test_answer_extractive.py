@@ -239,6 +239,14 @@ def test_extractive__how_old_is_answered_by_an_age_without_the_word_old():
     assert draft.text is not None and "81" in draft.text
 
 
+def test_extractive__when_someone_set_off_is_answered_by_when_they_took_off_even_around_the_world():
+    p = passage("A 17-year-old has become the youngest person to fly around the world solo on Wednesday after first "
+                "taking off on March 23. Mack Rutherford touched down in Sofia, where his journey began. He first "
+                "set off when he was still 16.", title="Mack Rutherford flies solo around the globe")
+    draft = ExtractiveAnswerer().draft("When did Mack Rutherford set off?", [p])
+    assert draft.text is not None and "March 23" in draft.text
+
+
 def test_extractive__a_figure_in_a_sentence_that_opens_with_a_pronoun_answers_for_the_name_before_it():
     p = passage("Rolls-Royce unveiled the Spectre, its first electric car. The Spectre will cost roughly $400,000. "
                 "The coupe was made to look timeless, with elements of Rolls-Royce's classic designs. It has two "
