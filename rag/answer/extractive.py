@@ -125,7 +125,7 @@ _UNITS = {
     "cold": r"(degrees?|°\s*[cf]?|fahrenheit|celsius)",
     "warm": r"(degrees?|°\s*[cf]?|fahrenheit|celsius)",
     "often": r"(times|daily|weekly|monthly|annually|a (day|week|month|year)|per (day|week|month|year))",
-    "much": r"(\$|£|€|dollars?|cents?|pounds?|euros?|yuan|yen|rupees?|million|billion|trillion|per ?cent|%|"
+    "much": r"(\$|£|€|dollars?|cents?|(?<!-)pounds?|euros?|yuan|yen|rupees?|million|billion|trillion|per ?cent|%|"
             r"tons?|tonnes?)",
 }
 _HOW = re.compile(r"\bhow (many|much|long|wide|tall|high|far|big|large|old|deep|heavy|often|fast|strong|powerful|"
@@ -133,6 +133,19 @@ _HOW = re.compile(r"\bhow (many|much|long|wide|tall|high|far|big|large|old|deep|
                   r"(?:\s+(\w+))?", re.I)
 _MONTH_DAY = re.compile(rf"\b{_MONTHS}\.?\s+\d{{1,2}}\b|\b\d{{1,2}}\s+{_MONTHS}\b", re.I)
 _YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
+
+
+def _has_currency(sentence: str) -> bool:
+    """Does the sentence give a sum of money? Pounds are a weight in a sentence that weighs something ("a pumpkin
+    that weighed 2,554 pounds", "a 2,560-pound pumpkin").
+
+    >>> _has_currency("It sold for £5m."), _has_currency("A pumpkin that weighed 2,554 pounds.")
+    (True, False)
+    """
+    if re.search(r"[$£€¥]|\b(?:dollars?|euros?|yuan|yen|rupees?|pesos?|cents?)\b", sentence, re.I):
+        return True
+    return bool(re.search(r"(?<!-)\bpounds?\b", sentence, re.I)) and not re.search(r"\bweigh\w*|-pound\b", sentence,
+                                                                                 re.I)
 
 
 def _number_match(sentence: str, question: str, asked: str | None = None) -> float:
@@ -172,9 +185,9 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
     money = (m.group(1).lower() if m else asked) in ("much", "high")
     if figs and money and re.search(r"\b(?:cost|costs|price|prices|priced|pay|paid|charge|charges|fee|fine|fined|"
                                     r"spend|spent|worth|profits?|revenues?|earnings|income|losses|sales|budget|"
-                                    r"salary|wages?|donat\w+|raised|invest\w*)\b", question, re.I) and not re.search(
-                                        r"[$£€¥]|\b(?:dollars?|euros?|pounds?|yuan|yen|rupees?|pesos?|cents?)\b",
-                                        sentence, re.I) and not (
+                                    r"salary|wages?|donat\w+|raised|invest\w*|money|prize|reward|rent|fare|"
+                                    r"tuition|bonus|payout)\b", question, re.I) and not _has_currency(
+                                        sentence) and not (
             re.search(r"\d\s*%|\bper ?cent\b", sentence, re.I) and _CHANGE.search(question)):
         return 0.3  # "about 40 countries", "79 million subscribers" are no price (a rise of 9.1% is a change in one)
     if figs and money and _ASKS_CHANGE.search(question) and not _CHANGE_FIGURE.search(sentence):
@@ -392,6 +405,33 @@ def outlet_key(source: str | None) -> str:
         return ""
     labels = [x for x in source.lower().split(".") if x not in ("www", "com", "co", "uk", "org", "net", "news")]
     return labels[-1] if labels else ""
+
+
+# The speaker named after a quotation: '"...," Gary Best, state park regional manager, told the Times Record.'
+_SPEAKER_TAIL = re.compile(r"[,.!?]?\s*[”\"]\s*,?\s+(?:said\s+|says\s+|added\s+|told\s+\w+\s+)?"
+                           r"[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3}\b.*$")
+_SPEECH_ASKED = re.compile(r"\b(?:said|say|says|told|tell|spoke|speak|spokes\w+|quoted|wrote|write|announc\w*|"
+                           r"stated|comment\w*)\b", re.I)
+
+
+def _without_speaker(sentence: str, q: Question) -> str:
+    """The sentence without the speaker it names after a quotation, when the question asks neither who said
+    something nor about the speaker's post: "Gary Best, state park regional manager ..." is no answer to "What was
+    the name of the woman killed by a shark?".
+
+    >>> q = analyze("What was the name of the woman killed by a shark?")
+    >>> _without_speaker('"The tragedy raised awareness," Gary Best, a park manager, told the Times Record.', q)
+    '"The tragedy raised awareness'
+    """
+    m = _SPEAKER_TAIL.search(sentence)
+    if m is None or _SPEECH_ASKED.search(q.text):
+        return sentence
+    asked = _stems_of(q.text) - frozenset(t for e in q.entities for t in tokenize(e))
+    if asked & frozenset(tokenize(m.group(0))) - frozenset(tokenize(sentence[:m.start()])):
+        # "Who is the state park regional manager?": the speaker's post is what it asks (a word the quotation
+        # shares with the question, "sharks", is only its topic)
+        return sentence
+    return sentence[:m.start()]
 
 
 def _without_outlet(sentence: str, key: str) -> str:
@@ -649,9 +689,20 @@ def _doer_verb(q: Question) -> frozenset[str] | None:
     """
     m = re.match(r"\s*who\s+([a-z]+)\b", q.focus or q.text, re.I)
     stems = tokenize(m.group(1)) if m and m.group(1).lower() not in _AUX_WORDS else []
-    if not stems or stems[0] not in _DOER_KIN:
-        return None
-    return frozenset({stems[0], f"{stems[0]}er"}) | _DOER_KIN[stems[0]]
+    if stems and stems[0] in _DOER_KIN:
+        return frozenset({stems[0], f"{stems[0]}er"}) | _DOER_KIN[stems[0]]
+    # the one it befell: "What was the name of the woman killed by a shark?" is answered where the death is said
+    victim = _VICTIM.search(q.focus or q.text)
+    stems = tokenize(victim.group(1)) if victim else []
+    if stems and stems[0] in _DOER_KIN:
+        return frozenset({stems[0]}) | _DOER_KIN[stems[0]] | _BEFELL.get(stems[0], frozenset())
+    return None
+
+
+_VICTIM = re.compile(r"\b(?:man|woman|boy|girl|child|person|teen(?:ager)?|victim|student|officer|swimmer|surfer|"
+                     r"driver|passenger|worker|soldier|journalist|reporter|hiker|diver)\s+(?:who\s+was\s+)?"
+                     r"([a-z]+ed)\b", re.I)
+_BEFELL = {"kill": frozenset(tokenize("died dies death dead fatal fatally victim body"))}
 
 
 # Verbs that ask without saying what about: "What happened at the farm?" is about the farm alone.
@@ -1255,7 +1306,8 @@ class ExtractiveAnswerer:
                     terms |= frozenset(tokenize(previous)) & name_stems & wanted
                 own = sum(weights[t] for t in terms) / total
                 coverage = own + 0.5 * sum(weights[t] for t in context - terms) / total
-                typed = _without_outlet(text, outlet) if q.kind in ("person", "place") else text
+                typed = _without_speaker(_without_outlet(text, outlet), q) if q.kind == "person" else \
+                    _without_outlet(text, outlet) if q.kind == "place" else text
                 match = _thing_match(q, text, terms) if q.kind == "thing" else \
                     _type_match(q.kind, typed, named_text, q.unit) if q.factoid else (
                     # a reason for something else: "sued Jones over ..., arguing that ..." shares only the name
@@ -1544,7 +1596,10 @@ class ExtractiveAnswerer:
                 continue  # (a sentence that shares no word with the question answers nothing, whatever its context)
             if all(t.isdigit() for t in c.terms):
                 continue  # nor one sharing only a figure: "qualified for the 2022 tournament" of "the 2022 World Cup"
-            if c.coverage < self.min_coverage and not ((need_slot or q.kind == "thing") and c.match >= 1.0):
+            if c.coverage < self.min_coverage and not ((need_slot or q.kind == "thing") and c.match >= 1.0 and (
+                    not q.entities or c.terms & named)):
+                # (a thin sentence that holds the slot answers when it says one of the question's names: "had
+                # been shot and killed" of another article is no answer to "the woman killed by a shark in Maine")
                 continue
             p = passages[c.passage_index]
             if said and c.terms <= named and not _says(said, frozenset(tokenize(f"{p.title} {p.text}"))) and not (

@@ -239,6 +239,26 @@ def test_extractive__how_old_is_answered_by_an_age_without_the_word_old():
     assert draft.text is not None and "81" in draft.text
 
 
+def test_extractive__a_name_in_no_sentence_that_says_what_befell_them_is_no_answer():
+    p = passage("Maine will adopt a flag system to warn beachgoers of sharks. A woman was killed on July 27, 2020, by "
+                "a great white while swimming offshore. \"Sharks aren't new to the state, but the tragedy raised "
+                "everyone's awareness,\" Gary Best, state park regional manager, told the Times Record.",
+                title="Shark warning flags come to Maine")
+    draft = ExtractiveAnswerer().draft("What was the name of the woman killed by a shark in Maine?", [p])
+    assert draft.text is None
+    # the speaker's post is what this one asks
+    draft = ExtractiveAnswerer().draft("Who is the state park regional manager in Maine?", [p])
+    assert draft.text is not None and "Gary Best" in draft.text
+
+
+def test_extractive__pounds_that_weigh_a_pumpkin_are_no_prize_money():
+    p = passage("Travis Gienger drove his pumpkin 35 hours to a contest in California. Gienger set the record with a "
+                "2,560-pound pumpkin. A grower in New York raised a pumpkin that weighed 2,554 pounds.",
+                title="Minnesota teacher grows record pumpkin")
+    draft = ExtractiveAnswerer().draft("How much prize money did Travis Gienger win for his pumpkin?", [p])
+    assert draft.text is None
+
+
 def test_extractive__when_someone_set_off_is_answered_by_when_they_took_off_even_around_the_world():
     p = passage("A 17-year-old has become the youngest person to fly around the world solo on Wednesday after first "
                 "taking off on March 23. Mack Rutherford touched down in Sofia, where his journey began. He first "
