@@ -208,105 +208,75 @@ def test_extractive__why_answer_may_take_more_sentences_of_the_same_article_only
     assert "unvaccinated" in draft.text and "[2]" not in draft.text
 
 
-def test_extractive__a_why_answer_takes_the_sentence_that_gives_the_reason_after_saying():
-    p = passage("Officials have cracked down on rainbow-colored toys in shops in the capital on Tuesday, saying the "
-                "items promote homosexuality. The report did not say how many shops were targeted. Officials seize "
-                "rainbow-colored toys from shops in the capital.", title="Rainbow toys seized")
-    draft = ExtractiveAnswerer().draft("Why did officials seize rainbow-colored toys?", [p])
-    assert draft.text is not None and "promote homosexuality" in draft.text
+# A question asked as a new user asks it, an article that holds (or lacks) its answer, and what the answer must
+# be: "^..." its opening, "..." a part of it, None a refusal.
+ASKED = [
+    ("Why did officials seize rainbow-colored toys?", "Rainbow toys seized",
+     "Officials have cracked down on rainbow-colored toys in shops in the capital on Tuesday, saying the items "
+     "promote homosexuality. The report did not say how many shops were targeted. Officials seize rainbow-colored "
+     "toys from shops in the capital.", "promote homosexuality"),
+    # a reason for something else of the name: "sued Jones ..., arguing that ..."
+    ("Why was Alex Jones confronted with his own texts?", "Alex Jones confronted with own texts",
+     "Alex Jones' legal team inadvertently sent opposing lawyers two years of his text messages, statements in "
+     "court showed on Wednesday. A jury will decide how much Jones owes the family. Families have separately sued "
+     "Jones over his financial claims, arguing that the company is trying to protect millions owned by Jones.",
+     "^Alex Jones' legal team inadvertently sent"),
+    ("What role did Howard Hesseman play on WKRP in Cincinnati?", "Howard Hesseman dies",
+     "Actor Howard Hesseman, best known as the disc jockey Dr. Johnny Fever on the sitcom \"WKRP in Cincinnati\", "
+     "has died. Hesseman was 81.", "Johnny Fever"),
+    ("How old was Howard Hesseman?", "Howard Hesseman dies",
+     "Actor Howard Hesseman, best known as Dr. Johnny Fever on \"WKRP in Cincinnati\", has died. Hesseman died "
+     "Saturday after colon surgery. Hesseman was 81.", "81"),
+    # a victim question needs the sentence that says the death; the name after a quotation is its speaker
+    ("What was the name of the woman killed by a shark in Maine?", "Shark warning flags come to Maine",
+     "Maine will adopt a flag system to warn beachgoers of sharks. A woman was killed on July 27, 2020, by a great "
+     "white while swimming offshore. \"Sharks aren't new to the state, but the tragedy raised everyone's "
+     "awareness,\" Gary Best, state park regional manager, told the Times Record.", None),
+    ("Who is the state park regional manager in Maine?", "Shark warning flags come to Maine",
+     "Maine will adopt a flag system to warn beachgoers of sharks. \"Sharks aren't new to the state, but the "
+     "tragedy raised everyone's awareness,\" Gary Best, state park regional manager, told the Times Record.",
+     "Gary Best"),
+    ("How much prize money did Travis Gienger win for his pumpkin?", "Minnesota teacher grows record pumpkin",
+     "Travis Gienger drove his pumpkin 35 hours to a contest in California. Gienger set the record with a "
+     "2,560-pound pumpkin. A grower in New York raised a pumpkin that weighed 2,554 pounds.", None),
+    ("When did Mack Rutherford set off?", "Mack Rutherford flies solo around the globe",
+     "A 17-year-old has become the youngest person to fly around the world solo on Wednesday after first taking "
+     "off on March 23. Mack Rutherford touched down in Sofia, where his journey began. He first set off when he "
+     "was still 16.", "March 23"),
+    # "It" is the car the sentence before names, and that sentence comes first
+    ("How far can the Rolls-Royce Spectre drive on a charge?", "Rolls-Royce unveils the Spectre",
+     "Rolls-Royce unveiled the Spectre, its first electric car. The Spectre will cost roughly $400,000. The coupe "
+     "was made to look timeless, with elements of Rolls-Royce's classic designs. It has two doors, four seats and "
+     "an estimated range of 320 miles.", "Rolls-Royce's classic designs [1]. It has two doors"),
+    ("How much did Biden propose to suspend the federal gas tax by?", "Gas tax holiday",
+     "President Biden called on Congress to suspend the federal gas tax for three months as gas prices soar above "
+     "$5 a gallon. A federal gas tax holiday would suspend a tax of 18.4 cents per gallon.", "18.4 cents"),
+    ("What price did Tepper pay for the Panthers?", "Tepper buys the Panthers",
+     "Tepper is paying an NFL-record price to buy the Panthers from their founder. Tepper is the founder of a hedge "
+     "fund, with a reported net worth of $11 billion. The NFL unanimously approved Tepper's $2.2 billion purchase "
+     "of the team on Tuesday.", "^The NFL unanimously approved Tepper's $2.2 billion"),
+    # a sentence that shares only a year with the question
+    ("Who won the 2022 World Cup?", "World Cup qualifiers",
+     "Saudi Arabia and Japan have booked their spots for the World Cup. Saudi Arabia drew 1-1 with China on "
+     "Thursday but had already qualified for the 2022 tournament when Japan beat Australia.", None),
+    # voters are the doers of "voted"
+    ("Which states voted to legalize recreational marijuana?", "Marijuana ballots",
+     "Five states decided whether to legalize recreational marijuana on Tuesday. Voters in Maryland and Missouri "
+     "approved legalizing recreational marijuana for people 21 and over. Before Tuesday, 19 states had legalized "
+     "recreational marijuana in some form. Medical marijuana still became legal under Measure 26, but recreational "
+     "use remained illegal in the state.", "^Voters in Maryland and Missouri"),
+]
 
 
-def test_extractive__a_why_answer_gives_the_reason_for_what_was_asked_not_for_another_thing_of_the_name():
-    p = passage("Alex Jones' legal team inadvertently sent opposing lawyers two years of his text messages, "
-                "statements in court showed on Wednesday. A jury will decide how much Jones owes the family. "
-                "Families have separately sued Jones over his financial claims, arguing that the company is trying "
-                "to protect millions owned by Jones.", title="Alex Jones confronted with own texts")
-    draft = ExtractiveAnswerer().draft("Why was Alex Jones confronted with his own texts?", [p])
-    assert draft.text is not None and draft.text.startswith("Alex Jones' legal team inadvertently sent")
-
-
-def test_extractive__what_role_someone_played_is_answered_by_what_they_are_known_as():
-    p = passage("Actor Howard Hesseman, best known as the disc jockey Dr. Johnny Fever on the sitcom \"WKRP in "
-                "Cincinnati\", has died. Hesseman was 81.", title="Howard Hesseman dies")
-    draft = ExtractiveAnswerer().draft("What role did Howard Hesseman play on WKRP in Cincinnati?", [p])
-    assert draft.text is not None and "Johnny Fever" in draft.text
-
-
-def test_extractive__how_old_is_answered_by_an_age_without_the_word_old():
-    p = passage("Actor Howard Hesseman, best known as Dr. Johnny Fever on \"WKRP in Cincinnati\", has died. "
-                "Hesseman died Saturday after colon surgery. Hesseman was 81.", title="Howard Hesseman dies")
-    draft = ExtractiveAnswerer().draft("How old was Howard Hesseman?", [p])
-    assert draft.text is not None and "81" in draft.text
-
-
-def test_extractive__a_name_in_no_sentence_that_says_what_befell_them_is_no_answer():
-    p = passage("Maine will adopt a flag system to warn beachgoers of sharks. A woman was killed on July 27, 2020, by "
-                "a great white while swimming offshore. \"Sharks aren't new to the state, but the tragedy raised "
-                "everyone's awareness,\" Gary Best, state park regional manager, told the Times Record.",
-                title="Shark warning flags come to Maine")
-    draft = ExtractiveAnswerer().draft("What was the name of the woman killed by a shark in Maine?", [p])
-    assert draft.text is None
-    # the speaker's post is what this one asks
-    draft = ExtractiveAnswerer().draft("Who is the state park regional manager in Maine?", [p])
-    assert draft.text is not None and "Gary Best" in draft.text
-
-
-def test_extractive__pounds_that_weigh_a_pumpkin_are_no_prize_money():
-    p = passage("Travis Gienger drove his pumpkin 35 hours to a contest in California. Gienger set the record with a "
-                "2,560-pound pumpkin. A grower in New York raised a pumpkin that weighed 2,554 pounds.",
-                title="Minnesota teacher grows record pumpkin")
-    draft = ExtractiveAnswerer().draft("How much prize money did Travis Gienger win for his pumpkin?", [p])
-    assert draft.text is None
-
-
-def test_extractive__when_someone_set_off_is_answered_by_when_they_took_off_even_around_the_world():
-    p = passage("A 17-year-old has become the youngest person to fly around the world solo on Wednesday after first "
-                "taking off on March 23. Mack Rutherford touched down in Sofia, where his journey began. He first "
-                "set off when he was still 16.", title="Mack Rutherford flies solo around the globe")
-    draft = ExtractiveAnswerer().draft("When did Mack Rutherford set off?", [p])
-    assert draft.text is not None and "March 23" in draft.text
-
-
-def test_extractive__a_figure_in_a_sentence_that_opens_with_a_pronoun_answers_for_the_name_before_it():
-    p = passage("Rolls-Royce unveiled the Spectre, its first electric car. The Spectre will cost roughly $400,000. "
-                "The coupe was made to look timeless, with elements of Rolls-Royce's classic designs. It has two "
-                "doors, four seats and an estimated range of 320 miles.", title="Rolls-Royce unveils the Spectre")
-    draft = ExtractiveAnswerer().draft("How far can the Rolls-Royce Spectre drive on a charge?", [p])
-    assert draft.text is not None and "320 miles" in draft.text
-    assert draft.text.index("Rolls-Royce's classic designs") < draft.text.index("It has two doors")
-
-
-def test_extractive__cents_are_money_for_how_much():
-    p = passage("President Biden called on Congress to suspend the federal gas tax for three months as gas prices "
-                "soar above $5 a gallon. A federal gas tax holiday would suspend a tax of 18.4 cents per gallon.",
-                title="Gas tax holiday")
-    draft = ExtractiveAnswerer().draft("How much did Biden propose to suspend the federal gas tax by?", [p])
-    assert draft.text is not None and "18.4 cents" in draft.text
-
-
-def test_extractive__the_price_paid_is_the_purchase_sum_not_the_buyers_net_worth():
-    p = passage("Tepper is paying an NFL-record price to buy the Panthers from their founder. Tepper is the founder "
-                "of a hedge fund, with a reported net worth of $11 billion. The NFL unanimously approved Tepper's "
-                "$2.2 billion purchase of the team on Tuesday.", title="Tepper buys the Panthers")
-    draft = ExtractiveAnswerer().draft("What price did Tepper pay for the Panthers?", [p])
-    assert draft.text is not None and draft.text.startswith("The NFL unanimously approved Tepper's $2.2 billion")
-
-
-def test_extractive__a_sentence_that_shares_only_a_year_with_the_question_does_not_answer_it():
-    p = passage("Saudi Arabia and Japan have booked their spots for the World Cup. Saudi Arabia drew 1-1 with China "
-                "on Thursday but had already qualified for the 2022 tournament when Japan beat Australia.",
-                title="World Cup qualifiers")
-    draft = ExtractiveAnswerer().draft("Who won the 2022 World Cup?", [p])
-    assert draft.text is None
-
-
-def test_extractive__voters_are_the_doers_of_voted():
-    p = passage("Five states decided whether to legalize recreational marijuana on Tuesday. Voters in Maryland and "
-                "Missouri approved legalizing recreational marijuana for people 21 and over. Before Tuesday, 19 "
-                "states had legalized recreational marijuana in some form. Medical marijuana still became legal "
-                "under Measure 26, but recreational use remained illegal in the state.", title="Marijuana ballots")
-    draft = ExtractiveAnswerer().draft("Which states voted to legalize recreational marijuana?", [p])
-    assert draft.text is not None and draft.text.startswith("Voters in Maryland and Missouri")
+@pytest.mark.parametrize(("question", "title", "text", "expected"), ASKED, ids=[a[0] for a in ASKED])
+def test_extractive__answers_what_was_asked(question, title, text, expected):
+    draft = ExtractiveAnswerer().draft(question, [passage(text, title=title)])
+    if expected is None:
+        assert draft.text is None, draft.text
+    elif expected.startswith("^"):
+        assert draft.text is not None and draft.text.startswith(expected[1:]), draft.text
+    else:
+        assert draft.text is not None and expected in draft.text, draft.text
 
 
 # -- condensing follow-ups -------------------------------------------------------------------------------------
