@@ -74,6 +74,8 @@ _CAUSAL = re.compile(r"\b(because|due to|as a result|so that|reasons?|caused|cau
                      r"so as to|the goal|the purpose|to see if|to test whether|on the grounds|for fear|in protest|"
                      # "officials seized the toys on Tuesday, saying the items promote ..."
                      r", (?:saying|citing|arguing|claiming|insisting)|"
+                     # "The move comes after the state's first fatal shark attack"; "died ... from complications"
+                     r"(?:comes?|came) (?:\w+ )?(?:after|amid|as)|died (?:\w+ ){0,3}?(?:of|from)|cause of death|"
                      # "announced her resignation after running a campaign on ill-advised tax cuts"
                      r"(?:resign\w*|quit|stepp\w+ down|fired|ousted|arrested|charged|banned|suspended|recalled|"
                      r"closed|cancell?ed|withdr[ae]w\w*|sued|fined) (?:\w+ ){0,6}?after)\b", re.I)

@@ -46,7 +46,10 @@ _WH = rf"(?:which|what)(?: (?!{_AUX}\b)\w+){{0,3}}? "
 
 _REASON = re.compile(r"^\s*(?:and |but |so )?why\b|\bwhat (?:caused|causes|led to|prompted|is behind|was behind|"
                      r"are the reasons?|is the reason|was the reason|were the reasons?|drove|drives)\b|"
-                     r"\bfor what reason\b|\bhow come\b|\bthe reasons? (?:for|why|behind)\b", re.I)
+                     r"\bfor what reason\b|\bhow come\b|\bthe reasons? (?:for|why|behind)\b|"
+                     # a cause of death: "What did Howard Hesseman die from?", "What was the cause of death?"
+                     r"\bwhat did (?:[\w'’.-]+ ){1,6}?die (?:of|from)\b|\bcause of (?:his |her |their )?death\b",
+                     re.I)
 _PROCESS = re.compile(r"^\s*(?:and |but |so )?how (?:do|does|did|will|would|can|could|is|are|was|were|should|has|"
                       r"have)\b(?! (?:many|much|long|old|far)\b)|\bexplain how\b|\bin what way\b|"
                       r"\bwhat (?:is|are) the steps\b", re.I)

@@ -38,6 +38,7 @@ def passage(text: str, *, aid: str = "a", title: str = "", published: str | None
     ("How strong are its winds?", "number"),
     ("How hot will it get in Phoenix?", "number"),
     ("Why did Djokovic withdraw?", "reason"),
+    ("What did Howard Hesseman die from?", "reason"),
     ("What caused the flooding?", "reason"),
     ("How did the capsule slow its descent?", "process"),
     ("What happened to Brittney Griner in court?", "event"),
@@ -224,6 +225,11 @@ ASKED = [
     ("What role did Howard Hesseman play on WKRP in Cincinnati?", "Howard Hesseman dies",
      "Actor Howard Hesseman, best known as the disc jockey Dr. Johnny Fever on the sitcom \"WKRP in Cincinnati\", "
      "has died. Hesseman was 81.", "Johnny Fever"),
+    # a cause of death is a reason
+    ("What did Howard Hesseman die from?", "Howard Hesseman dies",
+     "Actor Howard Hesseman, best known as Dr. Johnny Fever on \"WKRP in Cincinnati\", has died, his manager said. "
+     "He appeared on \"Head of the Class\" too. Hesseman died Saturday afternoon from complications related to "
+     "colon surgery.", "complications related to colon surgery"),
     ("How old was Howard Hesseman?", "Howard Hesseman dies",
      "Actor Howard Hesseman, best known as Dr. Johnny Fever on \"WKRP in Cincinnati\", has died. Hesseman died "
      "Saturday after colon surgery. Hesseman was 81.", "81"),
