@@ -151,6 +151,26 @@ def _last_person(history: Sequence[dict[str, str]]) -> str | None:
     return None
 
 
+# "Who said that?", "Who confirmed it?": the source of what the last answer said.
+_SAID_THAT = re.compile(r"^\s*(?:and\s+)?who\s+(?:said|says|confirmed|announced|reported|told|claimed|stated|wrote|"
+                        r"revealed|disclosed)\s+(?:that|this|it|so)\b", re.I)
+
+
+def _said_words(history: Sequence[dict[str, str]], limit: int = 5) -> list[str]:
+    """The longest content words of the last answer's first sentence, in its order: what "that" stands for.
+
+    >>> _said_words([{"role": "assistant", "content": "The city is settling lawsuits, agreeing to pay [1]."}])
+    ['city', 'settling', 'lawsuits', 'agreeing']
+    """
+    last = next((t["content"] for t in reversed(history) if t.get("role") == "assistant" and t.get("content")), "")
+    sentences = split_sentences(_MARKER.sub("", last))
+    if not sentences:
+        return []
+    words = [w for w in content_words(sentences[0]) if len(w) > 3 or any(c.isdigit() for c in w)]
+    keep = set(sorted(words, key=len, reverse=True)[:limit])
+    return [w for w in dict.fromkeys(words) if w in keep]
+
+
 def condense(question: str, history: Sequence[dict[str, str]] | None) -> str:
     """The standalone question: `question` unchanged unless it is a follow-up; then the conversation's topic
     words it lacks are added in parentheses (and an elliptical question takes the previous question's frame).
@@ -165,6 +185,9 @@ def condense(question: str, history: Sequence[dict[str, str]] | None) -> str:
         if person and not all(w.lower() in have for w in person.split()) and not any(
                 person.lower() in t.lower() for t in borrowed):
             borrowed = [person, *borrowed]
+    if _SAID_THAT.match(question) and (said := _said_words(history)):
+        # "Who said that?": "that" is what the last answer said, so its words lead the search
+        borrowed = [*said, *(t for t in borrowed if t.lower() not in {w.lower() for w in said})]
     base = question
     if not _WH.search(question):
         last = next((t["content"] for t in reversed(history) if t.get("role") == "user" and t.get("content")), "")

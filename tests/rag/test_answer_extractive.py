@@ -303,6 +303,15 @@ def conversation(*turns: str) -> list[dict[str, str]]:
     return [{"role": ("user", "assistant")[i % 2], "content": t} for i, t in enumerate(turns)]
 
 
+def test_condense__who_said_that_searches_for_what_the_last_answer_said():
+    history = conversation("How much will New York pay the men exonerated in Malcolm X's killing?",
+                           "The city of New York is settling lawsuits filed on behalf of two men, agreeing to pay "
+                           "$26 million for the wrongful convictions [1].")
+    query = condense("Who said that?", history)
+    assert query.startswith("Who said that?") and "settling" in query and "convictions" in query
+    assert "settling" not in condense("Who is he?", history)
+
+
 def test_condense__keeps_the_topic_from_two_turns_back():
     history = conversation("What does the Inflation Reduction Act include?",
                            "The Senate passed the Inflation Reduction Act, which includes record spending on clean "
