@@ -374,6 +374,9 @@ def missing(q: Question, ctx: Context, absent_terms: tuple[str, ...] = ()) -> li
         forms = "|".join(re.escape(f) for f in (role, *_ROLE_ALIASES.get(role, ())))
         if not re.search(rf"\b(?:{forms})s?\b", near, re.I):
             out.append(Missing("role", role))
+    for kin in q.kin:  # "What did Rybakina's coach say?" is not answered by what Rybakina said
+        if not re.search(rf"\b{re.escape(kin.rstrip('s'))}(?:s|es)?\b", near, re.I):
+            out.append(Missing("role", kin))
     for noun in q.superlatives:
         stem = (tokenize(noun) or [noun])[0]  # "breaches" -> "breach" (not "breache")
         # A superlative of the scene-setting ("... one of the biggest breaches ever. Where did it occur?") is

@@ -164,6 +164,9 @@ class Question:
     # the one before or the title, not only somewhere near ("Oregon already allows it" beside California's bill).
     possessors: tuple[str, ...] = ()
     measure: str = ""  # the measure a number question names ("range" of "What is the Spectre's range?")
+    # Someone the question reaches through a name ("coach" of "What did Rybakina's coach say?"): an answer must
+    # speak of them, not of the name alone.
+    kin: tuple[str, ...] = ()
 
     @property
     def factoid(self) -> bool:
@@ -338,8 +341,16 @@ def analyze(question: str) -> Question:
     superlatives = tuple(dict.fromkeys(m.group(2).lower() for m in SUPERLATIVE.finditer(question)
                                        if m.group(2).lower() not in _QUESTION_WORDS))
     possessors = tuple(e for e in names if re.search(rf"\b{re.escape(e)}['’]s?\s+[a-z]", question))
+    kin = tuple(dict.fromkeys(m.group(1).lower() for e in names for m in re.finditer(
+        rf"\b{re.escape(e)}['’]s?\s+(?:\w+\s+)?({_KIN_WORDS})\b", question, re.I)))
     return Question(question, kind, names, years, dates, figures, present, field, count, unit, head,
-                    ask if ask != question else "", soft, roles, superlatives, possessors, measure)
+                    ask if ask != question else "", soft, roles, superlatives, possessors, measure, kin)
+
+
+# People reached through someone's name ("Rybakina's coach", "Biden's spokeswoman", "the star's longtime agent").
+_KIN_WORDS = (r"coach|coaches|lawyer|lawyers|attorney|attorneys|spokesman|spokeswoman|spokesperson|wife|husband|"
+              r"mother|father|son|daughter|brother|sister|parents|agent|manager|doctor|boss|partner|girlfriend|"
+              r"boyfriend|fiancée?|aide|aides|adviser|advisor|publicist|teammate|teammates|widow|family")
 
 
 def topic_terms(question: str) -> list[str]:

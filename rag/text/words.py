@@ -55,7 +55,8 @@ QUERY_STOPWORDS = frozenset(
     """a an and are as at be but by for if in into is it no not of on or such that the their then
     there these they this to was will with am were been being do does did doing have has had having would should
     could might must shall can may what which who whom whose when where why how i me my we our you your he him his
-    she her its them describe explain tell summarize summarise briefly please""".split()
+    she her its them describe explain tell summarize summarise briefly please
+    s ll ve""".split()  # the pieces of "Rybakina's", "they'll", "we've" that \w+ splits off
 )
 
 # Words that are not the subject of a question (follow-up condensing): function words plus the generic words of

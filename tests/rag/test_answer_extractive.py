@@ -265,6 +265,13 @@ ASKED = [
     ("Who won the 2022 World Cup?", "World Cup qualifiers",
      "Saudi Arabia and Japan have booked their spots for the World Cup. Saudi Arabia drew 1-1 with China on "
      "Thursday but had already qualified for the 2022 tournament when Japan beat Australia.", None),
+    # someone reached through a name: what Rybakina said is not what her coach said
+    ("What did Rybakina's coach say after her Wimbledon final?", "Rybakina wins Wimbledon",
+     "Elena Rybakina won her first major title at Wimbledon on Saturday. \"I didn't really think yet about the U.S. "
+     "Open,\" Rybakina said after the final.", None),
+    ("What did Rybakina's coach say after her Wimbledon final?", "Rybakina wins Wimbledon",
+     "Elena Rybakina won her first major title at Wimbledon on Saturday. Her coach, Stefano Vukov, said after the "
+     "final that she had served better than ever.", "Stefano Vukov"),
     # voters are the doers of "voted"
     ("Which states voted to legalize recreational marijuana?", "Marijuana ballots",
      "Five states decided whether to legalize recreational marijuana on Tuesday. Voters in Maryland and Missouri "
@@ -274,7 +281,8 @@ ASKED = [
 ]
 
 
-@pytest.mark.parametrize(("question", "title", "text", "expected"), ASKED, ids=[a[0] for a in ASKED])
+@pytest.mark.parametrize(("question", "title", "text", "expected"), ASKED,
+                         ids=[f"{a[0]} -> {a[3]}" for a in ASKED])
 def test_extractive__answers_what_was_asked(question, title, text, expected):
     draft = ExtractiveAnswerer().draft(question, [passage(text, title=title)])
     if expected is None:
