@@ -56,7 +56,10 @@ from rag.verify.injection import is_instruction_like
 
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
                      r"fifty|hundred|thousand|million|billion|trillion|dozen|half|quarter)\b", re.I)
-_FIGURE = re.compile(r"(?<![A-Za-z\d.,])\d[\d,.]*")
+# A figure glued to letters is a name ("Wrangler 4xe", "5G", "3D"), unless they are its unit or ordinal ("5km",
+# "10th", "1960s", "$2bn").
+_FIGURE = re.compile(r"(?<![A-Za-z\d.,])\d[\d,.]*(?:(?![A-Za-z])|(?=(?:st|nd|rd|th|s|k|m|bn|mn|b|km|cm|mm|kg|lbs?|"
+                     r"ft|mph|kph|pm|am|gb|mb|tb|hz|kw|kwh|mw|gw)\b))", re.I)
 _MONTHS = f"({MONTH_PATTERN})"
 _DATE = re.compile(rf"\b{_MONTHS}\b|\b(1[89]|20)\d\d\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
                    r"yesterday|today|tomorrow|last (week|month|year)|next (week|month|year)|this (week|month|year)|"
@@ -206,9 +209,18 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
         # "more than 50 industries" does not count the drivers asked about (a death toll's words have their own
         # list: "12 bodies")
         return 0.4
+    if figs and m and m.group(1).lower() == "many" and unit and _MEASURE_UNIT.match(m.group(2) or ""):
+        return 0.3  # "How many miles of range?": a figure of no miles ("the Ram 1500 pickup") is no distance
     if figs:
         return 0.6
     return 0.3 if _NUMBER.search(sentence) else 0.0
+
+
+# Units of measure a "how many X" question counts: a figure without one gives no such measure.
+_MEASURE_UNIT = re.compile(r"(?:miles?|kilomet(?:er|re)s?|km|meters?|metres?|feet|foot|inch(?:es)?|yards?|acres?|"
+                           r"hectares?|pounds?|kilo(?:gram)?s?|kg|tons?|tonnes?|ounces?|gallons?|lit(?:er|re)s?|"
+                           r"degrees?|calories|watts?|kilowatts?|megawatts?|gigawatts?|volts?|hours?|minutes?|"
+                           r"seconds?|days?|weeks?|months?|years?|decades?)$", re.I)
 
 
 _PRICE_ASKED = re.compile(r"\b(?:price|pay|pays|paid|paying|cost|costs|buy|bought|sell|sold|purchas\w*|spend|"

@@ -272,6 +272,10 @@ ASKED = [
     ("What did Rybakina's coach say after her Wimbledon final?", "Rybakina wins Wimbledon",
      "Elena Rybakina won her first major title at Wimbledon on Saturday. Her coach, Stefano Vukov, said after the "
      "final that she had served better than ever.", "Stefano Vukov"),
+    # a model number ("Wrangler 4xe", "Ram 1500") is no figure, and a figure of no miles is no range in miles
+    ("How many miles of range does the first electric Jeep have?", "Stellantis unveils an electric Jeep",
+     "Stellantis showed its first fully electric Jeep, which will join models including the Wrangler 4xe plug-in "
+     "hybrid. Tavares also spoke of the electric Ram 1500 pickup, which the company plans to launch in 2024.", None),
     # voters are the doers of "voted"
     ("Which states voted to legalize recreational marijuana?", "Marijuana ballots",
      "Five states decided whether to legalize recreational marijuana on Tuesday. Voters in Maryland and Missouri "
