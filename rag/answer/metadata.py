@@ -81,11 +81,18 @@ def best_article(q: Question, passages: Sequence[Passage], query: str,
 # Snider on Twitter", "Erin Stone covers the environment for The Arizona Republic"). Photo credits ("Phil
 # Noble/Reuters") name photographers and are not read.
 _NAME = r"([A-Z][\w.'’-]+(?: (?:[A-Z][\w.'’-]+|de|van|von|da|del|la|le)){1,3})"
-_OPENING_BYLINE = re.compile(rf"^By {_NAME}(?: and {_NAME})?(?:,.*)?$", re.M)
+_OPENING_BYLINE = re.compile(
+    rf"^By {_NAME}(?: and {_NAME})?(?:,.*)?$"
+    # a name on the article's first line, the writer's e-mail address or outlet on the next: "Cindy Watts" /
+    # "ciwatts@tennessean.com", "Kelly Lawler" / "USA TODAY"
+    rf"|\A\s*{_NAME}[ \t]*\n\s*(?:[\w.+-]+@[\w-]+\.[\w.]+|[A-Z][A-Z .&'’-]{{2,30}}|Special to [^\n]+)[ \t]*$", re.M)
 _CLOSING_BYLINE = re.compile(
     rf"^(?:Contact {_NAME} (?:at|via|on)\b|Follow {_NAME} on (?:Twitter|X|Instagram|Facebook|Threads)\b|"
+    # a live blog's entries signed "— Kim Hjelmgaard" (not a pull quote's "— Ed Day, a county executive, urging ...")
+    rf"[—–-]+[ \t]*{_NAME}(?:,[ \t]*(?:[\w.+-]+@[\w-]+\.[\w.]+|USA TODAY|Associated Press|Reuters))?[ \t]*$|"
     rf"{_NAME} (?:covers|writes about|is an? (?:[\w-]+ )?(?:reporter|writer|correspondent|columnist|editor)"
     rf"\b)).*$", re.M)
+_OUTLET_NAME = re.compile(r"\b(?:Press|News|Times|Post|Journal|Network|TODAY|Today|Agency|Reuters|Media|Staff)\b")
 OPENING_CHARS = 400  # a byline opens the article: within its first characters
 CLOSING_SHARE, CLOSING_CHARS = 0.2, 600  # the sign-off lines close it: within its last fifth or 600 characters
 
@@ -99,6 +106,10 @@ def text_bylines(text: str) -> list[tuple[str, int, int]]:
     [('Jane Roe', 'By Jane Roe')]
     >>> text_bylines("The bridge opened.\nFollow Mike Snider on Twitter: @mikesnider.")[0][0]
     'Mike Snider'
+    >>> [n for n, _s, _e in text_bylines("Kelly Lawler\n\nUSA TODAY\n\nThe pay gap is real.")]
+    ['Kelly Lawler']
+    >>> text_bylines("Gemunu Amarasinghe/AP Protesters gather outside the court.")
+    []
     """
     found: list[tuple[str, int, int]] = []
     for m in _OPENING_BYLINE.finditer(text, 0, min(len(text), OPENING_CHARS)):
@@ -106,6 +117,7 @@ def text_bylines(text: str) -> list[tuple[str, int, int]]:
     for m in _CLOSING_BYLINE.finditer(text, max(0, min(int(len(text) * (1.0 - CLOSING_SHARE)),
                                                         len(text) - CLOSING_CHARS))):
         found += [(n, m.start(), m.end()) for n in m.groups() if n]
+    found = [f for f in found if not _OUTLET_NAME.search(f[0])]  # "— Associated Press" signs no person
     names = list(dict.fromkeys(n for n, _s, _e in found))
     if len(names) > 3:
         return []

@@ -700,6 +700,12 @@ def test_extractive__an_author_the_catalog_lacks_is_read_from_the_articles_sign_
     (c,) = draft.citations
     assert c.kind == "passage" and article[c.start:c.end] == c.passage == "Contact Karen Weintraub at " \
                                                                           "kweintraub@example.com."
+    # a name on the first line over the writer's outlet is a byline too
+    opened = "Kelly Lawler\n\nUSA TODAY\n\n" + article
+    draft = ExtractiveAnswerer(article_text=lambda aid: opened).draft(
+        "Who wrote the article about the Lyme disease vaccine trial?",
+        [passage(opened[:opened.index("\n\nThe trial")], title="Pfizer launches Lyme disease vaccine trial")])
+    assert draft.text is not None and "written by Kelly Lawler and Karen Weintraub" in draft.text
     # a photo credit names a photographer, not the writer: the catalog's lack is said
     credited = article.replace("Contact Karen Weintraub at kweintraub@example.com.", "Phil Noble/Reuters")
     draft = ExtractiveAnswerer(article_text=lambda aid: credited).draft(
