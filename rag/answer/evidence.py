@@ -271,6 +271,13 @@ def _dated_event(question: str, year: str, ctx: Context) -> bool:
     return False
 
 
+def _named_figure(figure: str, q: Question) -> bool:
+    """Is the figure part of a name the question gives ("Flight 302" of "Ethiopian Airlines Flight 302")? Then the
+    article that names the thing need not repeat it near the answer.
+    """
+    return any(re.search(rf"\b{re.escape(e)}\s+{re.escape(figure)}\b", q.text) for e in q.entities)
+
+
 def _by_surname(name: str, text: str, article: str, article_words: frozenset[str]) -> bool:
     """`text` names the person by surname ("Carlsen holds the record") where the article gives the full name."""
     tokens = entity_tokens(name)
@@ -342,6 +349,9 @@ def missing(q: Question, ctx: Context, absent_terms: tuple[str, ...] = ()) -> li
             continue  # (not where the article also names another of that surname: Zara and Mack Rutherford)
         if len(tokens) == 1 and _sequence(ctx.article).count(tokens[0]) >= 3:
             continue  # a name the article keeps returning to is what it is about, near the sentence or not
+        if len(tokens) >= 3 and _token_in(tokens[0], own_words) and ctx.article and \
+                mentions(e, ctx.article, article_words):
+            continue  # "the Ethiopian crash" in an article that names "Ethiopian Airlines Flight 302" in full
         if len(tokens) == 2 and _token_in(tokens[-1], words) and _sequence(ctx.article).count(tokens[-1]) >= 3 \
                 and not _other_first_name(e, ctx.article):
             continue  # "Carlsen" throughout an article that never gives another first name: Magnus Carlsen
@@ -394,7 +404,8 @@ def missing(q: Question, ctx: Context, absent_terms: tuple[str, ...] = ()) -> li
     have = _digits(near)
     for f in q.figures:
         plain = re.sub(r"[,$£€%]", "", f).rstrip(".")
-        if plain not in have and not _roughly(plain, q.text, f, have):
+        if plain not in have and not _roughly(plain, q.text, f, have) and not (
+                ctx.article and _named_figure(f, q) and plain in _digits(ctx.article)):
             out.append(Missing("figure", f))
     out.extend(later)
     out.extend(Missing("term", t) for t in absent_terms)

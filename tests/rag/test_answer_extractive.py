@@ -689,6 +689,18 @@ def test_extractive__a_metadata_question_without_a_topic_answers_for_the_only_ar
     assert draft.text is None and "which article" in draft.refusal
 
 
+def test_extractive__an_article_that_names_a_flight_in_full_speaks_of_it_more_shortly_later_on():
+    article = ("In the final seconds of Ethiopian Airlines Flight 302, the pilots tried to keep their Boeing 737 Max "
+               "aloft. Regulators are reviewing training rules. Airlines want more pilots. In the U.S., copilots "
+               "must have 1,500 flight hours. Abroad, it is only 240 hours. The preliminary report in the Ethiopian "
+               "crash showed the 25-year-old first officer had only 361 total hours.")
+    later = article.index("In the U.S.")
+    p = passage(article[later:], title="Boeing 737 Max crash: pilot flight training", start=later)
+    draft = ExtractiveAnswerer(article_text=lambda aid: article).draft(
+        "How many hours of flight time did the first officer of Ethiopian Airlines Flight 302 have?", [p])
+    assert draft.text is not None and "361 total hours" in draft.text
+
+
 def test_extractive__an_author_the_catalog_lacks_is_read_from_the_articles_sign_off_line():
     article = ("Pfizer and Valneva are launching a trial of a Lyme disease vaccine.\n\nThe trial will enrol 6,000 "
                "people.\n\nContact Karen Weintraub at kweintraub@example.com.")
