@@ -186,7 +186,7 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
             r"\b(?:the )?(?:size|length|height|width|weight) of (?:a|an|the|two|three|\d)\b", sentence, re.I):
         return 0.8  # "about the size of a school bus" answers "how big"
     number = r"(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a dozen|dozens|hundreds|" \
-             r"thousands|millions)"
+             r"thousands|millions|an? (?=(?:hundred|thousand|million|billion)\b))"  # "a million miles"
     money = (m.group(1).lower() if m else asked) in ("much", "high")
     if figs and money and re.search(r"\b(?:cost|costs|price|prices|priced|pay|paid|charge|charges|fee|fine|fined|"
                                     r"spend|spent|worth|profits?|revenues?|earnings|income|losses|sales|budget|"
@@ -209,13 +209,18 @@ def _number_match(sentence: str, question: str, asked: str | None = None) -> flo
         # "more than 50 industries" does not count the drivers asked about (a death toll's words have their own
         # list: "12 bodies")
         return 0.4
-    if figs and m and m.group(1).lower() == "many" and unit and _MEASURE_UNIT.match(m.group(2) or ""):
-        return 0.3  # "How many miles of range?": a figure of no miles ("the Ram 1500 pickup") is no distance
+    if figs and m and unit and (m.group(1).lower() in _UNIT_ASKED or (
+            m.group(1).lower() == "many" and _MEASURE_UNIT.match(m.group(2) or ""))):
+        # "How many miles of range?": a figure of no miles ("the Ram 1500 pickup") is no distance; "How fast
+        # will it go?": "21 contingency plans" is no speed
+        return 0.3
     if figs:
         return 0.6
     return 0.3 if _NUMBER.search(sentence) else 0.0
 
 
+# "How fast / far / tall ...?" asks for a measure in its units; a figure in none of them is no answer.
+_UNIT_ASKED = frozenset("fast far tall heavy hot cold warm deep wide long".split())
 # Units of measure a "how many X" question counts: a figure without one gives no such measure.
 _MEASURE_UNIT = re.compile(r"(?:miles?|kilomet(?:er|re)s?|km|meters?|metres?|feet|foot|inch(?:es)?|yards?|acres?|"
                            r"hectares?|pounds?|kilo(?:gram)?s?|kg|tons?|tonnes?|ounces?|gallons?|lit(?:er|re)s?|"

@@ -276,6 +276,11 @@ ASKED = [
     ("How many miles of range does the first electric Jeep have?", "Stellantis unveils an electric Jeep",
      "Stellantis showed its first fully electric Jeep, which will join models including the Wrangler 4xe plug-in "
      "hybrid. Tavares also spoke of the electric Ram 1500 pickup, which the company plans to launch in 2024.", None),
+    # "How fast?" asks for a speed: "21 contingency plans" and "38 seconds" are none
+    ("How fast will the DART spacecraft be going when it hits the asteroid?", "DART is about to hit an asteroid",
+     "The DART spacecraft team has 21 contingency plans for when the spacecraft hits the asteroid. It takes 38 "
+     "seconds for a command to reach the DART spacecraft going out to the asteroid. Its target is Dimorphos. DART will "
+     "accelerate to 13,421 miles per hour.", "13,421 miles per hour"),
     # voters are the doers of "voted"
     ("Which states voted to legalize recreational marijuana?", "Marijuana ballots",
      "Five states decided whether to legalize recreational marijuana on Tuesday. Voters in Maryland and Missouri "
