@@ -40,7 +40,7 @@ _ORG_NOUNS = ("company|companies|firm|team|club|party|group|organi[sz]ation|agen
 _PLACE_NOUNS = ("country|countries|city|cities|state|states|region|town|place|province|nation|island|continent|"
                 "county|capital|port|airport|venue|stadium|location|village|district|neighbou?rhood|area|river|"
                 "lake|mountain|park|territory|border|site|arena|street|building|hospital|prison|base")
-_TIME_NOUNS = "year|date|day|month|time|week|season|decade|century|hour"
+_TIME_NOUNS = "year|date|day|month|time|week|season|decade|century|hour|deadline"
 _AUX = r"(?:is|are|was|were|did|does|do|will|would|can|could|has|have|had|should|may|might)"
 _WH = rf"(?:which|what)(?: (?!{_AUX}\b)\w+){{0,3}}? "
 

@@ -39,6 +39,7 @@ def passage(text: str, *, aid: str = "a", title: str = "", published: str | None
     ("How hot will it get in Phoenix?", "number"),
     ("Why did Djokovic withdraw?", "reason"),
     ("What did Howard Hesseman die from?", "reason"),
+    ("What deadline did the commission have to declare the result?", "date"),
     ("What caused the flooding?", "reason"),
     ("How did the capsule slow its descent?", "process"),
     ("What happened to Brittney Griner in court?", "event"),
