@@ -1117,6 +1117,10 @@ def _usable(text: str) -> bool:
         return False  # a question ("Which new product did Tesla debut?" in a quiz) answers nothing
     if re.match(r"[A-F][.)]\s", stripped) and len(stripped) < 90:
         return False  # nor one of its choices ('A. "Game of Thrones"')
+    if re.match(r"(?:--|[—–])\s*[A-Z]|[,;:]", stripped):
+        # nor the line that attributes a pull quote ("-- First lady Jill Biden, on what she learned"), nor a
+        # fragment a scraped page repeats (", on what she learned ...")
+        return False
     return (len(text) >= 12 and re.search(r"[a-z]", text) is not None and not is_instruction_like(text)
             and not _BOILERPLATE.search(stripped) and not _LINK_LABEL.match(stripped) and not heading
             and not _CAPTION.search(stripped))

@@ -707,6 +707,14 @@ def test_extractive__an_article_that_names_a_flight_in_full_speaks_of_it_more_sh
     assert draft.text is not None and "361 total hours" in draft.text
 
 
+def test_extractive__a_pull_quotes_attribution_and_a_repeated_fragment_are_no_answer_sentences():
+    from rag.answer.extractive import _usable
+
+    assert not _usable("-- First lady Jill Biden, on what she learned while visiting Eastern Europe.")
+    assert not _usable(", on what she learned while visiting Eastern Europe over Mother's Day weekend.")
+    assert _usable("First lady Jill Biden made an unannounced trip to Uzhhorod, Ukraine.")
+
+
 def test_extractive__an_author_the_catalog_lacks_is_read_from_the_articles_sign_off_line():
     article = ("Pfizer and Valneva are launching a trial of a Lyme disease vaccine.\n\nThe trial will enrol 6,000 "
                "people.\n\nContact Karen Weintraub at kweintraub@example.com.")
