@@ -330,6 +330,14 @@ def test_condense__who_said_that_searches_for_what_the_last_answer_said():
     assert "settling" not in condense("Who is he?", history)
 
 
+def test_condense__a_question_about_the_article_itself_lends_no_topic_words():
+    history = conversation("Where in Ukraine did Jill Biden go on Mother's Day?", "She went to Uzhhorod [1].",
+                           "When was it published?", "“First lady Jill Biden visits Ukraine” was published on 8 May "
+                                                     "2022 [1].")
+    query = condense("Which US officials had visited before her?", history)
+    assert "Jill Biden" in query and "published" not in query
+
+
 def test_condense__keeps_the_topic_from_two_turns_back():
     history = conversation("What does the Inflation Reduction Act include?",
                            "The Senate passed the Inflation Reduction Act, which includes record spending on clean "
