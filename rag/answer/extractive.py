@@ -1137,6 +1137,35 @@ class _Article:
     whole: bool = False  # split whole (_WHOLE_CHARS): its sentences beyond the chunks' windows are read too
 
 
+# Causal cues that put the cause first ("Extreme rainfall prompted the flooding"); the others put it last
+# ("... cut off because the flooding closed the park", "was caused by ...").
+_CAUSE_FIRST = re.compile(r"\b(?:prompted|prompting|triggered|triggering|caused|causing|led to|leading to|sparked|"
+                          r"resulted in|drove)\b(?!\s+by\b)", re.I)
+
+
+def _explains_by(sentence: str, event: frozenset[str]) -> bool:
+    """Does the sentence give the question's event (its stems `event`) only as the cause of something else? "She
+    is at the end of a rope because the flooding cut the town off" explains her plight, not the flooding.
+
+    >>> _explains_by("She is at the end of a rope because the flooding cut us off.", frozenset({"flood"}))
+    True
+    >>> _explains_by("The flooding was so bad because rain fell on deep snow.", frozenset({"flood"}))
+    False
+    >>> _explains_by("Extreme rainfall and snowmelt prompted the flash flooding.", frozenset({"flood"}))
+    False
+    """
+    cue = _CAUSAL.search(sentence)
+    if cue is None or not event:
+        return False
+    first = _CAUSE_FIRST.search(sentence)
+    if first is not None and first.start() <= cue.start():
+        cue, effect_side = first, sentence[first.end():]  # the event is what the cause brought about
+        cause_side = sentence[:first.start()]
+    else:
+        effect_side, cause_side = sentence[:cue.start()], sentence[cue.end():]
+    return not event & frozenset(tokenize(effect_side)) and bool(event & frozenset(tokenize(cause_side)))
+
+
 def _names_for(q: Question, sentence: str, before: str) -> bool:
     """Does `before` give a word of the question's names that `sentence` (opening with a pronoun) leaves out?"""
     stems = frozenset(t for e in q.entities for t in tokenize(e))
@@ -1335,7 +1364,8 @@ class ExtractiveAnswerer:
                     _type_match(q.kind, typed, named_text, q.unit) if q.factoid else (
                     # a reason for something else: "sued Jones over ..., arguing that ..." shares only the name
                     # with "Why was Jones confronted with his texts?"
-                    (1.0 if terms - name_stems or not name_stems else 0.3)
+                    (1.0 if (terms - name_stems or not name_stems) and not _explains_by(text, terms - name_stems)
+                     else 0.3)
                     if q.kind == "reason" and _CAUSAL.search(text) else 0.0)
                 if q.kind in ("place", "organisation") and match < 0.8 and art is not None and \
                         _opening_name(typed, art.names, q.text):
@@ -1554,6 +1584,9 @@ class ExtractiveAnswerer:
         if not qualified:
             return self._refuse(q, top, None if slotless else first_missing, passages, articles)
         best = qualified[0]
+        if q.kind == "reason" and best.match < 1.0:
+            # a close second that gives the cause answers a why-question better than one that only restates it
+            best = next((c for c in qualified if c.match >= 1.0 and c.score >= 0.85 * best.score), best)
         if q.present:
             best = self._newest(best, qualified, passages, discussed)
         chosen = [best]

@@ -56,7 +56,7 @@ QUERY_STOPWORDS = frozenset(
     there these they this to was will with am were been being do does did doing have has had having would should
     could might must shall can may what which who whom whose when where why how i me my we our you your he him his
     she her its them describe explain tell summarize summarise briefly please
-    s ll ve""".split()  # the pieces of "Rybakina's", "they'll", "we've" that \w+ splits off
+    so s ll ve""".split()  # "so" of "Why was it so bad?"; the pieces \w+ splits off "Rybakina's", "they'll"
 )
 
 # Words that are not the subject of a question (follow-up condensing): function words plus the generic words of

@@ -282,6 +282,11 @@ ASKED = [
      "The DART spacecraft team has 21 contingency plans for when the spacecraft hits the asteroid. It takes 38 "
      "seconds for a command to reach the DART spacecraft going out to the asteroid. Its target is Dimorphos. DART will "
      "accelerate to 13,421 miles per hour.", "13,421 miles per hour"),
+    # the question's event given only as the cause of something else ("... because the flooding cut us off")
+    ("Why was the Yellowstone flooding so bad?", "Yellowstone floods",
+     "Tami McDonald owns the historic Park Hotel Yellowstone and said her staff are at the end of a rope because "
+     "the flooding and closing of Yellowstone Park has cut them off from the world. Dangerous flooding caused by "
+     "abundant rain and rapid snowmelt began to hit the park on Monday.", "abundant rain and rapid snowmelt"),
     # voters are the doers of "voted"
     ("Which states voted to legalize recreational marijuana?", "Marijuana ballots",
      "Five states decided whether to legalize recreational marijuana on Tuesday. Voters in Maryland and Missouri "
