@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 from rag.text.markers import strip_markers
 from rag.text.sentences import split_sentences
 from rag.text.words import MONTH_NAMES
+from rag.text.words import stem as _stem
 from rag.verify.facts import _PHRASE_ALIASES, _TITLES, _Facts, _facts, _normalize, _num_key, claim_part
 from rag.verify.index import _Index, _index, _number_found, _word_in
 from rag.verify.model import SupportModel, _bundled_model
@@ -121,7 +122,8 @@ def _check(idx: _Index, sentence: str) -> _SentenceCheck:
     return _SentenceCheck(
         coverage=covered / total if total else 1.0, covered_weight=covered, total_weight=total,
         pairs_found=pairs_found, pairs_total=pairs_total, numbers_missed=numbers_missed, names_missed=names_missed,
-        dates_missed=dates_missed, negation=_negation_check(idx, f), missed_words=missed_words,
+        dates_missed=dates_missed, negation=_negation_check(idx, f) or _antonym_check(idx, f),
+        missed_words=missed_words,
     )
 
 
@@ -166,6 +168,56 @@ def _negation_check(idx: _Index, f: _Facts) -> str | None:
         near = related(stem)
         if near and all(stem in idx.sent_heads[sid] for sid in near):
             return f"negation mismatch: '{idx.sent_heads[near[0]][stem]}' in passage only"
+    return None
+
+
+# Words that say the opposite of each other, for the contradiction the "negation" check also covers: "prices rose"
+# against a passage's "prices fell". Both sides are compared as stems (rag.text.words.stem: "rose" is "rise").
+# Only opposites of direction and degree: a pair seen from the other side ("Madrid will sell Reus" / "Dortmund
+# buy Reus", "Evans lost the frame" / "Doherty won it", "his mother" beside "her father") says the same fact.
+_OPPOSITES = [tuple(pair.split("/")) for pair in """
+    rise/fall increase/decrease higher/lower highest/lowest largest/smallest biggest/smallest surge/plunge
+    expand/shrink strengthen/weaken majority/minority maximum/minimum stronger/weaker faster/slower longer/shorter
+    older/younger oldest/youngest earlier/later north/south east/west northern/southern eastern/western
+    import/export guilty/innocent acquit/convict legal/illegal approve/reject
+    """.split()]
+_OPPOSITE: dict[str, frozenset[str]] = {}
+for _a, _b in _OPPOSITES:
+    _OPPOSITE[_stem(_a)] = _OPPOSITE.get(_stem(_a), frozenset()) | {_stem(_b)}
+    _OPPOSITE[_stem(_b)] = _OPPOSITE.get(_stem(_b), frozenset()) | {_stem(_a)}
+
+
+def _antonym_check(idx: _Index, f: _Facts) -> str | None:
+    """A reason when the passage sentences that share the rest of the sentence's content say the opposite word:
+    "Prices rose 5% in May" against "Prices fell 5% in May". The passages must not say the word itself anywhere,
+    since they may say both ("rose after it fell").
+
+    >>> from rag.verify.index import _index
+    >>> idx = _index(("Consumer prices fell 5% in May, the agency said.",))
+    >>> _antonym_check(idx, _facts("Consumer prices rose 5% in May."))
+    "antonym mismatch: 'rose' where the passage says the opposite"
+    >>> _antonym_check(_index(("Prices rose in May after they fell in April.",)), _facts("Prices rose in May."))
+    """
+    weights: dict[str, float] = {}
+    surfaces: dict[str, str] = {}
+    for stem, surface, w in f.content:
+        weights.setdefault(stem, w)
+        surfaces.setdefault(stem, surface)
+    for stem in [st for st in weights if st in _OPPOSITE and st not in idx.stems]:
+        rest = {st: w for st, w in weights.items() if st != stem}
+        total = sum(rest.values())
+        if not total:
+            continue
+        shared: dict[int, tuple[float, int]] = {}
+        for st, w in rest.items():
+            for sid in idx.stem_sents.get(st, ()):
+                weight, count = shared.get(sid, (0.0, 0))
+                shared[sid] = (weight + w, count + 1)
+        need = min(3, len(rest))
+        related = [sid for sid, (weight, count) in shared.items() if weight >= 0.6 * total and count >= need]
+        if related and not any(stem in idx.sent_stems[sid] for sid in related) and any(
+                idx.sent_stems[sid] & _OPPOSITE[stem] for sid in related):
+            return f"antonym mismatch: '{surfaces[stem]}' where the passage says the opposite"
     return None
 
 
