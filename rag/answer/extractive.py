@@ -1166,6 +1166,19 @@ def _explains_by(sentence: str, event: frozenset[str]) -> bool:
     return not event & frozenset(tokenize(effect_side)) and bool(event & frozenset(tokenize(cause_side)))
 
 
+def _names_the_kind(sentence: str, head: str) -> bool:
+    """Does the sentence give the name of a thing of the kind asked for ("an asteroid called Dimorphos", "a tiny
+    'moon' asteroid, named Dimorphos")? `head` is the kind's stem ("asteroid").
+
+    >>> _names_the_kind("A NASA spacecraft will slam into an asteroid called Dimorphos.", "asteroid")
+    True
+    >>> _names_the_kind("We are moving an asteroid, said Tom Statler.", "asteroid")
+    False
+    """
+    return re.search(rf"\b{re.escape(head)}\w*[”\"]?,?\s+(?:(?:is|was)\s+)?(?:called|named|dubbed|known as|"
+                     rf"nicknamed|titled)\s+[“\"‘']?[A-Z]", sentence, re.I) is not None
+
+
 def _names_for(q: Question, sentence: str, before: str) -> bool:
     """Does `before` give a word of the question's names that `sentence` (opening with a pronoun) leaves out?"""
     stems = frozenset(t for e in q.entities for t in tokenize(e))
@@ -1442,6 +1455,8 @@ class ExtractiveAnswerer:
                     match = match if q.factoid else max(match, 1.0)
                     terms = terms | (frozenset(tokenize(previous)) & wanted)  # the heading's words are its words
                 lead += 0.1 if held else 0.0  # the role held for the question's place or body
+                if q.kind == "thing" and any(_names_the_kind(text, h) for h in q.head):
+                    lead += 0.25  # "an asteroid called Dimorphos" for "What is the name of the asteroid ...?"
                 lead += 0.06 if p.article_id in discussed else 0.0
                 if days and days & {d.lower() for d in _WEEKDAY.findall(text)}:
                     lead += 0.12  # "by Sunday evening": the sentence that says Sunday, of the articles that do

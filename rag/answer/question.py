@@ -323,8 +323,8 @@ def analyze(question: str) -> Question:
         if unit is None and counted:  # "the record for three-pointers" counts three-pointers
             unit = counted.group(1).lower()
     head: tuple[str, ...] = ()
-    if kind == "thing":
-        m = re.search(rf"\b(?:which|what)((?: (?!{_AUX}\b)[\w'’-]+){{1,3}})", ask, re.I) or \
+    if kind == "thing":  # ("What is the name of the asteroid ...?" asks which asteroid)
+        m = re.search(rf"\b(?:which|what)((?: (?!{_AUX}\b)[\w'’-]+){{1,3}})", _NAME_OF.sub("which ", ask), re.I) or \
             re.search(rf"\b(?:which|what)((?: (?!{_AUX}\b)[\w'’-]+){{1,3}})", question, re.I)
         head = tuple(tokenize(m.group(1))) if m else ()
     elif kind in ("person", "organisation", "place"):  # "which controversial social media platform": its noun

@@ -287,6 +287,12 @@ ASKED = [
      "Tami McDonald owns the historic Park Hotel Yellowstone and said her staff are at the end of a rope because "
      "the flooding and closing of Yellowstone Park has cut them off from the world. Dangerous flooding caused by "
      "abundant rain and rapid snowmelt began to hit the park on Monday.", "abundant rain and rapid snowmelt"),
+    # "an asteroid called Dimorphos" names the kind asked for
+    ("What is the name of the asteroid DART is aimed at?", "DART is about to hit an asteroid",
+     "The Double Asteroid Redirection Test mission, or DART, aims to see if an impact can deflect an asteroid "
+     "posing a threat to Earth. \"We are moving an asteroid,\" said Tom Statler, NASA program scientist for the "
+     "DART mission. On Monday, a NASA spacecraft will slam into an asteroid called Dimorphos.",
+     "^On Monday, a NASA spacecraft will slam into an asteroid called Dimorphos"),
     # voters are the doers of "voted"
     ("Which states voted to legalize recreational marijuana?", "Marijuana ballots",
      "Five states decided whether to legalize recreational marijuana on Tuesday. Voters in Maryland and Missouri "
