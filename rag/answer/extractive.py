@@ -1657,6 +1657,7 @@ class ExtractiveAnswerer:
         top = cands[0]
         floor = 0.6 * self.min_coverage
         need_slot = q.factoid
+        doer = (_doer_verb(q) if q.kind == "person" else None) or frozenset()
         first_missing: tuple[evidence.Missing, Candidate] | None = None
         slotless = False
         qualified: list[Candidate] = []
@@ -1668,9 +1669,9 @@ class ExtractiveAnswerer:
             if all(t.isdigit() for t in c.terms):
                 continue  # nor one sharing only a figure: "qualified for the 2022 tournament" of "the 2022 World Cup"
             if c.coverage < self.min_coverage and not ((need_slot or q.kind == "thing") and c.match >= 1.0 and (
-                    not q.entities or c.terms & named)):
-                # (a thin sentence that holds the slot answers when it says one of the question's names: "had
-                # been shot and killed" of another article is no answer to "the woman killed by a shark in Maine")
+                    not q.entities or c.terms & named or c.terms - doer)):
+                # (a thin sentence that holds the slot answers when it shares more than the doer's verb: "had been
+                # shot and killed" of another article is no answer to "the woman killed by a shark in Maine")
                 continue
             p = passages[c.passage_index]
             if said and c.terms <= named and not _says(said, frozenset(tokenize(f"{p.title} {p.text}"))) and not (
