@@ -1153,6 +1153,8 @@ def _explains_by(sentence: str, event: frozenset[str]) -> bool:
     False
     >>> _explains_by("Extreme rainfall and snowmelt prompted the flash flooding.", frozenset({"flood"}))
     False
+    >>> _explains_by("The move comes after the state's first fatal shark attack.", frozenset({"shark"}))
+    False
     """
     cue = _CAUSAL.search(sentence)
     if cue is None or not event:
@@ -1163,7 +1165,15 @@ def _explains_by(sentence: str, event: frozenset[str]) -> bool:
         cause_side = sentence[:first.start()]
     else:
         effect_side, cause_side = sentence[:cue.start()], sentence[cue.end():]
+    if _POINTS_TO_EVENT.match(effect_side):
+        return False  # "The move comes after the state's first fatal shark attack": the move is what was asked about
     return not event & frozenset(tokenize(effect_side)) and bool(event & frozenset(tokenize(cause_side)))
+
+
+# A subject that stands for the event the article reports ("The move", "This decision"), as an effect of a cause.
+_POINTS_TO_EVENT = re.compile(r"\s*(?:the|this|that|its|their)\s+(?:latest\s+|new\s+)?(?:move|decision|change|step|"
+                              r"plan|announcement|ban|policy|measure|rule|shift|closure|action|order|proposal|"
+                              r"program|programme|effort|push|campaign)\b", re.I)
 
 
 def _names_the_kind(sentence: str, head: str) -> bool:
