@@ -18,7 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.answer.question import entities
+from rag.answer.question import ARTICLE_WORDS, entities
+from rag.store.bm25 import tokenize
 from rag.text.sentences import dateline_end, split_sentences
 from rag.text.words import SUBJECT_STOPWORDS
 
@@ -34,9 +35,6 @@ _TITLES = frozenset("""president prime minister secretary gov governor sen senat
 chancellor king queen prince princess judge justice dr mr mrs ms ceo chief general gen lt col capt sgt officer coach
 director chairman chairwoman speaker vice deputy foreign first lady former state attorney star legend
 pope sir dame""".split())
-# Words of a question about the article itself ("When was it published?"), not about its topic.
-_ABOUT_THE_ARTICLE = frozenset("published publish posted wrote written writer writers author authors byline outlet "
-                               "article articles story piece headline link url".split())
 _OPENERS = ("and ", "and?", "but what", "but how", "but who", "but when", "but where", "but why", "what about",
             "how about", "also ", "what else", "same for", "then what", "anything else")
 _WH_FRAME = re.compile(r"^\s*((?:how (?:much|many|long|far|old|big|wide|tall|high|often)|what|who|whom|when|where|"
@@ -115,8 +113,9 @@ def topic(history: Sequence[dict[str, str]], limit: int = 6) -> list[str]:
         terms = [(n, weight if user or n not in titles else max(weight, 1.0 * 0.8 ** age)) for n in names]
         if user:
             in_names = {w.lower() for n in names for w in n.split()}
+            # (not the words of a question about the article itself: "When was it published?")
             terms += [(w, 0.7 * weight) for w in content_words(text) if _key(w) not in in_names
-                      and w.lower() not in _ABOUT_THE_ARTICLE]
+                      and not ARTICLE_WORDS.intersection(tokenize(w))]
         for term, w in terms:
             term = re.sub(r"['’]s$", "", term)
             key = _key(term)

@@ -275,6 +275,12 @@ _CHANGE = re.compile(r"\b(?:increas|ris|rose|raise|fell|fall|drop|jump|grow|grew
 
 
 @lru_cache(maxsize=64)
+def _entity_stems(entities: tuple[str, ...]) -> frozenset[str]:
+    """The stems of the words of a question's names (Question.entities), worked out once per question."""
+    return frozenset(t for e in entities for t in tokenize(e))
+
+
+@lru_cache(maxsize=64)
 def _question_names(question: str) -> tuple[str, ...]:
     """The names a question gives (analyze(question).entities), read once per question for the sentences."""
     return analyze(question).entities
@@ -445,7 +451,7 @@ def _without_speaker(sentence: str, q: Question) -> str:
     m = _SPEAKER_TAIL.search(sentence)
     if m is None or _SPEECH_ASKED.search(q.text):
         return sentence
-    asked = _stems_of(q.text) - frozenset(t for e in q.entities for t in tokenize(e))
+    asked = _stems_of(q.text) - _entity_stems(q.entities)
     if asked & frozenset(tokenize(m.group(0))) - frozenset(tokenize(sentence[:m.start()])):
         # "Who is the state park regional manager?": the speaker's post is what it asks (a word the quotation
         # shares with the question, "sharks", is only its topic)
@@ -732,8 +738,19 @@ _OWN = re.compile(r"\b(his|her|their|its|my|our|your)\s+own\b", re.I)
 # "How old was he?" asks for a figure: "He was 81" answers it without the word "old".
 _HOW_MEASURE = re.compile(r"\bhow\s+(?:old|long|far|tall|big|large|high|deep|wide|heavy|fast|often|soon|late|early)\b",
                           re.I)
-_PLAYED = frozenset(tokenize("play plays played playing"))
 _ROLE = re.compile(r"\b(?:role|part)s?\b", re.I)
+_PLAY = re.compile(r"\bplay(?:s|ed|ing)?\b", re.I)
+
+
+def _without_asking(question: str) -> str:
+    """The question without the words that only say how it asks, which an answer need not repeat: "do for a
+    living", "how old", the "play" of "What role did he play?" ("best known as Dr. Johnny Fever on WKRP").
+
+    >>> _without_asking("What role did Hesseman play on WKRP?")
+    'What role did Hesseman   on WKRP?'
+    """
+    text = _HOW_MEASURE.sub(" ", FOR_A_LIVING.sub(" ", question))
+    return _PLAY.sub(" ", text) if _ROLE.search(text) else text
 # Plural nouns pointed back at ("these devices"): what they are is named in the sentence before.
 _POINTED = re.compile(r"\b(?:these|those)\s+([a-z]{3,}s)\b")
 _TIME_NOUNS = frozenset("days weeks months years decades times hours minutes moments seasons nights".split())
@@ -1161,8 +1178,7 @@ def _explains_by(sentence: str, event: frozenset[str]) -> bool:
         return False
     first = _CAUSE_FIRST.search(sentence)
     if first is not None and first.start() <= cue.start():
-        cue, effect_side = first, sentence[first.end():]  # the event is what the cause brought about
-        cause_side = sentence[:first.start()]
+        effect_side, cause_side = sentence[first.end():], sentence[:first.start()]  # the cause brought it about
     else:
         effect_side, cause_side = sentence[:cue.start()], sentence[cue.end():]
     if _POINTS_TO_EVENT.match(effect_side):
@@ -1191,8 +1207,7 @@ def _names_the_kind(sentence: str, head: str) -> bool:
 
 def _names_for(q: Question, sentence: str, before: str) -> bool:
     """Does `before` give a word of the question's names that `sentence` (opening with a pronoun) leaves out?"""
-    stems = frozenset(t for e in q.entities for t in tokenize(e))
-    return bool(stems & frozenset(tokenize(before)) - frozenset(tokenize(sentence)))
+    return bool(_entity_stems(q.entities) & frozenset(tokenize(before)) - frozenset(tokenize(sentence)))
 
 
 # Words that say one thing of a sale: "Tepper's $2.2 billion purchase" says what "What price did Tepper pay?" asks.
@@ -1311,7 +1326,7 @@ class ExtractiveAnswerer:
         rivals = _rivals(q)
         compounds = _compounds(q.text)
         entity_stems = [frozenset(tokenize(e)) for e in q.entities]  # a name is in a sentence with all its words
-        name_stems = frozenset().union(*entity_stems)
+        name_stems = _entity_stems(q.entities)
         seen: set[tuple[str, int]] = set()
         out = []
         focus = set(tokenize(q.focus)) & wanted if q.focus else set()
@@ -1594,10 +1609,8 @@ class ExtractiveAnswerer:
         top = cands[0]
         # The words of the question's names and of the kind it asks for ("company"): a sentence sharing only
         # these with a question that says more ("recalled", "sanitizers") is about the name, not what is asked.
-        named = frozenset(t for e in q.entities for t in tokenize(e)) | frozenset(q.head)
-        said = frozenset(tokenize(_HOW_MEASURE.sub(" ", FOR_A_LIVING.sub(" ", question)))) - named - _GENERIC_VERBS
-        if said & _PLAYED and _ROLE.search(question):
-            said -= _PLAYED  # "What role did he play on WKRP?": "best known as Dr. Johnny Fever on WKRP" answers
+        named = _entity_stems(q.entities) | frozenset(q.head)
+        said = frozenset(tokenize(_without_asking(question))) - named - _GENERIC_VERBS
         # A follow-up's own words ("directed" of "Who directed it?") should be in its answer: the words it
         # borrows from the conversation are the topic, which every sentence of the article shares. Where no
         # sentence with them answers ("Which city will that line end in?" of a railroad), any may.

@@ -353,10 +353,14 @@ _KIN_WORDS = (r"coach|coaches|lawyer|lawyers|attorney|attorneys|spokesman|spokes
               r"boyfriend|fiancée?|aide|aides|adviser|advisor|publicist|teammate|teammates|widow|family")
 
 
+# The stems of the words of a question about an article itself ("Who wrote it?", "When was it published?").
+ARTICLE_WORDS = frozenset(tokenize("article story piece wrote written writer author byline published publish posted "
+                                   "outlet headline link url"))
+_NOT_TOPIC = ARTICLE_WORDS | frozenset(tokenize("summarize summarise summary analysis report website site title about "
+                                                "give brief sentence sentences short detail main points key overview "
+                                                "gist news tell date day publication"))
+
+
 def topic_terms(question: str) -> list[str]:
     """The question's content terms (stemmed) without the words that only say what kind of answer it wants."""
-    drop = set(tokenize("summarize summarise summary article story piece analysis report wrote written author "
-                        "published publish outlet website site link url title headline about give brief sentence "
-                        "sentences short detail main points key overview gist news tell date day posted "
-                        "publication writer byline"))
-    return [t for t in tokenize(question) if t not in drop]
+    return [t for t in tokenize(question) if t not in _NOT_TOPIC]

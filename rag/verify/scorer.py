@@ -127,6 +127,16 @@ def _check(idx: _Index, sentence: str) -> _SentenceCheck:
     )
 
 
+def _sharing(idx: _Index, weights: dict[str, float]) -> dict[int, tuple[float, int]]:
+    """For each passage sentence holding some of the stems `weights` weighs: their total weight and count."""
+    shared: dict[int, tuple[float, int]] = {}
+    for st, w in weights.items():
+        for sid in idx.stem_sents.get(st, ()):
+            weight, count = shared.get(sid, (0.0, 0))
+            shared[sid] = (weight + w, count + 1)
+    return shared
+
+
 def _negation_check(idx: _Index, f: _Facts) -> str | None:
     """A reason when the sentence negates what the passages affirm, or affirms what they negate.
 
@@ -147,18 +157,12 @@ def _negation_check(idx: _Index, f: _Facts) -> str | None:
     if not total or not (heads or negated_there):
         return None  # the common case: nothing negated on either side
 
-    # how much of the sentence each passage sentence shares
-    shared_weight: dict[int, float] = {}
-    shared_count: dict[int, int] = {}
-    for st, w in weights.items():
-        for sid in idx.stem_sents.get(st, ()):
-            shared_weight[sid] = shared_weight.get(sid, 0.0) + w
-            shared_count[sid] = shared_count.get(sid, 0) + 1
+    shared = _sharing(idx, weights)
     min_count = min(3, len(weights))  # the stem itself and two more words, when the sentence has them
 
     def related(stem: str) -> list[int]:
         return [sid for sid in idx.stem_sents.get(stem, ())
-                if shared_weight[sid] >= 0.5 * total and shared_count[sid] >= min_count]
+                if shared[sid][0] >= 0.5 * total and shared[sid][1] >= min_count]
 
     for cue, head in heads:
         near = related(head)
@@ -208,15 +212,10 @@ def _antonym_check(idx: _Index, f: _Facts) -> str | None:
         total = sum(rest.values())
         if not total:
             continue
-        shared: dict[int, tuple[float, int]] = {}
-        for st, w in rest.items():
-            for sid in idx.stem_sents.get(st, ()):
-                weight, count = shared.get(sid, (0.0, 0))
-                shared[sid] = (weight + w, count + 1)
         need = min(3, len(rest))
-        related = [sid for sid, (weight, count) in shared.items() if weight >= 0.6 * total and count >= need]
-        if related and not any(stem in idx.sent_stems[sid] for sid in related) and any(
-                idx.sent_stems[sid] & _OPPOSITE[stem] for sid in related):
+        related = [sid for sid, (weight, count) in _sharing(idx, rest).items()
+                   if weight >= 0.6 * total and count >= need]
+        if any(idx.sent_stems[sid] & _OPPOSITE[stem] for sid in related):
             return f"antonym mismatch: '{surfaces[stem]}' where the passage says the opposite"
     return None
 
