@@ -75,6 +75,8 @@ _CAUSAL = re.compile(r"\b(because|due to|as a result|so that|reasons?|caused|cau
                      r"part of a plan|in an effort|seeking to|over fears?|concerns? (?:about|over|that)|stemmed|"
                      r"stems from|the result of|in response to|aims? to|in order to|designed to|intended to|"
                      r"so as to|the goal|the purpose|to see if|to test whether|on the grounds|for fear|in protest|"
+                     # a purpose: "called for a moratorium on boosters to allow vaccine access to countries ..."
+                     r"to (?:allow|let|ensure|protect|prevent|avoid|reduce|give|free up)|"
                      # "officials seized the toys on Tuesday, saying the items promote ..."
                      r", (?:saying|citing|arguing|claiming|insisting)|"
                      # "The move comes after the state's first fatal shark attack"; "died ... from complications"
@@ -138,6 +140,7 @@ _HOW = re.compile(r"\bhow (many|much|long|wide|tall|high|far|big|large|old|deep|
                   r"(?:\s+(\w+))?", re.I)
 _MONTH_DAY = re.compile(rf"\b{_MONTHS}\.?\s+\d{{1,2}}\b|\b\d{{1,2}}\s+{_MONTHS}\b", re.I)
 _YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
+_SCORE = re.compile(r"(?<![\d.,-])\d{1,3}\s?[-–]\s?\d{1,3}(?![\d.,-])")  # a result: "4-0", "3-6, 6-2"
 
 
 def _has_currency(sentence: str) -> bool:
@@ -1415,7 +1418,9 @@ class ExtractiveAnswerer:
                     # (a full name elsewhere still answers: "the voice of the Los Angeles Dodgers ..., the team said")
                     match = _type_match(q.kind, rest, q.text)
                     match = match if match >= 1.0 else min(0.7, match)
-                if measured and match < 1.0 and not all_terms & measured:
+                if q.measure == "score" and _SCORE.search(text):
+                    match = 1.0  # "by beating Sweden 4-0" gives the score without the word
+                elif measured and match < 1.0 and not all_terms & measured:
                     match *= 0.5
                 if befell is not None and not all_terms & befell:
                     match = min(match, 0.3)  # "3.3 million people visited" is no count of the people who died

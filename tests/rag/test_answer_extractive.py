@@ -293,6 +293,15 @@ ASKED = [
      "posing a threat to Earth. \"We are moving an asteroid,\" said Tom Statler, NASA program scientist for the "
      "DART mission. On Monday, a NASA spacecraft will slam into an asteroid called Dimorphos.",
      "^On Monday, a NASA spacecraft will slam into an asteroid called Dimorphos"),
+    # a result gives the score without the word
+    ("What was the final score of England's semifinal win over Sweden?", "England reaches the Euro 2022 final",
+     "England's women banished the heartbreak of two semifinal defeats by beating Sweden 4-0 to reach the final. "
+     "Under Wiegman, England has scored 84 goals, including a 20-0 win over Latvia.", "4-0"),
+    # a purpose is a reason
+    ("Why did the WHO call for a moratorium on vaccine boosters?", "WHO seeks moratorium on vaccine boosters",
+     "The head of the WHO called for a halt to booster shots to allow access to countries struggling to obtain "
+     "jabs. The WHO's call for a vaccine booster moratorium comes as infections are surging across the U.S.",
+     "^The head of the WHO called for a halt to booster shots to allow"),
     # voters are the doers of "voted"
     ("Which states voted to legalize recreational marijuana?", "Marijuana ballots",
      "Five states decided whether to legalize recreational marijuana on Tuesday. Voters in Maryland and Missouri "
